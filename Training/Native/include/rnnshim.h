@@ -1,0 +1,140 @@
+// RnnService's C ABI over libtorch.
+//
+// The boundary is coarse on purpose: every call carries a whole padded batch or a whole
+// parameter set, so the managed side crosses it a few times per batch, not per tensor op.
+// No C++ exception crosses it: every call returns an rnn_status, and on failure the message
+// is kept per thread and read with rnn_last_error() right after the call.
+#ifndef RNNSHIM_H
+#define RNNSHIM_H
+
+#include <stdint.h>
+
+#if defined(_WIN32)
+#define RNN_API __declspec(dllexport)
+#else
+#define RNN_API __attribute__((visibility("default")))
+#endif
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+typedef int32_t rnn_status;
+enum {
+  RNN_OK = 0,
+  RNN_INVALID_ARGUMENT = 1,  // the caller's input is wrong (shapes, lengths, names)
+  RNN_ENGINE_ERROR = 2,      // libtorch failed (out of memory, CUDA error, ...)
+};
+
+enum { RNN_CELL_LSTM = 0, RNN_CELL_GRU = 1, RNN_CELL_RNN = 2 };
+enum { RNN_LOSS_MSE = 0, RNN_LOSS_HUBER = 1, RNN_LOSS_CROSS_ENTROPY = 2 };
+enum { RNN_OPTIMIZER_ADAM = 0, RNN_OPTIMIZER_ADAMW = 1 };
+
+// rnn_model_forward flags
+enum { RNN_FORWARD_SOFTMAX = 1 };
+
+typedef struct rnn_model rnn_model;
+typedef struct rnn_trainer rnn_trainer;
+typedef struct rnn_buffer rnn_buffer;
+
+typedef struct {
+  int32_t cell;             // RNN_CELL_*
+  int32_t bidirectional;    // 0 or 1
+  int64_t input_size;       // features per step; equals embedding_dim for token models
+  int64_t hidden_size;
+  int64_t num_layers;
+  double dropout;           // between stacked layers, training only
+  int64_t vocabulary_size;  // 0: no embedding, inputs are float features
+  int64_t embedding_dim;    // 0 unless vocabulary_size > 0
+  int64_t output_size;      // head outputs
+} rnn_model_spec;
+
+// A padded batch, batch-first. Exactly one of features / tokens is set.
+typedef struct {
+  const float* features;    // (batch_size, steps, feature_count), row-major
+  const int64_t* tokens;    // (batch_size, steps) token ids; 0 is padding
+  const int64_t* lengths;   // (batch_size): each in 1..steps
+  int64_t batch_size;
+  int64_t steps;            // the padded length
+  int64_t feature_count;    // must equal the model's input size (1 for tokens)
+} rnn_batch;
+
+// Targets for a batch: values (batch_size, output_size) for MSE/Huber,
+// or classes (batch_size) in 0..output_size-1 for cross-entropy.
+typedef struct {
+  const float* values;
+  const int64_t* classes;
+  int64_t batch_size;
+} rnn_targets;
+
+typedef struct {
+  int32_t optimizer;        // RNN_OPTIMIZER_*
+  int32_t loss;             // RNN_LOSS_*
+  double learning_rate;
+  double weight_decay;
+  double beta1;
+  double beta2;
+  double epsilon;
+  double gradient_clip_norm;  // <= 0: no clipping
+  double huber_delta;
+} rnn_trainer_options;
+
+typedef struct {
+  char libtorch_version[32];
+  int32_t cuda_available;
+  int32_t cuda_device_count;
+  int32_t intra_op_threads;
+} rnn_engine_info;
+
+RNN_API const char* rnn_last_error(void);
+
+// Process-wide engine settings.
+RNN_API rnn_status rnn_engine_query(rnn_engine_info* out);
+RNN_API rnn_status rnn_engine_set_seed(uint64_t seed);
+RNN_API rnn_status rnn_engine_set_threads(int32_t intra_op_threads);
+RNN_API rnn_status rnn_engine_set_flush_denormal(int32_t on);
+
+// Models. device: -1 for the CPU, k >= 0 for CUDA device k. seed < 0 leaves the
+// generator as it is; otherwise the initial weights depend on the seed alone.
+RNN_API rnn_status rnn_model_create(const rnn_model_spec* spec, int32_t device, int64_t seed,
+                                    rnn_model** out);
+RNN_API void rnn_model_free(rnn_model* model);
+RNN_API rnn_status rnn_model_parameter_count(rnn_model* model, int64_t* out);
+// One line per parameter, in state_dict order: "name\td0,d1,...\n".
+RNN_API rnn_status rnn_model_describe_parameters(rnn_model* model, rnn_buffer** out);
+// All parameters, concatenated in state_dict order, as float32; count must be the total.
+RNN_API rnn_status rnn_model_read_parameters(rnn_model* model, float* destination, int64_t count);
+RNN_API rnn_status rnn_model_write_parameters(rnn_model* model, const float* source, int64_t count);
+
+// Inference: no autograd, dropout off. outputs: (batch_size, output_size).
+// states, when not NULL: (batch_size, steps, directions * hidden_size), the top layer's
+// hidden state at each step, zero past each sequence's length.
+RNN_API rnn_status rnn_model_forward(rnn_model* model, const rnn_batch* batch, int32_t flags,
+                                     float* outputs, float* states);
+// Loss of a batch without autograd; outputs (may be NULL) as in rnn_model_forward.
+RNN_API rnn_status rnn_model_evaluate(rnn_model* model, const rnn_batch* batch,
+                                      const rnn_targets* targets, int32_t loss, double huber_delta,
+                                      double* loss_out, float* outputs);
+
+// Training. A trainer owns an optimizer over one model's parameters.
+RNN_API rnn_status rnn_trainer_create(rnn_model* model, const rnn_trainer_options* options,
+                                      rnn_trainer** out);
+RNN_API void rnn_trainer_free(rnn_trainer* trainer);
+// Forward with dropout, loss, backward, clipping, optimizer step. Returns the batch loss.
+RNN_API rnn_status rnn_trainer_step(rnn_trainer* trainer, const rnn_batch* batch,
+                                    const rnn_targets* targets, double* loss_out);
+RNN_API rnn_status rnn_trainer_set_learning_rate(rnn_trainer* trainer, double learning_rate);
+// Optimizer state, for resuming (libtorch's archive format; not meant for PyTorch).
+RNN_API rnn_status rnn_trainer_save(rnn_trainer* trainer, rnn_buffer** out);
+RNN_API rnn_status rnn_trainer_load(rnn_trainer* trainer, const uint8_t* data, int64_t size);
+
+// Byte buffers returned by the engine.
+RNN_API const uint8_t* rnn_buffer_data(rnn_buffer* buffer);
+RNN_API int64_t rnn_buffer_size(rnn_buffer* buffer);
+RNN_API void rnn_buffer_free(rnn_buffer* buffer);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif  // RNNSHIM_H

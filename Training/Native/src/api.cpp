@@ -1,0 +1,417 @@
+// The exported C functions. Each one checks its arguments, runs its body through guarded()
+// and holds the model's lock while it touches the model, so a handle may be shared by threads.
+#include <cmath>
+#include <cstring>
+#include <memory>
+#include <mutex>
+#include <sstream>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include <torch/torch.h>
+#include <torch/version.h>
+
+#include "guard.h"
+#include "rnnshim.h"
+#include "sequence_model.h"
+
+namespace rnn {
+
+thread_local std::string last_error;
+
+void set_last_error(std::string message) { last_error = std::move(message); }
+
+// What a model handle owns; shared with the trainers made from it, so that the handles
+// can be freed in any order.
+struct ModelState {
+  ModelState(const rnn_model_spec& spec, torch::Device device) : module(spec), device(device) {
+    module->to(device);
+    for (auto& named : module->named_parameters(/*recurse=*/true)) {
+      parameters.emplace_back(named.key(), named.value());
+      parameter_count += named.value().numel();
+    }
+  }
+
+  SequenceModel module;
+  torch::Device device;
+  std::vector<std::pair<std::string, torch::Tensor>> parameters;  // state_dict order
+  int64_t parameter_count = 0;
+  std::mutex mutex;
+};
+
+namespace {
+
+std::mutex& generator_mutex() {
+  static std::mutex mutex;
+  return mutex;
+}
+
+template <typename Handle>
+Handle& require(Handle* handle, const char* what) {
+  if (handle == nullptr) fail(what, " handle is null");
+  return *handle;
+}
+
+torch::Device device_for(int32_t index) {
+  if (index < 0) return torch::kCPU;
+  const auto available = torch::cuda::is_available() ? static_cast<int64_t>(torch::cuda::device_count()) : 0;
+  if (index >= available) fail("CUDA device ", index, " is not available (this machine has ", available, " CUDA devices)");
+  return torch::Device(torch::kCUDA, static_cast<c10::DeviceIndex>(index));
+}
+
+struct BatchTensors {
+  torch::Tensor inputs;   // (batch, steps, features) float or (batch, steps) int64, on the model's device
+  torch::Tensor lengths;  // (batch) int64, on the CPU as packing requires
+  int64_t batch_size;
+  int64_t steps;
+};
+
+BatchTensors to_tensors(const ModelState& model, const rnn_batch* batch) {
+  if (batch == nullptr) fail("batch is null");
+  const auto& spec = model.module->spec;
+  const int64_t n = batch->batch_size;
+  const int64_t steps = batch->steps;
+  if (n < 1) fail("a batch needs at least one sequence, got ", n);
+  if (steps < 1) fail("the padded length must be at least 1, got ", steps);
+  if (batch->lengths == nullptr) fail("batch lengths are missing");
+  for (int64_t i = 0; i < n; ++i) {
+    const int64_t length = batch->lengths[i];
+    if (length < 1) fail("sequence ", i, " has length ", length, "; every sequence needs at least one step");
+    if (length > steps) fail("sequence ", i, " has length ", length, ", beyond the padded length ", steps);
+  }
+  auto lengths = torch::from_blob(const_cast<int64_t*>(batch->lengths), {n}, torch::kInt64).clone();
+
+  torch::Tensor inputs;
+  if (spec.vocabulary_size > 0) {
+    if (batch->tokens == nullptr) fail("this model reads token ids (it has an embedding), but the batch holds no tokens");
+    // (batch, steps)
+    inputs = torch::from_blob(const_cast<int64_t*>(batch->tokens), {n, steps}, torch::kInt64);
+    const auto* ids = batch->tokens;
+    for (int64_t k = 0; k < n * steps; ++k) {
+      if (ids[k] < 0 || ids[k] >= spec.vocabulary_size)
+        fail("token ", ids[k], " of sequence ", k / steps, " at step ", k % steps, " is outside the vocabulary of ",
+             spec.vocabulary_size);
+    }
+  } else {
+    if (batch->features == nullptr) fail("this model reads features, but the batch holds none");
+    if (batch->feature_count != spec.input_size)
+      fail("the batch has ", batch->feature_count, " features per step, but the model expects ", spec.input_size);
+    // (batch, steps, features)
+    inputs = torch::from_blob(const_cast<float*>(batch->features), {n, steps, spec.input_size}, torch::kFloat32);
+  }
+  // The caller's memory is only lent for the call: copy when it stays on the CPU too.
+  inputs = model.device.is_cpu() ? inputs.clone() : inputs.to(model.device, /*non_blocking=*/false, /*copy=*/true);
+  return {inputs, lengths, n, steps};
+}
+
+torch::Tensor compute_loss(const ModelState& model, const torch::Tensor& outputs, const rnn_targets* targets,
+                           int32_t loss, double huber_delta, int64_t batch_size) {
+  if (targets == nullptr) fail("targets are missing");
+  if (targets->batch_size != batch_size)
+    fail("the targets hold ", targets->batch_size, " rows, but the batch has ", batch_size, " sequences");
+  const int64_t output_size = model.module->spec.output_size;
+  switch (loss) {
+    case RNN_LOSS_MSE:
+    case RNN_LOSS_HUBER: {
+      if (targets->values == nullptr) fail("a regression loss needs target values");
+      // (batch, output_size)
+      auto expected = torch::from_blob(const_cast<float*>(targets->values), {batch_size, output_size}, torch::kFloat32)
+                          .to(model.device, /*non_blocking=*/false, /*copy=*/true);
+      if (loss == RNN_LOSS_MSE) return torch::mse_loss(outputs, expected);
+      if (!(huber_delta > 0)) fail("the Huber delta must be positive, got ", huber_delta);
+      return torch::huber_loss(outputs, expected, at::Reduction::Mean, huber_delta);
+    }
+    case RNN_LOSS_CROSS_ENTROPY: {
+      if (targets->classes == nullptr) fail("the cross-entropy loss needs target classes");
+      for (int64_t i = 0; i < batch_size; ++i) {
+        const int64_t c = targets->classes[i];
+        if (c < 0 || c >= output_size)
+          fail("target class ", c, " of sequence ", i, " is outside 0..", output_size - 1);
+      }
+      // (batch)
+      auto expected = torch::from_blob(const_cast<int64_t*>(targets->classes), {batch_size}, torch::kInt64)
+                          .to(model.device, /*non_blocking=*/false, /*copy=*/true);
+      return torch::nn::functional::cross_entropy(outputs, expected);
+    }
+    default:
+      fail("loss ", loss, " is not mse (0), huber (1) or cross-entropy (2)");
+  }
+}
+
+// Copies a tensor of any device into caller memory of the same shape.
+void copy_out(const torch::Tensor& tensor, float* destination) {
+  torch::from_blob(destination, tensor.sizes(), torch::kFloat32).copy_(tensor);
+}
+
+}  // namespace
+}  // namespace rnn
+
+using rnn::fail;
+using rnn::guarded;
+using rnn::require;
+
+struct rnn_model {
+  std::shared_ptr<rnn::ModelState> state;
+};
+
+struct rnn_trainer {
+  std::shared_ptr<rnn::ModelState> model;
+  std::unique_ptr<torch::optim::Optimizer> optimizer;
+  rnn_trainer_options options;
+};
+
+struct rnn_buffer {
+  std::vector<uint8_t> bytes;
+};
+
+extern "C" {
+
+const char* rnn_last_error(void) { return rnn::last_error.c_str(); }
+
+rnn_status rnn_engine_query(rnn_engine_info* out) {
+  return guarded([&] {
+    if (out == nullptr) fail("output is null");
+    std::memset(out, 0, sizeof(*out));
+    std::strncpy(out->libtorch_version, TORCH_VERSION, sizeof(out->libtorch_version) - 1);
+    out->cuda_available = torch::cuda::is_available() ? 1 : 0;
+    out->cuda_device_count = out->cuda_available ? static_cast<int32_t>(torch::cuda::device_count()) : 0;
+    out->intra_op_threads = at::get_num_threads();
+  });
+}
+
+rnn_status rnn_engine_set_seed(uint64_t seed) {
+  return guarded([&] {
+    std::lock_guard<std::mutex> lock(rnn::generator_mutex());
+    torch::manual_seed(seed);
+  });
+}
+
+rnn_status rnn_engine_set_threads(int32_t intra_op_threads) {
+  return guarded([&] {
+    if (intra_op_threads < 1) fail("intra-op threads must be at least 1, got ", intra_op_threads);
+    at::set_num_threads(intra_op_threads);
+  });
+}
+
+rnn_status rnn_engine_set_flush_denormal(int32_t on) {
+  return guarded([&] { at::globalContext().setFlushDenormal(on != 0); });
+}
+
+rnn_status rnn_model_create(const rnn_model_spec* spec, int32_t device, int64_t seed, rnn_model** out) {
+  return guarded([&] {
+    if (spec == nullptr || out == nullptr) fail("spec and output must not be null");
+    *out = nullptr;
+    rnn::validate_spec(*spec);
+    const auto target = rnn::device_for(device);
+    std::shared_ptr<rnn::ModelState> state;
+    if (seed >= 0) {
+      // Weight initialisation draws from the global generator: seed and draw as one step.
+      std::lock_guard<std::mutex> lock(rnn::generator_mutex());
+      torch::manual_seed(static_cast<uint64_t>(seed));
+      state = std::make_shared<rnn::ModelState>(*spec, target);
+    } else {
+      state = std::make_shared<rnn::ModelState>(*spec, target);
+    }
+    *out = new rnn_model{std::move(state)};
+  });
+}
+
+void rnn_model_free(rnn_model* model) { delete model; }
+
+rnn_status rnn_model_parameter_count(rnn_model* model, int64_t* out) {
+  return guarded([&] {
+    auto& m = *require(model, "model").state;
+    if (out == nullptr) fail("output is null");
+    *out = m.parameter_count;
+  });
+}
+
+rnn_status rnn_model_describe_parameters(rnn_model* model, rnn_buffer** out) {
+  return guarded([&] {
+    auto& m = *require(model, "model").state;
+    if (out == nullptr) fail("output is null");
+    std::ostringstream text;
+    for (const auto& [name, tensor] : m.parameters) {
+      text << name << '\t';
+      for (int64_t d = 0; d < tensor.dim(); ++d) text << (d ? "," : "") << tensor.size(d);
+      text << '\n';
+    }
+    const auto s = text.str();
+    *out = new rnn_buffer{std::vector<uint8_t>(s.begin(), s.end())};
+  });
+}
+
+rnn_status rnn_model_read_parameters(rnn_model* model, float* destination, int64_t count) {
+  return guarded([&] {
+    auto& m = *require(model, "model").state;
+    if (destination == nullptr) fail("destination is null");
+    if (count != m.parameter_count) fail("the model has ", m.parameter_count, " parameter values, not ", count);
+    std::lock_guard<std::mutex> lock(m.mutex);
+    torch::NoGradGuard no_grad;
+    int64_t offset = 0;
+    for (const auto& entry : m.parameters) {
+      rnn::copy_out(entry.second, destination + offset);
+      offset += entry.second.numel();
+    }
+  });
+}
+
+rnn_status rnn_model_write_parameters(rnn_model* model, const float* source, int64_t count) {
+  return guarded([&] {
+    auto& m = *require(model, "model").state;
+    if (source == nullptr) fail("source is null");
+    if (count != m.parameter_count) fail("the model has ", m.parameter_count, " parameter values, not ", count);
+    std::lock_guard<std::mutex> lock(m.mutex);
+    torch::NoGradGuard no_grad;
+    int64_t offset = 0;
+    for (auto& entry : m.parameters) {
+      auto& parameter = entry.second;
+      // In place, so that views (the RNN's flat weights) and optimizers keep seeing it.
+      parameter.copy_(torch::from_blob(const_cast<float*>(source + offset), parameter.sizes(), torch::kFloat32));
+      offset += parameter.numel();
+    }
+  });
+}
+
+rnn_status rnn_model_forward(rnn_model* model, const rnn_batch* batch, int32_t flags, float* outputs, float* states) {
+  return guarded([&] {
+    auto& m = *require(model, "model").state;
+    if (outputs == nullptr) fail("outputs is null");
+    std::lock_guard<std::mutex> lock(m.mutex);
+    auto tensors = rnn::to_tensors(m, batch);
+    torch::InferenceMode inference;
+    m.module->eval();
+    torch::Tensor hidden_states;
+    auto y = m.module->forward(tensors.inputs, tensors.lengths, states ? &hidden_states : nullptr, tensors.steps);
+    if ((flags & RNN_FORWARD_SOFTMAX) != 0) y = torch::softmax(y, /*dim=*/1);
+    rnn::copy_out(y, outputs);
+    if (states != nullptr) rnn::copy_out(hidden_states, states);
+  });
+}
+
+rnn_status rnn_model_evaluate(rnn_model* model, const rnn_batch* batch, const rnn_targets* targets, int32_t loss,
+                              double huber_delta, double* loss_out, float* outputs) {
+  return guarded([&] {
+    auto& m = *require(model, "model").state;
+    if (loss_out == nullptr) fail("loss output is null");
+    std::lock_guard<std::mutex> lock(m.mutex);
+    auto tensors = rnn::to_tensors(m, batch);
+    torch::NoGradGuard no_grad;
+    m.module->eval();
+    auto y = m.module->forward(tensors.inputs, tensors.lengths);
+    auto value = rnn::compute_loss(m, y, targets, loss, huber_delta, tensors.batch_size);
+    *loss_out = value.item<double>();
+    if (outputs != nullptr) rnn::copy_out(y, outputs);
+  });
+}
+
+rnn_status rnn_trainer_create(rnn_model* model, const rnn_trainer_options* options, rnn_trainer** out) {
+  return guarded([&] {
+    auto state = require(model, "model").state;
+    if (options == nullptr || out == nullptr) fail("options and output must not be null");
+    *out = nullptr;
+    const auto& o = *options;
+    if (!(o.learning_rate > 0 && std::isfinite(o.learning_rate))) fail("learning rate must be positive, got ", o.learning_rate);
+    if (!(o.weight_decay >= 0 && std::isfinite(o.weight_decay))) fail("weight decay must not be negative, got ", o.weight_decay);
+    if (!(o.beta1 >= 0 && o.beta1 < 1)) fail("beta1 must be in [0, 1), got ", o.beta1);
+    if (!(o.beta2 >= 0 && o.beta2 < 1)) fail("beta2 must be in [0, 1), got ", o.beta2);
+    if (!(o.epsilon > 0)) fail("epsilon must be positive, got ", o.epsilon);
+    if (o.loss < RNN_LOSS_MSE || o.loss > RNN_LOSS_CROSS_ENTROPY) fail("loss ", o.loss, " is not mse (0), huber (1) or cross-entropy (2)");
+    if (o.loss == RNN_LOSS_HUBER && !(o.huber_delta > 0)) fail("the Huber delta must be positive, got ", o.huber_delta);
+
+    auto parameters = state->module->parameters();
+    std::unique_ptr<torch::optim::Optimizer> optimizer;
+    switch (o.optimizer) {
+      case RNN_OPTIMIZER_ADAM:
+        optimizer = std::make_unique<torch::optim::Adam>(
+            parameters, torch::optim::AdamOptions(o.learning_rate)
+                            .betas(std::make_tuple(o.beta1, o.beta2))
+                            .eps(o.epsilon)
+                            .weight_decay(o.weight_decay));
+        break;
+      case RNN_OPTIMIZER_ADAMW:
+        optimizer = std::make_unique<torch::optim::AdamW>(
+            parameters, torch::optim::AdamWOptions(o.learning_rate)
+                            .betas(std::make_tuple(o.beta1, o.beta2))
+                            .eps(o.epsilon)
+                            .weight_decay(o.weight_decay));
+        break;
+      default:
+        fail("optimizer ", o.optimizer, " is not adam (0) or adamw (1)");
+    }
+    *out = new rnn_trainer{std::move(state), std::move(optimizer), o};
+  });
+}
+
+void rnn_trainer_free(rnn_trainer* trainer) { delete trainer; }
+
+rnn_status rnn_trainer_step(rnn_trainer* trainer, const rnn_batch* batch, const rnn_targets* targets, double* loss_out) {
+  return guarded([&] {
+    auto& t = require(trainer, "trainer");
+    auto& m = *t.model;
+    if (loss_out == nullptr) fail("loss output is null");
+    std::lock_guard<std::mutex> lock(m.mutex);
+    auto tensors = rnn::to_tensors(m, batch);
+    m.module->train();
+    t.optimizer->zero_grad();
+    auto y = m.module->forward(tensors.inputs, tensors.lengths);
+    auto loss = rnn::compute_loss(m, y, targets, t.options.loss, t.options.huber_delta, tensors.batch_size);
+    const double value = loss.item<double>();
+    // A diverged batch must not poison the weights: report it and leave them as they were.
+    if (!std::isfinite(value)) throw std::runtime_error("the training loss is not finite (" + std::to_string(value) + "); the step was skipped");
+    loss.backward();
+    if (t.options.gradient_clip_norm > 0) {
+      torch::nn::utils::clip_grad_norm_(m.module->parameters(), t.options.gradient_clip_norm);
+    }
+    t.optimizer->step();
+    *loss_out = value;
+  });
+}
+
+rnn_status rnn_trainer_set_learning_rate(rnn_trainer* trainer, double learning_rate) {
+  return guarded([&] {
+    auto& t = require(trainer, "trainer");
+    if (!(learning_rate > 0 && std::isfinite(learning_rate))) fail("learning rate must be positive, got ", learning_rate);
+    std::lock_guard<std::mutex> lock(t.model->mutex);
+    for (auto& group : t.optimizer->param_groups()) {
+      if (auto* adam = dynamic_cast<torch::optim::AdamOptions*>(&group.options())) adam->lr(learning_rate);
+      if (auto* adamw = dynamic_cast<torch::optim::AdamWOptions*>(&group.options())) adamw->lr(learning_rate);
+    }
+    t.options.learning_rate = learning_rate;
+  });
+}
+
+rnn_status rnn_trainer_save(rnn_trainer* trainer, rnn_buffer** out) {
+  return guarded([&] {
+    auto& t = require(trainer, "trainer");
+    if (out == nullptr) fail("output is null");
+    std::lock_guard<std::mutex> lock(t.model->mutex);
+    torch::serialize::OutputArchive archive;
+    t.optimizer->save(archive);
+    auto buffer = std::make_unique<rnn_buffer>();
+    archive.save_to([&](const void* data, size_t size) {
+      const auto* bytes = static_cast<const uint8_t*>(data);
+      buffer->bytes.insert(buffer->bytes.end(), bytes, bytes + size);
+      return size;
+    });
+    *out = buffer.release();
+  });
+}
+
+rnn_status rnn_trainer_load(rnn_trainer* trainer, const uint8_t* data, int64_t size) {
+  return guarded([&] {
+    auto& t = require(trainer, "trainer");
+    if (data == nullptr || size <= 0) fail("optimizer state is empty");
+    std::lock_guard<std::mutex> lock(t.model->mutex);
+    torch::serialize::InputArchive archive;
+    archive.load_from(reinterpret_cast<const char*>(data), static_cast<size_t>(size));
+    t.optimizer->load(archive);
+  });
+}
+
+const uint8_t* rnn_buffer_data(rnn_buffer* buffer) { return buffer ? buffer->bytes.data() : nullptr; }
+int64_t rnn_buffer_size(rnn_buffer* buffer) { return buffer ? static_cast<int64_t>(buffer->bytes.size()) : 0; }
+void rnn_buffer_free(rnn_buffer* buffer) { delete buffer; }
+
+}  // extern "C"
