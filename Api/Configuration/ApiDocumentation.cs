@@ -1,0 +1,35 @@
+namespace RnnService.Api.Configuration;
+
+public static class ApiDocumentation
+{
+    public const string DocumentPath = "/openapi/v1.json";
+
+    public static IHostApplicationBuilder AddApiDocumentation(this IHostApplicationBuilder builder)
+    {
+        builder.Services.AddOpenApi("v1", options =>
+        {
+            options.AddDocumentTransformer((document, _, _) =>
+            {
+                document.Info.Title = "RnnService";
+                document.Info.Version = "v1";
+                document.Info.Description =
+                    "Trains LSTM and GRU sequence models as background jobs and serves their predictions.";
+                return Task.CompletedTask;
+            });
+        });
+        return builder;
+    }
+
+    /// <summary>The OpenAPI document at /openapi/v1.json and Swagger UI over it at /swagger.</summary>
+    public static WebApplication MapApiDocumentation(this WebApplication app)
+    {
+        app.MapOpenApi("/openapi/{documentName}.json");
+        app.UseSwaggerUI(options =>
+        {
+            options.SwaggerEndpoint(DocumentPath, "RnnService v1");
+            options.RoutePrefix = "swagger";
+            options.DocumentTitle = "RnnService API";
+        });
+        return app;
+    }
+}

@@ -1,0 +1,56 @@
+using RnnService.Api.Health;
+using System.ComponentModel.DataAnnotations;
+using Microsoft.Extensions.Options;
+using RnnService.Training.Torch;
+
+namespace RnnService.Api.Configuration;
+
+/// <summary>Process-wide settings of the libtorch engine.</summary>
+public sealed class EngineOptions
+{
+    public const string Section = "Engine";
+
+    /// <summary>Threads one libtorch operation may use; 0 keeps libtorch's default (one per core).</summary>
+    [Range(0, 1024)]
+    public int IntraOpThreads { get; set; }
+
+    /// <summary>Treat denormal floats as zero: much faster on x86 CPUs, invisible in these models.</summary>
+    public bool FlushDenormals { get; set; } = true;
+}
+
+public static class EngineServices
+{
+    public static IHostApplicationBuilder AddEngineServices(this IHostApplicationBuilder builder)
+    {
+        builder.Services.AddOptions<EngineOptions>()
+            .BindConfiguration(EngineOptions.Section)
+            .ValidateDataAnnotations()
+            .ValidateOnStart();
+        // Loading the engine is the first thing the process does with it: a missing libtorch fails the start, loudly.
+        builder.Services.AddSingleton(services => ConfigureEngine(services.GetRequiredService<IOptions<EngineOptions>>().Value));
+        builder.Services.AddHostedService<EngineWarmup>();
+        builder.Services.AddHealthChecks().AddCheck<EngineHealthCheck>("engine", tags: ["ready"]);
+        return builder;
+    }
+
+    private static EngineInfo ConfigureEngine(EngineOptions options)
+    {
+        if (options.IntraOpThreads > 0) TorchEngine.SetIntraOpThreads(options.IntraOpThreads);
+        TorchEngine.SetFlushDenormals(options.FlushDenormals);
+        return TorchEngine.Query();
+    }
+
+    /// <summary>Loads and configures the engine at start-up rather than on the first request.</summary>
+    private sealed class EngineWarmup(EngineInfo engine, ILogger<EngineWarmup> logger) : IHostedService
+    {
+        public Task StartAsync(CancellationToken cancellationToken)
+        {
+            logger.LogInformation(
+                "libtorch {Version} loaded: device {Device}, {Threads} intra-op threads, {CudaDevices} CUDA devices",
+                engine.LibtorchVersion, engine.DefaultDevice, engine.IntraOpThreads, engine.CudaDeviceCount);
+            return Task.CompletedTask;
+        }
+
+        public Task StopAsync(CancellationToken cancellationToken) => Task.CompletedTask;
+    }
+}

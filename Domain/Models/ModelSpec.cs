@@ -1,0 +1,64 @@
+using RnnService.Domain.Validation;
+
+namespace RnnService.Domain.Models;
+
+/// <summary>
+/// The full shape of one network of the model family, as PyTorch would build it:
+/// optional <c>embedding</c> (token models), <c>rnn</c> (batch first), <c>head</c> (linear).
+/// </summary>
+public sealed record ModelSpec
+{
+    /// <summary>Maximum of every size, so that one bad spec cannot ask for terabytes.</summary>
+    public const int MaxSize = 65_536;
+
+    public const int MaxLayers = 16;
+
+    /// <summary>nn.LSTM, nn.GRU or nn.RNN (tanh).</summary>
+    public required CellKind Cell { get; init; }
+
+    /// <summary>Features per step; for token models, the embedding dimension.</summary>
+    public required int InputSize { get; init; }
+
+    public int HiddenSize { get; init; } = 64;
+
+    public int NumLayers { get; init; } = 1;
+
+    public bool Bidirectional { get; init; }
+
+    /// <summary>Dropout between stacked layers, in training only (PyTorch ignores it for one layer).</summary>
+    public double Dropout { get; init; }
+
+    /// <summary>Size of the token vocabulary, padding (0) included; 0 means no embedding.</summary>
+    public int VocabularySize { get; init; }
+
+    /// <summary>Head outputs: horizon × targets, classes, or regression values.</summary>
+    public required int OutputSize { get; init; }
+
+    public bool HasEmbedding => VocabularySize > 0;
+
+    public int Directions => Bidirectional ? 2 : 1;
+
+    /// <summary>Width of the sequence representation and of each per-step state: directions × hidden.</summary>
+    public int StateSize => Directions * HiddenSize;
+
+    public IReadOnlyList<ValidationError> Validate()
+    {
+        var errors = new List<ValidationError>();
+        if (!Enum.IsDefined(Cell)) errors.Add(new("cell", $"'{Cell}' is not lstm, gru or rnn."));
+        CheckSize(errors, "inputSize", InputSize);
+        CheckSize(errors, "hiddenSize", HiddenSize);
+        CheckSize(errors, "outputSize", OutputSize);
+        if (NumLayers is < 1 or > MaxLayers)
+            errors.Add(new("numLayers", $"must be between 1 and {MaxLayers}, got {NumLayers}."));
+        if (!(Dropout is >= 0 and < 1))
+            errors.Add(new("dropout", $"must be at least 0 and below 1, got {Dropout}."));
+        if (VocabularySize is < 0 or > 10_000_000)
+            errors.Add(new("vocabularySize", $"must be between 0 and 10000000, got {VocabularySize}."));
+        return errors;
+    }
+
+    private static void CheckSize(List<ValidationError> errors, string field, int value)
+    {
+        if (value is < 1 or > MaxSize) errors.Add(new(field, $"must be between 1 and {MaxSize}, got {value}."));
+    }
+}

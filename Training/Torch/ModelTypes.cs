@@ -1,0 +1,71 @@
+namespace RnnService.Training.Torch;
+
+/// <summary>One learnable tensor, named as in the PyTorch state_dict.</summary>
+public sealed record ParameterInfo(string Name, long[] Shape)
+{
+    public long ElementCount => Shape.Aggregate(1L, (product, dimension) => product * dimension);
+
+    public string ShapeText => $"[{string.Join(", ", Shape)}]";
+}
+
+public enum LossKind
+{
+    Mse = 0,
+    Huber = 1,
+    CrossEntropy = 2,
+}
+
+public enum OptimizerKind
+{
+    Adam = 0,
+    AdamW = 1,
+}
+
+/// <summary>The outputs of a batch, and optionally the top layer's states at every step.</summary>
+public sealed class ForwardResult(float[] outputs, int outputSize, float[]? states, int stateSize, int steps, long[] lengths)
+{
+    /// <summary>Flat (count, outputSize).</summary>
+    public float[] Outputs { get; } = outputs;
+
+    public int OutputSize { get; } = outputSize;
+
+    /// <summary>Flat (count, steps, stateSize), zero past each length; null unless asked for.</summary>
+    public float[]? States { get; } = states;
+
+    /// <summary>directions × hidden: the forward direction's state, then the backward one's.</summary>
+    public int StateSize { get; } = stateSize;
+
+    public int Count => lengths.Length;
+
+    public ReadOnlySpan<float> Output(int sequence) => Outputs.AsSpan(sequence * OutputSize, OutputSize);
+
+    /// <summary>(length, stateSize) for one sequence: its own steps only.</summary>
+    public ReadOnlySpan<float> StatesOf(int sequence) =>
+        States is null
+            ? throw new InvalidOperationException("states were not requested")
+            : States.AsSpan(sequence * steps * StateSize, (int)lengths[sequence] * StateSize);
+}
+
+public sealed record Evaluation(double Loss, float[] Outputs);
+
+public sealed record TrainerOptions
+{
+    public OptimizerKind Optimizer { get; init; } = OptimizerKind.Adam;
+
+    public LossKind Loss { get; init; } = LossKind.Mse;
+
+    public double LearningRate { get; init; } = 1e-3;
+
+    public double WeightDecay { get; init; }
+
+    public double Beta1 { get; init; } = 0.9;
+
+    public double Beta2 { get; init; } = 0.999;
+
+    public double Epsilon { get; init; } = 1e-8;
+
+    /// <summary>Clip the global gradient norm to this; 0 or less turns clipping off.</summary>
+    public double GradientClipNorm { get; init; } = 1.0;
+
+    public double HuberDelta { get; init; } = 1.0;
+}

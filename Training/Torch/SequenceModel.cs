@@ -1,0 +1,180 @@
+using System.Text;
+using RnnService.Domain.Models;
+using RnnService.Training.Torch.StateDicts;
+
+namespace RnnService.Training.Torch;
+
+/// <summary>
+/// One network of the model family in the native engine: embedding (token models), LSTM / GRU /
+/// RNN, linear head on the final hidden state at each sequence's own length.
+/// </summary>
+public sealed class SequenceModel : IDisposable
+{
+    private readonly ModelHandle handle;
+
+    private SequenceModel(ModelHandle handle, ModelSpec spec, EngineDevice device)
+    {
+        this.handle = handle;
+        Spec = spec;
+        Device = device;
+        TorchEngineException.Check(NativeMethods.rnn_model_parameter_count(handle, out var count));
+        ParameterCount = count;
+        Parameters = DescribeParameters(handle);
+    }
+
+    public ModelSpec Spec { get; }
+
+    public EngineDevice Device { get; }
+
+    /// <summary>What PyTorch's <c>sum(p.numel() for p in model.parameters())</c> says.</summary>
+    public long ParameterCount { get; }
+
+    /// <summary>Names and shapes, in state_dict order.</summary>
+    public IReadOnlyList<ParameterInfo> Parameters { get; }
+
+    internal ModelHandle Handle => handle;
+
+    /// <summary>A freshly initialised model. With a seed its weights depend on nothing else.</summary>
+    public static SequenceModel Create(ModelSpec spec, EngineDevice? device = null, long? seed = null)
+    {
+        ArgumentNullException.ThrowIfNull(spec);
+        var errors = spec.Validate();
+        if (errors.Count > 0)
+            throw new ArgumentException(
+                "invalid model spec: " + string.Join("; ", errors.Select(e => $"{e.Field} {e.Message}")), nameof(spec));
+        if (seed is < 0) throw new ArgumentOutOfRangeException(nameof(seed), seed, "a seed must not be negative");
+
+        var native = new NativeModelSpec
+        {
+            Cell = (int)spec.Cell,
+            Bidirectional = spec.Bidirectional ? 1 : 0,
+            InputSize = spec.InputSize,
+            HiddenSize = spec.HiddenSize,
+            NumLayers = spec.NumLayers,
+            Dropout = spec.Dropout,
+            VocabularySize = spec.VocabularySize,
+            EmbeddingDim = spec.HasEmbedding ? spec.InputSize : 0,
+            OutputSize = spec.OutputSize,
+        };
+        var target = device ?? EngineDevice.Cpu;
+        TorchEngineException.Check(NativeMethods.rnn_model_create(native, target.NativeIndex, seed ?? -1, out var handle));
+        return new SequenceModel(handle, spec, target);
+    }
+
+    /// <summary>A model with the weights of a PyTorch state_dict file.</summary>
+    public static SequenceModel Load(ModelSpec spec, Stream weights, EngineDevice? device = null)
+    {
+        var stateDict = StateDictReader.Read(weights);
+        var model = Create(spec, device);
+        try
+        {
+            model.LoadStateDict(stateDict);
+            return model;
+        }
+        catch
+        {
+            model.Dispose();
+            throw;
+        }
+    }
+
+    /// <summary>Inference: no autograd, dropout off. Outputs are the head's (or their softmax).</summary>
+    public unsafe ForwardResult Forward(SequenceBatch batch, bool returnStates = false, bool softmax = false)
+    {
+        ArgumentNullException.ThrowIfNull(batch);
+        var outputs = new float[checked(batch.Count * Spec.OutputSize)];
+        var states = returnStates ? new float[checked(batch.Count * batch.Steps * Spec.StateSize)] : null;
+        using var pinned = batch.Pin();
+        fixed (float* outputPointer = outputs)
+        fixed (float* statePointer = states)
+        {
+            var flags = softmax ? NativeMethods.ForwardSoftmax : 0;
+            TorchEngineException.Check(NativeMethods.rnn_model_forward(handle, pinned.Native, flags, outputPointer, statePointer));
+        }
+
+        return new ForwardResult(outputs, Spec.OutputSize, states, Spec.StateSize, batch.Steps, batch.Lengths);
+    }
+
+    /// <summary>The loss of a batch and its outputs, without autograd and with dropout off.</summary>
+    public unsafe Evaluation Evaluate(SequenceBatch batch, BatchTargets targets, LossKind loss, double huberDelta = 1.0)
+    {
+        ArgumentNullException.ThrowIfNull(batch);
+        ArgumentNullException.ThrowIfNull(targets);
+        targets.EnsureFits(Spec.OutputSize);
+        var outputs = new float[checked(batch.Count * Spec.OutputSize)];
+        using var pinnedBatch = batch.Pin();
+        using var pinnedTargets = targets.Pin();
+        double value;
+        fixed (float* outputPointer = outputs)
+        {
+            TorchEngineException.Check(NativeMethods.rnn_model_evaluate(
+                handle, pinnedBatch.Native, pinnedTargets.Native, (int)loss, huberDelta, out value, outputPointer));
+        }
+
+        return new Evaluation(value, outputs);
+    }
+
+    /// <summary>A copy of the weights, named and shaped as PyTorch's state_dict.</summary>
+    public unsafe StateDict GetStateDict()
+    {
+        var values = new float[ParameterCount];
+        fixed (float* pointer = values)
+        {
+            TorchEngineException.Check(NativeMethods.rnn_model_read_parameters(handle, pointer, values.LongLength));
+        }
+
+        var tensors = new List<NamedTensor>(Parameters.Count);
+        long offset = 0;
+        foreach (var parameter in Parameters)
+        {
+            tensors.Add(new NamedTensor(parameter.Name, parameter.Shape, values.AsSpan((int)offset, (int)parameter.ElementCount).ToArray()));
+            offset += parameter.ElementCount;
+        }
+
+        return new StateDict(tensors);
+    }
+
+    /// <summary>
+    /// Replaces every weight, as PyTorch's strict <c>load_state_dict</c>: missing, unexpected and mis-shaped keys
+    /// are all reported at once, and the model is left unchanged.
+    /// </summary>
+    public unsafe void LoadStateDict(StateDict stateDict)
+    {
+        ArgumentNullException.ThrowIfNull(stateDict);
+        StateDictMismatchException.ThrowIfMismatched(Parameters, stateDict);
+        var values = new float[ParameterCount];
+        long offset = 0;
+        foreach (var parameter in Parameters)
+        {
+            stateDict[parameter.Name].Values.CopyTo(values, offset);
+            offset += parameter.ElementCount;
+        }
+
+        fixed (float* pointer = values)
+        {
+            TorchEngineException.Check(NativeMethods.rnn_model_write_parameters(handle, pointer, values.LongLength));
+        }
+    }
+
+    /// <summary>Writes the weights as a file that Python's <c>torch.load</c> reads.</summary>
+    public void SaveWeights(Stream destination) => StateDictWriter.Write(destination, GetStateDict());
+
+    /// <summary>Reads weights written by <c>torch.save(model.state_dict())</c> or by <see cref="SaveWeights"/>.</summary>
+    public void LoadWeights(Stream source) => LoadStateDict(StateDictReader.Read(source));
+
+    public void Dispose() => handle.Dispose();
+
+    private static IReadOnlyList<ParameterInfo> DescribeParameters(ModelHandle handle)
+    {
+        TorchEngineException.Check(NativeMethods.rnn_model_describe_parameters(handle, out var buffer));
+        using (buffer)
+        {
+            // "name\td0,d1,...\n" per parameter
+            return Encoding.UTF8.GetString(buffer.ToArray())
+                .Split('\n', StringSplitOptions.RemoveEmptyEntries)
+                .Select(line => line.Split('\t'))
+                .Select(parts => new ParameterInfo(parts[0], parts[1].Split(',').Select(long.Parse).ToArray()))
+                .ToList();
+        }
+    }
+}

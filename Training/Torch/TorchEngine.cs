@@ -1,0 +1,40 @@
+using System.Text;
+
+namespace RnnService.Training.Torch;
+
+/// <summary>What the loaded libtorch is and can do.</summary>
+public sealed record EngineInfo(string LibtorchVersion, bool CudaAvailable, int CudaDeviceCount, int IntraOpThreads)
+{
+    /// <summary>The device that <c>auto</c> means on this machine.</summary>
+    public EngineDevice DefaultDevice => CudaAvailable ? EngineDevice.Cuda() : EngineDevice.Cpu;
+}
+
+/// <summary>Process-wide engine settings. libtorch keeps these globally, so do we.</summary>
+public static class TorchEngine
+{
+    public static unsafe EngineInfo Query()
+    {
+        TorchEngineException.Check(NativeMethods.rnn_engine_query(out var info));
+        var version = new ReadOnlySpan<byte>(info.LibtorchVersion, 32);
+        var end = version.IndexOf((byte)0);
+        return new EngineInfo(
+            Encoding.ASCII.GetString(end < 0 ? version : version[..end]),
+            info.CudaAvailable != 0,
+            info.CudaDeviceCount,
+            info.IntraOpThreads);
+    }
+
+    /// <summary>Seeds libtorch's global generators (CPU and CUDA): dropout and weight initialisation.</summary>
+    public static void SetSeed(ulong seed) => TorchEngineException.Check(NativeMethods.rnn_engine_set_seed(seed));
+
+    /// <summary>Threads one libtorch operation may use; the rest of the machine is left to concurrent work.</summary>
+    public static void SetIntraOpThreads(int threads)
+    {
+        ArgumentOutOfRangeException.ThrowIfLessThan(threads, 1);
+        TorchEngineException.Check(NativeMethods.rnn_engine_set_threads(threads));
+    }
+
+    /// <summary>Denormal floats are slow on x86 CPUs and never matter to these models.</summary>
+    public static void SetFlushDenormals(bool on) =>
+        TorchEngineException.Check(NativeMethods.rnn_engine_set_flush_denormal(on ? 1 : 0));
+}
