@@ -1,0 +1,98 @@
+using System.Text.Json;
+using System.Text.Json.Nodes;
+using RnnService.Api.Tests.Infrastructure;
+using RnnService.Training.Torch;
+
+namespace RnnService.Api.Tests.Engine;
+
+/// <summary>
+/// Our engine and PyTorch agree: PyTorch's weights give PyTorch's outputs here, our weights give our outputs
+/// there. LSTM, GRU and RNN; 1 and 2 layers; uni- and bidirectional; features and embeddings.
+/// </summary>
+public sealed class PyTorchParityTests(PyTorchCases pytorch) : IClassFixture<PyTorchCases>
+{
+    private const double Tolerance = 1e-5;
+
+    public static TheoryData<string> CaseNames()
+    {
+        var names = new TheoryData<string>();
+        foreach (var cell in new[] { "lstm", "gru", "rnn" })
+        foreach (var layers in new[] { 1, 2 })
+        foreach (var direction in new[] { "uni", "bi" })
+        foreach (var input in new[] { "feat", "emb" })
+            names.Add($"{cell}-l{layers}-{direction}-{input}");
+        return names;
+    }
+
+    [Theory]
+    [MemberData(nameof(CaseNames))]
+    public void WeightsSavedByPyTorchReproducePyTorchOutputsAndStates(string name)
+    {
+        var reference = pytorch[name];
+        using var weights = File.OpenRead(reference.WeightsPath);
+        using var model = SequenceModel.Load(reference.Spec, weights);
+
+        var result = model.Forward(reference.Batch(), returnStates: true);
+
+        for (var i = 0; i < reference.Lengths.Length; i++)
+        {
+            Infrastructure.Tolerance.AssertClose(reference.Outputs[i], result.Output(i), Tolerance, $"{name} outputs[{i}]");
+            var expectedStates = reference.States[i].Take((int)reference.Lengths[i]).SelectMany(step => step).ToArray();
+            Infrastructure.Tolerance.AssertClose(expectedStates, result.StatesOf(i), Tolerance, $"{name} states[{i}]");
+        }
+    }
+
+    [Theory]
+    [MemberData(nameof(CaseNames))]
+    public void ParameterNamesAndCountsAreThoseOfPyTorch(string name)
+    {
+        var reference = pytorch[name];
+        using var model = SequenceModel.Create(reference.Spec, seed: 1);
+
+        Assert.Equal(reference.ParameterCount, model.ParameterCount);
+        Assert.Equal(reference.ParameterNames, model.Parameters.Select(p => p.Name));
+    }
+
+    [Fact]
+    public void WeightsSavedByOurEngineLoadInPyTorchAndGiveOurOutputs()
+    {
+        var directory = Directory.CreateTempSubdirectory("rnnservice-reverse-").FullName;
+        try
+        {
+            var names = new List<string>();
+            foreach (var reference in pytorch.Cases)
+            {
+                using var model = SequenceModel.Create(reference.Spec, seed: 7);
+                var result = model.Forward(reference.Batch(), returnStates: true);
+                using (var file = File.Create(Path.Combine(directory, reference.Name + ".pt")))
+                    model.SaveWeights(file);
+                var steps = result.States!.Length / (result.Count * result.StateSize);
+                File.WriteAllText(Path.Combine(directory, reference.Name + ".json"), new JsonObject
+                {
+                    ["name"] = reference.Name,
+                    ["spec"] = reference.SpecJson.DeepClone(),
+                    ["lengths"] = JsonSerializer.SerializeToNode(reference.Lengths),
+                    ["inputs"] = reference.Inputs.DeepClone(),
+                    ["outputs"] = JsonSerializer.SerializeToNode(result.Outputs.Chunk(result.OutputSize)),
+                    ["states"] = JsonSerializer.SerializeToNode(result.States.Chunk(result.StateSize).Chunk(steps)),
+                }.ToJsonString());
+                names.Add(reference.Name);
+            }
+
+            var report = JsonNode.Parse(PyTorch.Run("check", directory))!.AsObject();
+
+            Assert.Equal(names.Order(), report.Select(entry => entry.Key).Order());
+            foreach (var (name, entry) in report)
+            {
+                Assert.True(entry!["outputs"]!.GetValue<double>() <= Tolerance, $"{name}: outputs differ by {entry["outputs"]}");
+                Assert.True(entry["states"]!.GetValue<double>() <= Tolerance, $"{name}: states differ by {entry["states"]}");
+                Assert.Equal(pytorch[name].ParameterNames, entry["keys"].Deserialize<string[]>());
+                Assert.Equal("OrderedDict", entry["type"]!.GetValue<string>());
+            }
+        }
+        finally
+        {
+            Directory.Delete(directory, recursive: true);
+        }
+    }
+}

@@ -1,0 +1,51 @@
+using System.Diagnostics;
+
+namespace RnnService.Api.Tests.Infrastructure;
+
+/// <summary>
+/// Runs Parity/pytorch_reference.py with Debian's python3-torch (or the interpreter in RNN_PYTHON):
+/// the same libtorch kernels driven by PyTorch itself, as the reference our engine must match.
+/// </summary>
+public static class PyTorch
+{
+    public static string Python => Environment.GetEnvironmentVariable("RNN_PYTHON") ?? "/usr/bin/python3";
+
+    private static string Script => Path.Combine(AppContext.BaseDirectory, "Parity", "pytorch_reference.py");
+
+    public static string Run(params string[] arguments)
+    {
+        var start = new ProcessStartInfo(Python) { RedirectStandardOutput = true, RedirectStandardError = true };
+        start.ArgumentList.Add(Script);
+        foreach (var argument in arguments) start.ArgumentList.Add(argument);
+        using var process = Process.Start(start) ?? throw new InvalidOperationException($"could not start {Python}");
+        var stdout = process.StandardOutput.ReadToEndAsync();
+        var stderr = process.StandardError.ReadToEndAsync();
+        if (!process.WaitForExit(TimeSpan.FromMinutes(2))) process.Kill(entireProcessTree: true);
+        if (process.ExitCode != 0)
+            throw new InvalidOperationException(
+                $"{Python} {string.Join(' ', arguments)} failed ({process.ExitCode}); is python3-torch installed? {stderr.Result}");
+        return stdout.Result;
+    }
+}
+
+/// <summary>The cases PyTorch generated once for a test class: weights, inputs and PyTorch's outputs.</summary>
+public sealed class PyTorchCases : IDisposable
+{
+    public PyTorchCases()
+    {
+        Directory = System.IO.Directory.CreateTempSubdirectory("rnnservice-parity-").FullName;
+        PyTorch.Run("generate", Directory);
+        Cases = System.IO.Directory.GetFiles(Directory, "*.json")
+            .Order(StringComparer.Ordinal)
+            .Select(ParityCase.Load)
+            .ToList();
+    }
+
+    public string Directory { get; }
+
+    public IReadOnlyList<ParityCase> Cases { get; }
+
+    public ParityCase this[string name] => Cases.Single(c => c.Name == name);
+
+    public void Dispose() => System.IO.Directory.Delete(Directory, recursive: true);
+}

@@ -1,0 +1,116 @@
+"""PyTorch reference for RnnService's engine parity tests.
+
+    pytorch_reference.py generate DIR   writes DIR/<case>.pt (a state_dict saved by torch.save) and
+                                        DIR/<case>.json (spec, padded inputs, lengths, PyTorch's outputs,
+                                        per-step states and parameter count) for every case
+    pytorch_reference.py check DIR      for every DIR/<case>.json and DIR/<case>.pt written by our engine,
+                                        loads the weights into the PyTorch model (strict) and prints, as JSON,
+                                        the largest difference between PyTorch's outputs and states and ours
+"""
+import itertools
+import json
+import os
+import sys
+
+import torch
+import torch.nn as nn
+from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence
+
+CELLS = {"lstm": nn.LSTM, "gru": nn.GRU, "rnn": nn.RNN}
+LENGTHS = [1, 7, 3, 12, 5, 12]
+INPUT_SIZE, HIDDEN_SIZE, OUTPUT_SIZE = 3, 5, 2
+VOCABULARY_SIZE, EMBEDDING_DIM = 11, 4
+
+
+class SequenceModel(nn.Module):
+    """The model of DESIGN.md, as a PyTorch user writes it."""
+
+    def __init__(self, spec):
+        super().__init__()
+        if spec["vocabularySize"] > 0:
+            self.embedding = nn.Embedding(spec["vocabularySize"], spec["inputSize"], padding_idx=0)
+        else:
+            self.embedding = None
+        self.rnn = CELLS[spec["cell"]](spec["inputSize"], spec["hiddenSize"], spec["numLayers"], batch_first=True,
+                                       bidirectional=spec["bidirectional"],
+                                       dropout=spec["dropout"] if spec["numLayers"] > 1 else 0.0)
+        self.directions = 2 if spec["bidirectional"] else 1
+        self.head = nn.Linear(self.directions * spec["hiddenSize"], spec["outputSize"])
+
+    def forward(self, x, lengths):
+        if self.embedding is not None:
+            x = self.embedding(x)
+        packed = pack_padded_sequence(x, lengths, batch_first=True, enforce_sorted=False)
+        output, h_n = self.rnn(packed)
+        if isinstance(h_n, tuple):  # LSTM: (h_n, c_n)
+            h_n = h_n[0]
+        layers = self.rnn.num_layers
+        top = h_n.view(layers, self.directions, x.size(0), self.rnn.hidden_size)[-1]
+        representation = torch.cat([top[d] for d in range(self.directions)], dim=1)
+        states, _ = pad_packed_sequence(output, batch_first=True, total_length=x.size(1))
+        return self.head(representation), states
+
+
+def cases():
+    for cell, layers, bidirectional, embedding in itertools.product(CELLS, [1, 2], [False, True], [False, True]):
+        name = f"{cell}-l{layers}-{'bi' if bidirectional else 'uni'}-{'emb' if embedding else 'feat'}"
+        yield name, {
+            "cell": cell, "numLayers": layers, "bidirectional": bidirectional, "dropout": 0.25,
+            "inputSize": EMBEDDING_DIM if embedding else INPUT_SIZE, "hiddenSize": HIDDEN_SIZE,
+            "outputSize": OUTPUT_SIZE, "vocabularySize": VOCABULARY_SIZE if embedding else 0,
+        }
+
+
+def inputs_for(spec, generator):
+    steps = max(LENGTHS)
+    if spec["vocabularySize"] > 0:
+        # padding positions hold real token ids too: the model must ignore them, not rely on zeros
+        return torch.randint(1, spec["vocabularySize"], (len(LENGTHS), steps), generator=generator)
+    return torch.randn(len(LENGTHS), steps, spec["inputSize"], generator=generator) * 2
+
+
+def run(model, x, lengths):
+    model.eval()
+    with torch.no_grad():
+        return model(x, torch.tensor(lengths))
+
+
+def generate(directory):
+    os.makedirs(directory, exist_ok=True)
+    for index, (name, spec) in enumerate(cases()):
+        torch.manual_seed(1000 + index)
+        model = SequenceModel(spec)
+        x = inputs_for(spec, torch.Generator().manual_seed(2000 + index))
+        outputs, states = run(model, x, LENGTHS)
+        torch.save(model.state_dict(), os.path.join(directory, name + ".pt"))
+        with open(os.path.join(directory, name + ".json"), "w") as f:
+            json.dump({
+                "name": name, "spec": spec, "lengths": LENGTHS, "inputs": x.tolist(),
+                "outputs": outputs.tolist(), "states": states.tolist(),
+                "parameterCount": sum(p.numel() for p in model.parameters()),
+                "parameterNames": list(model.state_dict().keys()),
+            }, f)
+
+
+def check(directory):
+    report = {}
+    for file in sorted(f for f in os.listdir(directory) if f.endswith(".json")):
+        with open(os.path.join(directory, file)) as f:
+            case = json.load(f)
+        model = SequenceModel(case["spec"])
+        state_dict = torch.load(os.path.join(directory, case["name"] + ".pt"))
+        model.load_state_dict(state_dict, strict=True)
+        dtype = torch.long if case["spec"]["vocabularySize"] > 0 else torch.float32
+        outputs, states = run(model, torch.tensor(case["inputs"], dtype=dtype), case["lengths"])
+        report[case["name"]] = {
+            "outputs": (outputs - torch.tensor(case["outputs"])).abs().max().item(),
+            "states": (states - torch.tensor(case["states"])).abs().max().item(),
+            "keys": list(state_dict.keys()),
+            "type": type(state_dict).__name__,
+        }
+    json.dump(report, sys.stdout)
+
+
+if __name__ == "__main__":
+    torch.set_num_threads(1)
+    {"generate": generate, "check": check}[sys.argv[1]](sys.argv[2])
