@@ -83,6 +83,10 @@ def generate(directory):
         x = inputs_for(spec, torch.Generator().manual_seed(2000 + index))
         outputs, states = run(model, x, LENGTHS)
         torch.save(model.state_dict(), os.path.join(directory, name + ".pt"))
+        if index == 0:
+            # users sometimes train in float64; load_state_dict casts, and so must we
+            os.makedirs(os.path.join(directory, "float64"), exist_ok=True)
+            torch.save(model.double().state_dict(), os.path.join(directory, "float64", name + ".pt"))
         with open(os.path.join(directory, name + ".json"), "w") as f:
             json.dump({
                 "name": name, "spec": spec, "lengths": LENGTHS, "inputs": x.tolist(),
