@@ -1,0 +1,7 @@
+#!/usr/bin/env bash
+# Sets up and runs RnnService on its embedded default: state under ./data, on http://127.0.0.1:5080.
+# Extra arguments go to the service, e.g. scripts/run.sh --urls http://127.0.0.1:8080
+set -euo pipefail
+cd "$(dirname "$0")/.."
+scripts/install-deps.sh
+exec dotnet run --project Api -c Release -- --urls "${RNN_URLS:-http://127.0.0.1:5080}" "$@"
