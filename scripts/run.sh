@@ -4,4 +4,6 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/install-deps.sh
-exec dotnet run --project Api -c Release -- --urls "${RNN_URLS:-http://127.0.0.1:5080}" "$@"
+# dotnet run starts the service in Api/; keep the embedded default's state in ./data unless told otherwise.
+export Storage__DataDirectory="${Storage__DataDirectory:-$PWD/data}"
+exec dotnet run --project Api -c Release --no-launch-profile -- --urls "${RNN_URLS:-http://127.0.0.1:5080}" "$@"
