@@ -19,12 +19,7 @@ public sealed class LearningTests
         var (validation, targets) = SyntheticTasks.Sum(new Random(99), 256);
         var before = model.Evaluate(validation, targets, LossKind.Mse).Loss;
 
-        var random = new Random(5);
-        for (var step = 0; step < 400; step++)
-        {
-            var (batch, batchTargets) = SyntheticTasks.Sum(random, 32);
-            trainer.Step(batch, batchTargets);
-        }
+        SyntheticTasks.Train(trainer, random => SyntheticTasks.Sum(random, 32), steps: 400);
 
         // The target's variance is about 3.5: 0.1 is under 3% of it.
         var after = model.Evaluate(validation, targets, LossKind.Mse).Loss;
@@ -40,12 +35,7 @@ public sealed class LearningTests
         using var trainer = new ModelTrainer(model, new TrainerOptions { LearningRate = 0.01, Loss = LossKind.CrossEntropy });
         var (validation, targets) = SyntheticTasks.FirstSign(new Random(99), 256, minLength: 5, maxLength: 20);
 
-        var random = new Random(5);
-        for (var step = 0; step < 1000; step++)
-        {
-            var (batch, batchTargets) = SyntheticTasks.FirstSign(random, 32, minLength: 5, maxLength: 20);
-            trainer.Step(batch, batchTargets);
-        }
+        SyntheticTasks.Train(trainer, random => SyntheticTasks.FirstSign(random, 32, minLength: 5, maxLength: 20), steps: 1000);
 
         var accuracy = SyntheticTasks.Accuracy(model.Forward(validation), targets.Classes!);
         Assert.True(accuracy >= 0.95, $"{cell}: validation accuracy {accuracy:F3} after 1000 steps");
@@ -59,12 +49,7 @@ public sealed class LearningTests
         var (validation, targets) = SyntheticTasks.Sum(new Random(99), 128);
         var before = model.Evaluate(validation, targets, LossKind.Mse).Loss;
 
-        var random = new Random(5);
-        for (var step = 0; step < 200; step++)
-        {
-            var (batch, batchTargets) = SyntheticTasks.Sum(random, 32);
-            trainer.Step(batch, batchTargets);
-        }
+        SyntheticTasks.Train(trainer, random => SyntheticTasks.Sum(random, 32), steps: 200);
 
         var after = model.Evaluate(validation, targets, LossKind.Mse).Loss;
         Assert.True(after < before / 5, $"validation MSE went from {before:F3} to {after:F3}");

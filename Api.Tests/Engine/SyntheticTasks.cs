@@ -25,6 +25,17 @@ public static class SyntheticTasks
         return (SequenceBatch.FromFeatures(sequences, 1), BatchTargets.FromClasses(sequences.Select(s => s[0] > 0 ? 1L : 0L).ToArray()));
     }
 
+    /// <summary>Takes <paramref name="steps"/> training steps on fresh batches of a task.</summary>
+    public static void Train(ModelTrainer trainer, Func<Random, (SequenceBatch Batch, BatchTargets Targets)> task, int steps, int seed = 5)
+    {
+        var random = new Random(seed);
+        for (var step = 0; step < steps; step++)
+        {
+            var (batch, targets) = task(random);
+            trainer.Step(batch, targets);
+        }
+    }
+
     public static double Accuracy(ForwardResult result, long[] classes)
     {
         var correct = 0;

@@ -100,8 +100,9 @@ BatchTensors to_tensors(const ModelState& model, const rnn_batch* batch) {
     // (batch, steps, features)
     inputs = torch::from_blob(const_cast<float*>(batch->features), {n, steps, spec.input_size}, torch::kFloat32);
   }
-  // The caller's memory is only lent for the call: copy when it stays on the CPU too.
-  inputs = model.device.is_cpu() ? inputs.clone() : inputs.to(model.device, /*non_blocking=*/false, /*copy=*/true);
+  // The caller's memory is pinned for the whole call and no tensor made from it outlives the call
+  // (packing copies the steps it keeps), so on the CPU it is used in place; other devices get one copy.
+  if (!model.device.is_cpu()) inputs = inputs.to(model.device);
   return {inputs, lengths, n, steps};
 }
 

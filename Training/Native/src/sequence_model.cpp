@@ -21,6 +21,20 @@ void validate_spec(const rnn_model_spec& spec) {
   }
 }
 
+namespace {
+
+// nn.LSTM, nn.GRU and nn.RNN take the same arguments; only the options type differs.
+template <typename Options>
+Options recurrent_options(const rnn_model_spec& spec, double dropout) {
+  return Options(spec.input_size, spec.hidden_size)
+      .num_layers(spec.num_layers)
+      .batch_first(true)
+      .bidirectional(spec.bidirectional != 0)
+      .dropout(dropout);
+}
+
+}  // namespace
+
 SequenceModelImpl::SequenceModelImpl(const rnn_model_spec& model_spec) : spec(model_spec) {
   validate_spec(spec);
   if (spec.vocabulary_size > 0) {
@@ -32,25 +46,13 @@ SequenceModelImpl::SequenceModelImpl(const rnn_model_spec& model_spec) : spec(mo
   const double dropout = spec.num_layers > 1 ? spec.dropout : 0.0;
   switch (spec.cell) {
     case RNN_CELL_LSTM:
-      lstm = register_module("rnn", torch::nn::LSTM(torch::nn::LSTMOptions(spec.input_size, spec.hidden_size)
-                                                         .num_layers(spec.num_layers)
-                                                         .batch_first(true)
-                                                         .bidirectional(spec.bidirectional != 0)
-                                                         .dropout(dropout)));
+      lstm = register_module("rnn", torch::nn::LSTM(recurrent_options<torch::nn::LSTMOptions>(spec, dropout)));
       break;
     case RNN_CELL_GRU:
-      gru = register_module("rnn", torch::nn::GRU(torch::nn::GRUOptions(spec.input_size, spec.hidden_size)
-                                                       .num_layers(spec.num_layers)
-                                                       .batch_first(true)
-                                                       .bidirectional(spec.bidirectional != 0)
-                                                       .dropout(dropout)));
+      gru = register_module("rnn", torch::nn::GRU(recurrent_options<torch::nn::GRUOptions>(spec, dropout)));
       break;
     default:
-      elman = register_module("rnn", torch::nn::RNN(torch::nn::RNNOptions(spec.input_size, spec.hidden_size)
-                                                         .num_layers(spec.num_layers)
-                                                         .batch_first(true)
-                                                         .bidirectional(spec.bidirectional != 0)
-                                                         .dropout(dropout)));
+      elman = register_module("rnn", torch::nn::RNN(recurrent_options<torch::nn::RNNOptions>(spec, dropout)));  // tanh
       break;
   }
   head = register_module("head", torch::nn::Linear(directions() * spec.hidden_size, spec.output_size));
