@@ -66,7 +66,7 @@ public sealed class ServiceTests(RnnServiceFactory factory) : IClassFixture<RnnS
     [Fact]
     public async Task SwaggerUiServesItsPagePointingAtTheDocument()
     {
-        var page = await client.GetAsync("/swagger/index.html");
+        var page = await client.GetAsync("/swagger");  // redirected to /swagger/index.html
         var initializer = await client.GetStringAsync("/swagger/index.js");
 
         Assert.Equal(HttpStatusCode.OK, page.StatusCode);

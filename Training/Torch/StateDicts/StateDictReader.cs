@@ -1,4 +1,5 @@
 using System.IO.Compression;
+using System.Runtime.InteropServices;
 
 namespace RnnService.Training.Torch.StateDicts;
 
@@ -77,6 +78,13 @@ public static class StateDictReader
         if (last >= tensor.Storage.ElementCount)
             throw new StateDictFormatException($"'{name}' reaches past the end of its storage");
 
+        if (tensor.Storage.Type.Name == "FloatStorage" && IsContiguous(shape, strides) && BitConverter.IsLittleEndian)
+        {
+            // What torch.save writes for a float32 state_dict: one block copy.
+            MemoryMarshal.Cast<byte, float>(storage.Span.Slice(checked((int)(tensor.Offset * 4)), checked((int)(count * 4)))).CopyTo(values);
+            return values;
+        }
+
         // Walk the index in row-major order, following the strides into the storage.
         var index = new long[shape.Length];
         var position = tensor.Offset;
@@ -93,6 +101,18 @@ public static class StateDictReader
         }
 
         return values;
+    }
+
+    private static bool IsContiguous(long[] shape, long[] strides)
+    {
+        long expected = 1;
+        for (var d = shape.Length - 1; d >= 0; d--)
+        {
+            if (shape[d] != 1 && strides[d] != expected) return false;
+            expected *= shape[d];
+        }
+
+        return true;
     }
 
     private static ZipArchive OpenZip(Stream source, long maxBytes)
