@@ -61,6 +61,7 @@ public sealed class ServiceTests(RnnServiceFactory factory) : IClassFixture<RnnS
         Assert.Equal("RnnService", document["info"]!["title"]!.GetValue<string>());
         Assert.NotNull(document["paths"]!["/health/live"]!["get"]);
         Assert.NotNull(document["paths"]!["/health/ready"]!["get"]!["responses"]!["200"]);
+        Assert.NotNull(document["paths"]!["/health/ready"]!["get"]!["responses"]!["503"]);
     }
 
     [Fact]

@@ -34,7 +34,8 @@ public static class HealthApi
             .WithSummary("Can the service do its work?")
             .WithDescription(
                 "Checks that storage is reachable and the tensor engine is loaded; reports the device (cpu or cuda) " +
-                "and the libtorch version. 503 while any check fails.");
+                "and the libtorch version. 503 while any check fails.")
+            .Produces<ReadinessReport>(StatusCodes.Status503ServiceUnavailable);
 
         return group;
     }
