@@ -9,7 +9,8 @@ namespace RnnService.Api.Tests.Engine;
 /// Our engine and PyTorch agree: PyTorch's weights give PyTorch's outputs here, our weights give our outputs
 /// there. LSTM, GRU and RNN; 1 and 2 layers; uni- and bidirectional; features and embeddings.
 /// </summary>
-public sealed class PyTorchParityTests(PyTorchCases pytorch) : IClassFixture<PyTorchCases>
+[Collection(PyTorchCollection.Name)]
+public sealed class PyTorchParityTests(PyTorchCases pytorch)
 {
     private const double Tolerance = 1e-5;
 

@@ -6,7 +6,8 @@ using RnnService.Training.Torch.StateDicts;
 
 namespace RnnService.Api.Tests.Engine;
 
-public sealed class StateDictFileTests(PyTorchCases pytorch) : IClassFixture<PyTorchCases>
+[Collection(PyTorchCollection.Name)]
+public sealed class StateDictFileTests(PyTorchCases pytorch)
 {
     private static readonly ModelSpec Spec = new() { Cell = CellKind.Lstm, InputSize = 3, HiddenSize = 5, OutputSize = 2 };
 

@@ -28,7 +28,14 @@ public static class PyTorch
     }
 }
 
-/// <summary>The cases PyTorch generated once for a test class: weights, inputs and PyTorch's outputs.</summary>
+/// <summary>Test classes that read <see cref="PyTorchCases"/> share one generation of them.</summary>
+[CollectionDefinition(Name)]
+public sealed class PyTorchCollection : ICollectionFixture<PyTorchCases>
+{
+    public const string Name = "PyTorch reference cases";
+}
+
+/// <summary>The cases PyTorch generates once per test run: weights, inputs and PyTorch's outputs.</summary>
 public sealed class PyTorchCases : IDisposable
 {
     public PyTorchCases()

@@ -23,11 +23,11 @@ public static class StateDictReader
         var prefix = pickle[0].FullName[..^"data.pkl".Length];
 
         var byteOrder = zip.GetEntry(prefix + "byteorder");
-        if (byteOrder is not null && ReadEntry(byteOrder, 16, maxBytes) is var order && System.Text.Encoding.ASCII.GetString(order) != "little")
+        if (byteOrder is not null && ReadEntry(byteOrder, 16) is var order && System.Text.Encoding.ASCII.GetString(order) != "little")
             throw new StateDictFormatException("the file was written on a big-endian machine, which is not supported");
 
         var storages = new Dictionary<string, ReadOnlyMemory<byte>>(StringComparer.Ordinal);
-        var root = new PickleReader(ReadEntry(pickle[0], maxBytes, maxBytes), id => ToStorage(id)).Load();
+        var root = new PickleReader(ReadEntry(pickle[0], maxBytes), id => ToStorage(id)).Load();
         if (root is not PickleDict dict)
             throw new StateDictFormatException("the file holds a single object that is not a dict; save model.state_dict(), not the model");
 
@@ -46,7 +46,7 @@ public static class StateDictReader
             if (storages.TryGetValue(storage.Key, out var bytes)) return bytes;
             var entry = zip.GetEntry($"{prefix}data/{storage.Key}")
                         ?? throw new StateDictFormatException($"the storage data/{storage.Key} is missing");
-            bytes = ReadEntry(entry, maxBytes, maxBytes);
+            bytes = ReadEntry(entry, maxBytes);
             if (bytes.Length < storage.ElementCount * storage.Type.ElementSize)
                 throw new StateDictFormatException($"the storage data/{storage.Key} is shorter than its {storage.ElementCount} elements");
             storages[storage.Key] = bytes;
@@ -137,9 +137,9 @@ public static class StateDictReader
         }
     }
 
-    private static byte[] ReadEntry(ZipArchiveEntry entry, long limit, long maxBytes)
+    private static byte[] ReadEntry(ZipArchiveEntry entry, long limit)
     {
-        if (entry.Length > Math.Min(limit, maxBytes)) throw new StateDictFormatException($"{entry.FullName} is too large");
+        if (entry.Length > limit) throw new StateDictFormatException($"{entry.FullName} is too large");
         try
         {
             using var stream = entry.Open();
