@@ -35,6 +35,38 @@ public sealed class ResumeTests
     }
 
     [Fact]
+    public void ALoweredLearningRateTakesEffectOnTheNextStep()
+    {
+        using var model = SequenceModel.Create(Spec, seed: 3);
+        using var trainer = new ModelTrainer(model, new TrainerOptions { LearningRate = 0.01 });
+        var start = model.GetStateDict().SelectMany(t => t.Values).ToArray();
+
+        trainer.LearningRate = 1e-12;
+        trainer.Step(Batches[0].Batch, Batches[0].Targets);
+        var afterTinyStep = model.GetStateDict().SelectMany(t => t.Values).ToArray();
+        trainer.LearningRate = 0.01;
+        trainer.Step(Batches[1].Batch, Batches[1].Targets);
+        var afterNormalStep = model.GetStateDict().SelectMany(t => t.Values).ToArray();
+
+        // Adam moves every weight by about the learning rate: 1e-12 leaves them as they were, 0.01 does not.
+        Assert.True(start.Zip(afterTinyStep).Max(p => Math.Abs(p.First - p.Second)) < 1e-6);
+        Assert.True(afterTinyStep.Zip(afterNormalStep).Max(p => Math.Abs(p.First - p.Second)) > 1e-3);
+        Assert.Equal(0.01, trainer.LearningRate);
+    }
+
+    [Fact]
+    public void ANonPositiveLearningRateIsRefusedAndTheOldOneKept()
+    {
+        using var model = SequenceModel.Create(Spec, seed: 3);
+        using var trainer = new ModelTrainer(model, new TrainerOptions { LearningRate = 0.01 });
+
+        var error = Assert.Throws<TorchEngineException>(() => trainer.LearningRate = 0);
+
+        Assert.StartsWith("learning rate must be positive, got 0", error.Message);
+        Assert.Equal(0.01, trainer.LearningRate);
+    }
+
+    [Fact]
     public void DamagedOptimizerStateIsAnEngineError()
     {
         using var model = SequenceModel.Create(Spec, seed: 3);
