@@ -1,5 +1,8 @@
 using RnnService.Api.Configuration;
+using RnnService.Api.Datasets;
 using RnnService.Api.Health;
+using RnnService.Api.Models;
+using RnnService.Api.TrainingJobs;
 
 var builder = WebApplication.CreateBuilder(args);
 
@@ -15,6 +18,9 @@ app.UseStatusCodePages();
 
 app.MapApiDocumentation();
 app.MapHealthApi();
+app.MapDatasetsApi();
+app.MapTrainingJobsApi();
+app.MapModelsApi();
 
 app.Run();
 

@@ -1,28 +1,22 @@
+using Microsoft.AspNetCore.Http.Json;
+using RnnService.Api.Datasets;
 using RnnService.Api.Health;
-using System.ComponentModel.DataAnnotations;
+using RnnService.Training.Jobs;
+using RnnService.Training.Storage;
 
 namespace RnnService.Api.Configuration;
 
-/// <summary>Where state lives. The embedded default: everything under one local folder.</summary>
-public sealed class StorageOptions
-{
-    public const string Section = "Storage";
-
-    /// <summary>The data directory (relative paths are taken from the working directory).</summary>
-    [Required]
-    public string DataDirectory { get; set; } = "data";
-
-    public string FullDataDirectory => Path.GetFullPath(DataDirectory);
-}
-
 public static class StorageServices
 {
+    /// <summary>The job store, datasets, the registry and the training worker, with the API's JSON conventions.</summary>
     public static IHostApplicationBuilder AddStorageServices(this IHostApplicationBuilder builder)
     {
-        builder.Services.AddOptions<StorageOptions>()
-            .BindConfiguration(StorageOptions.Section)
+        builder.Services.AddTrainingServices(builder.Configuration);
+        builder.Services.AddOptions<DatasetOptions>()
+            .BindConfiguration(DatasetOptions.Section)
             .ValidateDataAnnotations()
             .ValidateOnStart();
+        builder.Services.Configure<JsonOptions>(options => StoredJson.Configure(options.SerializerOptions));
         builder.Services.AddHealthChecks().AddCheck<StorageHealthCheck>("storage", tags: ["ready"]);
         return builder;
     }

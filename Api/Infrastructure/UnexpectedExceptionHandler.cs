@@ -1,3 +1,4 @@
+using System.Text.Json;
 using Microsoft.AspNetCore.Diagnostics;
 using Microsoft.AspNetCore.Mvc;
 using RnnService.Training.Torch;
@@ -13,6 +14,24 @@ public sealed class UnexpectedExceptionHandler(IProblemDetailsService problems, 
 {
     public async ValueTask<bool> TryHandleAsync(HttpContext context, Exception exception, CancellationToken cancellationToken)
     {
+        if (exception is BadHttpRequestException { InnerException: JsonException json })
+        {
+            // A body that is not the JSON the endpoint takes: name the field where reading stopped.
+            var field = string.IsNullOrEmpty(json.Path) || json.Path == "$" ? "body" : json.Path.TrimStart('$', '.');
+            var message = json.Path is null ? "is not valid JSON." : "has a value of the wrong type or format.";
+            context.Response.StatusCode = StatusCodes.Status400BadRequest;
+            return await problems.TryWriteAsync(new()
+            {
+                HttpContext = context,
+                ProblemDetails = new HttpValidationProblemDetails(new Dictionary<string, string[]> { [field] = [message] })
+                {
+                    Status = StatusCodes.Status400BadRequest,
+                    Title = "The request body is not valid.",
+                    Detail = $"{field}: {message} ({json.Message.Split(". ")[0]})",
+                },
+            });
+        }
+
         if (exception is BadHttpRequestException badRequest)
         {
             // Kestrel's own rejections (body too large, malformed request): the client's doing.

@@ -1,0 +1,166 @@
+using Microsoft.AspNetCore.Http.Features;
+using Microsoft.AspNetCore.Http.HttpResults;
+using Microsoft.EntityFrameworkCore;
+using Microsoft.Extensions.Options;
+using RnnService.Api.Infrastructure;
+using RnnService.Domain.Datasets;
+using RnnService.Domain.Jobs;
+using RnnService.Training.Data;
+using RnnService.Training.Storage;
+
+namespace RnnService.Api.Datasets;
+
+public static class DatasetsApi
+{
+    /// <summary>Room for the multipart framing and the small fields around the file.</summary>
+    private const long FormOverhead = 64 << 10;
+
+    public static RouteGroupBuilder MapDatasetsApi(this IEndpointRouteBuilder app)
+    {
+        var group = app.MapGroup("/datasets").WithTags("Datasets");
+
+        group.MapPost("/", UploadDatasetAsync)
+            .WithName("UploadDataset")
+            .WithSummary("Upload a dataset")
+            .WithDescription(
+                "multipart/form-data with `file` (required), `name` and `format` (csv or jsonl; inferred from the file name). " +
+                "The file is parsed and checked in full before it is stored; a problem is a 400 naming its line or row and column. " +
+                "Time-series CSV: a header row, numeric columns, an optional `timestamp` (or any date) column that orders the rows, " +
+                "an optional `series` column. JSON lines: `{\"sequence\": [[f1,...,fk], ...], \"label\": 2}` or `{\"text\": \"...\", \"label\": 1}`.")
+            .Accepts<DatasetUploadForm>("multipart/form-data")
+            .DisableAntiforgery();
+
+        group.MapGet("/", ListDatasetsAsync).WithName("ListDatasets").WithSummary("List datasets, newest first");
+        group.MapGet("/{id}", GetDatasetAsync).WithName("GetDataset").WithSummary("A dataset's summary");
+        group.MapDelete("/{id}", DeleteDatasetAsync)
+            .WithName("DeleteDataset")
+            .WithSummary("Delete a dataset")
+            .WithDescription("409 while a queued or running job uses it.");
+        return group;
+    }
+
+    public static async Task<Results<Created<DatasetResponse>, ValidationProblem, ProblemHttpResult>> UploadDatasetAsync(
+        HttpRequest request, IOptions<DatasetOptions> options, IDbContextFactory<RnnDbContext> contexts, FileStore files,
+        TimeProvider time, CancellationToken cancellationToken)
+    {
+        var limit = options.Value.MaxUploadBytes;
+        if (request.ContentLength > limit + FormOverhead)
+            return Problems.TooLarge($"the upload is {request.ContentLength} bytes; datasets may be at most {limit} bytes.");
+        if (!request.HasFormContentType)
+            return Problems.UnsupportedMediaType("send multipart/form-data with the dataset in a field named 'file'.");
+        var bodySize = request.HttpContext.Features.Get<IHttpMaxRequestBodySizeFeature>();
+        if (bodySize is { IsReadOnly: false }) bodySize.MaxRequestBodySize = limit + FormOverhead;
+
+        IFormCollection form;
+        try
+        {
+            request.HttpContext.Features.Set<IFormFeature>(new FormFeature(request, new FormOptions { MultipartBodyLengthLimit = limit + FormOverhead }));
+            form = await request.ReadFormAsync(cancellationToken);
+        }
+        catch (InvalidDataException exception) when (exception.Message.Contains("limit", StringComparison.OrdinalIgnoreCase))
+        {
+            return Problems.TooLarge($"the upload is larger than the limit of {limit} bytes.");
+        }
+        catch (Exception exception) when (exception is InvalidDataException or IOException && !cancellationToken.IsCancellationRequested)
+        {
+            return Problems.Validation("file", $"the multipart body could not be read: {exception.Message}");
+        }
+
+        var file = form.Files.GetFile("file");
+        if (file is null) return Problems.Validation("file", "is required: the dataset file, as a form field named 'file'.");
+        if (file.Length > limit) return Problems.TooLarge($"the file is {file.Length} bytes; datasets may be at most {limit} bytes.");
+        if (file.Length == 0) return Problems.Validation("file", "is empty.");
+
+        DatasetFormat format;
+        var formatText = form["format"].ToString();
+        if (formatText.Length > 0)
+        {
+            if (!Enum.TryParse(formatText, ignoreCase: true, out format) || !Enum.IsDefined(format) || int.TryParse(formatText, out _))
+                return Problems.Validation("format", $"'{formatText}' is not csv or jsonl.");
+        }
+        else if (DatasetParser.FormatOf(file.FileName) is { } inferred) format = inferred;
+        else return Problems.Validation("format", $"cannot be inferred from the file name '{file.FileName}'; send format=csv or format=jsonl.");
+
+        var name = form["name"].ToString().Trim();
+        if (name.Length == 0) name = Path.GetFileNameWithoutExtension(file.FileName);
+        if (name.Length == 0) name = "dataset";
+        if (name.Length > 200) return Problems.Validation("name", "must be at most 200 characters.");
+
+        // Written beside its final place, parsed, and moved in only when valid: a bad upload leaves nothing behind.
+        var id = Ids.New("ds");
+        var fileName = id + (format == DatasetFormat.Csv ? ".csv" : ".jsonl");
+        var path = files.DatasetPath(fileName);
+        var temporary = FileStore.TemporaryBeside(path);
+        try
+        {
+            await using (var target = File.Create(temporary))
+            {
+                await file.CopyToAsync(target, cancellationToken);
+            }
+            ParsedDataset parsed;
+            try
+            {
+                parsed = await Task.Run(() => DatasetParser.Parse(temporary, format), cancellationToken);
+            }
+            catch (DatasetParseException exception)
+            {
+                return TypedResults.ValidationProblem(
+                    new Dictionary<string, string[]> { ["file"] = exception.Problems.ToArray() },
+                    title: "The dataset is not valid.", detail: exception.Problems[0]);
+            }
+            File.Move(temporary, path);
+            var record = new DatasetRecord
+            {
+                Id = id, Name = name, Format = format, Kind = parsed.Summary.Kind, FileName = fileName,
+                SizeBytes = file.Length, Summary = StoredJson.Write(parsed.Summary), CreatedAt = time.GetUtcNow().UtcDateTime,
+            };
+            await using var context = await contexts.CreateDbContextAsync(cancellationToken);
+            context.Datasets.Add(record);
+            try
+            {
+                await context.SaveChangesAsync(CancellationToken.None);
+            }
+            catch
+            {
+                File.Delete(path);
+                throw;
+            }
+            return TypedResults.Created($"/datasets/{id}", DatasetResponse.From(record));
+        }
+        finally
+        {
+            if (File.Exists(temporary)) File.Delete(temporary);
+        }
+    }
+
+    public static async Task<Ok<DatasetResponse[]>> ListDatasetsAsync(IDbContextFactory<RnnDbContext> contexts, CancellationToken cancellationToken)
+    {
+        await using var context = await contexts.CreateDbContextAsync(cancellationToken);
+        var records = await context.Datasets.AsNoTracking().OrderByDescending(d => d.CreatedAt).ToListAsync(cancellationToken);
+        return TypedResults.Ok(records.Select(DatasetResponse.From).ToArray());
+    }
+
+    public static async Task<Results<Ok<DatasetResponse>, ProblemHttpResult>> GetDatasetAsync(
+        string id, IDbContextFactory<RnnDbContext> contexts, CancellationToken cancellationToken)
+    {
+        await using var context = await contexts.CreateDbContextAsync(cancellationToken);
+        var record = await context.Datasets.AsNoTracking().SingleOrDefaultAsync(d => d.Id == id, cancellationToken);
+        return record is null ? Problems.NotFound($"there is no dataset '{id}'.") : TypedResults.Ok(DatasetResponse.From(record));
+    }
+
+    public static async Task<Results<NoContent, ProblemHttpResult>> DeleteDatasetAsync(
+        string id, IDbContextFactory<RnnDbContext> contexts, FileStore files, CancellationToken cancellationToken)
+    {
+        await using var context = await contexts.CreateDbContextAsync(cancellationToken);
+        var record = await context.Datasets.SingleOrDefaultAsync(d => d.Id == id, cancellationToken);
+        if (record is null) return Problems.NotFound($"there is no dataset '{id}'.");
+        var user = await context.TrainingJobs.AsNoTracking()
+            .Where(job => job.DatasetId == id && (job.State == JobState.Queued || job.State == JobState.Running))
+            .Select(job => job.Id).FirstOrDefaultAsync(cancellationToken);
+        if (user is not null) return Problems.Conflict($"job {user} uses this dataset; cancel it or wait for it to end.");
+        context.Datasets.Remove(record);
+        await context.SaveChangesAsync(cancellationToken);
+        File.Delete(files.DatasetPath(record.FileName));
+        return TypedResults.NoContent();
+    }
+}

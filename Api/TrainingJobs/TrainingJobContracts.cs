@@ -1,0 +1,42 @@
+using System.ComponentModel;
+using RnnService.Domain.Jobs;
+using RnnService.Training.Jobs;
+using RnnService.Training.Pipeline;
+using RnnService.Training.Storage;
+
+namespace RnnService.Api.TrainingJobs;
+
+/// <summary>The model version a succeeded job registered.</summary>
+public sealed record ModelReference(string Name, int Version);
+
+/// <summary>A training job: its request with every default filled in, where it stands, and what it produced.</summary>
+public sealed record TrainingJobResponse(
+    string Id,
+    [property: Description("queued, running, succeeded, failed or cancelled.")] JobState State,
+    DateTimeOffset CreatedAt,
+    DateTimeOffset? StartedAt,
+    DateTimeOffset? FinishedAt,
+    TrainingJobRequest Request,
+    [property: Description("The latest epoch's figures.")] JobProgress? Progress,
+    [property: Description("One entry per epoch; attempt says which claim of the job trained it (above 1: resumed).")] IReadOnlyList<EpochEntry> History,
+    [property: Description("The best epoch's validation metrics, in the data's own scale, with the naive baseline's beside them.")] IReadOnlyDictionary<string, double>? Metrics,
+    [property: Description("The registered version, once succeeded.")] ModelReference? Model,
+    [property: Description("Why it failed.")] string? Error,
+    [property: Description("Where it trains: cpu or cuda:N.")] string? Device,
+    [property: Description("How many times a worker claimed it; above 1 means it was resumed from a checkpoint.")] int Attempts,
+    bool CancelRequested)
+{
+    public static TrainingJobResponse From(TrainingJobRecord record, bool withHistory = true) => new(
+        record.Id, record.State, record.CreatedAt, record.StartedAt, record.FinishedAt,
+        StoredJson.Read<TrainingJobRequest>(record.Request),
+        record.Progress is null ? null : StoredJson.Read<JobProgress>(record.Progress),
+        withHistory ? StoredJson.Read<List<EpochEntry>>(record.History) : [],
+        record.Metrics is null ? null : StoredJson.Read<Dictionary<string, double>>(record.Metrics),
+        record.ModelVersion is { } version ? new ModelReference(record.ModelName, version) : null,
+        record.Error, record.Device, record.Attempts, record.CancelRequested);
+}
+
+/// <summary>One server-sent event of a job: its state (event <c>state</c>) or a finished epoch (event <c>epoch</c>).</summary>
+public sealed record TrainingJobEvent(
+    string Id, JobState State, JobProgress? Progress, EpochEntry? Epoch, IReadOnlyDictionary<string, double>? Metrics,
+    ModelReference? Model, string? Error);

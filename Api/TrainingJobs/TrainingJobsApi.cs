@@ -1,0 +1,150 @@
+using System.ComponentModel;
+using System.Net.ServerSentEvents;
+using System.Runtime.CompilerServices;
+using Microsoft.AspNetCore.Http.HttpResults;
+using Microsoft.EntityFrameworkCore;
+using RnnService.Api.Infrastructure;
+using RnnService.Domain.Datasets;
+using RnnService.Domain.Jobs;
+using RnnService.Domain.Models;
+using RnnService.Domain.Validation;
+using RnnService.Training.Jobs;
+using RnnService.Training.Pipeline;
+using RnnService.Training.Storage;
+using RnnService.Training.Torch;
+
+namespace RnnService.Api.TrainingJobs;
+
+public static class TrainingJobsApi
+{
+    public static RouteGroupBuilder MapTrainingJobsApi(this IEndpointRouteBuilder app)
+    {
+        var group = app.MapGroup("/training-jobs").WithTags("Training jobs");
+
+        group.MapPost("/", CreateTrainingJobAsync)
+            .WithName("CreateTrainingJob")
+            .WithSummary("Queue a training job")
+            .WithDescription(
+                "Checks the request against its dataset (columns exist, inputLength + horizon fits the shortest series, labels " +
+                "fit the task) and fills in every default before queuing: a request that cannot train is a 400 naming the field. " +
+                "A worker claims the job, trains it with a checkpoint after every epoch, and registers the best epoch's " +
+                "weights as the next version of modelName.");
+        group.MapGet("/", ListTrainingJobsAsync).WithName("ListTrainingJobs").WithSummary("List jobs, newest first");
+        group.MapGet("/{id}", GetTrainingJobAsync).WithName("GetTrainingJob").WithSummary("A job with its progress, history and metrics");
+        group.MapPost("/{id}/cancel", CancelTrainingJobAsync)
+            .WithName("CancelTrainingJob")
+            .WithSummary("Cancel a job")
+            .WithDescription("A queued job is cancelled at once; a running one stops before its next batch. Its checkpoint is kept.");
+        group.MapGet("/{id}/events", StreamTrainingJobEventsAsync)
+            .WithName("StreamTrainingJobEvents")
+            .WithSummary("Follow a job as server-sent events")
+            .WithDescription("text/event-stream: a `state` event now and at every state change, an `epoch` event per finished epoch; the stream ends with the final state.");
+        return group;
+    }
+
+    public static async Task<Results<Accepted<TrainingJobResponse>, ValidationProblem>> CreateTrainingJobAsync(
+        TrainingJobRequest request, IDbContextFactory<RnnDbContext> contexts, JobQueue queue, JobSignals signals, EngineInfo engine,
+        CancellationToken cancellationToken)
+    {
+        var errors = new List<ValidationError>();
+        if (string.IsNullOrWhiteSpace(request.DatasetId)) errors.Add(new("datasetId", "is required."));
+        if (string.IsNullOrWhiteSpace(request.ModelName)) errors.Add(new("modelName", "is required."));
+        else if (!ModelNames.IsValid(request.ModelName)) errors.Add(new("modelName", $"'{request.ModelName}' {ModelNames.Rule}."));
+        if (errors.Count > 0) return Problems.Validation(errors);
+
+        await using var context = await contexts.CreateDbContextAsync(cancellationToken);
+        var dataset = await context.Datasets.AsNoTracking().SingleOrDefaultAsync(d => d.Id == request.DatasetId, cancellationToken);
+        if (dataset is null) return Problems.Validation("datasetId", $"there is no dataset '{request.DatasetId}'.");
+        var (resolved, problems) = TrainingRequestResolver.Resolve(request, StoredJson.Read<DatasetSummary>(dataset.Summary), engine.CudaAvailable);
+        if (resolved is null) return Problems.Validation(problems);
+
+        var job = new TrainingJobRecord
+        {
+            Id = Ids.New("job"), DatasetId = dataset.Id, ModelName = request.ModelName!, Request = StoredJson.Write(resolved),
+        };
+        await queue.EnqueueAsync(job, cancellationToken);
+        signals.JobQueued();
+        return TypedResults.Accepted($"/training-jobs/{job.Id}", TrainingJobResponse.From(job));
+    }
+
+    public static async Task<Results<Ok<TrainingJobResponse[]>, ValidationProblem>> ListTrainingJobsAsync(
+        IDbContextFactory<RnnDbContext> contexts, CancellationToken cancellationToken,
+        [Description("Only jobs in this state: queued, running, succeeded, failed or cancelled.")] string? state = null,
+        [Description("At most this many (1 to 1000, default 100).")] int limit = 100)
+    {
+        if (limit is < 1 or > 1000) return Problems.Validation("limit", $"must be between 1 and 1000, got {limit}.");
+        JobState? wanted = null;
+        if (state is not null)
+        {
+            if (!Enum.TryParse<JobState>(state, ignoreCase: true, out var parsed) || !Enum.IsDefined(parsed) || int.TryParse(state, out _))
+                return Problems.Validation("state", $"'{state}' is not queued, running, succeeded, failed or cancelled.");
+            wanted = parsed;
+        }
+        await using var context = await contexts.CreateDbContextAsync(cancellationToken);
+        var query = context.TrainingJobs.AsNoTracking();
+        if (wanted is not null) query = query.Where(job => job.State == wanted);
+        var jobs = await query.OrderByDescending(job => job.CreatedAt).Take(limit).ToListAsync(cancellationToken);
+        return TypedResults.Ok(jobs.Select(job => TrainingJobResponse.From(job, withHistory: false)).ToArray());
+    }
+
+    public static async Task<Results<Ok<TrainingJobResponse>, ProblemHttpResult>> GetTrainingJobAsync(
+        string id, IDbContextFactory<RnnDbContext> contexts, CancellationToken cancellationToken)
+    {
+        var job = await FindAsync(contexts, id, cancellationToken);
+        return job is null ? Problems.NotFound($"there is no training job '{id}'.") : TypedResults.Ok(TrainingJobResponse.From(job));
+    }
+
+    public static async Task<Results<Accepted<TrainingJobResponse>, ProblemHttpResult>> CancelTrainingJobAsync(
+        string id, JobQueue queue, JobSignals signals, CancellationToken cancellationToken)
+    {
+        var job = await queue.CancelAsync(id, cancellationToken);
+        if (job is null) return Problems.NotFound($"there is no training job '{id}'.");
+        if (job.State is JobState.Succeeded or JobState.Failed)
+            return Problems.Conflict($"the job already ended: {job.State.ToString().ToLowerInvariant()}.");
+        signals.Cancel(id);
+        return TypedResults.Accepted($"/training-jobs/{id}", TrainingJobResponse.From(job));
+    }
+
+    public static async Task<Results<ServerSentEventsResult<TrainingJobEvent>, ProblemHttpResult>> StreamTrainingJobEventsAsync(
+        string id, IDbContextFactory<RnnDbContext> contexts, CancellationToken cancellationToken)
+    {
+        var job = await FindAsync(contexts, id, cancellationToken);
+        if (job is null) return Problems.NotFound($"there is no training job '{id}'.");
+        return TypedResults.ServerSentEvents(FollowAsync(job, contexts, cancellationToken));
+    }
+
+    /// <summary>Polls the job store (the job may train in another process) and reports what changed, until the job ends.</summary>
+    private static async IAsyncEnumerable<SseItem<TrainingJobEvent>> FollowAsync(
+        TrainingJobRecord job, IDbContextFactory<RnnDbContext> contexts, [EnumeratorCancellation] CancellationToken cancellationToken)
+    {
+        JobState? state = null;
+        var epochsSent = 0;
+        while (true)
+        {
+            var history = StoredJson.Read<List<EpochEntry>>(job.History);
+            var response = TrainingJobResponse.From(job, withHistory: false);
+            // After a resume the history may restart below what was sent; only epochs not yet sent go out.
+            foreach (var entry in history.Where(entry => entry.Epoch > epochsSent))
+            {
+                yield return new SseItem<TrainingJobEvent>(
+                    new(job.Id, job.State, response.Progress, entry, null, null, null), "epoch");
+                epochsSent = entry.Epoch;
+            }
+            if (job.State != state)
+            {
+                state = job.State;
+                yield return new SseItem<TrainingJobEvent>(
+                    new(job.Id, job.State, response.Progress, null, response.Metrics, response.Model, job.Error), "state");
+            }
+            if (job.State.IsFinal()) yield break;
+            await Task.Delay(TimeSpan.FromMilliseconds(250), cancellationToken);
+            job = await FindAsync(contexts, job.Id, cancellationToken) ?? job;
+        }
+    }
+
+    private static async Task<TrainingJobRecord?> FindAsync(IDbContextFactory<RnnDbContext> contexts, string id, CancellationToken cancellationToken)
+    {
+        await using var context = await contexts.CreateDbContextAsync(cancellationToken);
+        return await context.TrainingJobs.AsNoTracking().SingleOrDefaultAsync(job => job.Id == id, cancellationToken);
+    }
+}

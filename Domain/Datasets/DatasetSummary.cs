@@ -1,0 +1,44 @@
+namespace RnnService.Domain.Datasets;
+
+/// <summary>
+/// What parsing found in a dataset: enough to validate a training request against it without reading
+/// the file again.
+/// </summary>
+public sealed record DatasetSummary
+{
+    public required DatasetKind Kind { get; init; }
+
+    public required DatasetFormat Format { get; init; }
+
+    /// <summary>Data rows (CSV) or lines (JSON lines).</summary>
+    public required int Rows { get; init; }
+
+    /// <summary>Time series: the numeric columns, in file order.</summary>
+    public IReadOnlyList<string>? Columns { get; init; }
+
+    /// <summary>Time series: the column that orders the rows, if any.</summary>
+    public string? TimeColumn { get; init; }
+
+    /// <summary>Time series: the column that names the series, if any.</summary>
+    public string? SeriesColumn { get; init; }
+
+    /// <summary>Time series: how many series the file holds (1 without a series column).</summary>
+    public int Series { get; init; } = 1;
+
+    /// <summary>Sequences: features per step.</summary>
+    public int? FeatureCount { get; init; }
+
+    /// <summary>Shortest series, sequence, or text (in tokens).</summary>
+    public required int MinLength { get; init; }
+
+    public required int MaxLength { get; init; }
+
+    /// <summary>Sequences and texts: how they are labelled.</summary>
+    public LabelSummary? Labels { get; init; }
+}
+
+/// <summary>
+/// Labels of a sequences or texts dataset: classes with their counts, or numbers with their width
+/// (1 for a bare number, k for lists of k numbers).
+/// </summary>
+public sealed record LabelSummary(LabelKind Kind, IReadOnlyDictionary<string, int>? Classes, int Width);

@@ -1,0 +1,123 @@
+using System.ComponentModel;
+using RnnService.Domain.Models;
+
+namespace RnnService.Domain.Jobs;
+
+/// <summary>
+/// What a client asks to train. Everything but <c>datasetId</c>, <c>modelName</c> and <c>task.kind</c> has a default;
+/// the job keeps the request with every default filled in, so that it says exactly what ran.
+/// </summary>
+public sealed record TrainingJobRequest
+{
+    [Description("The dataset to train on (from POST /datasets).")]
+    public string? DatasetId { get; init; }
+
+    [Description("The registry name; a succeeded job adds the next version of it.")]
+    public string? ModelName { get; init; }
+
+    public TaskOptions? Task { get; init; }
+
+    public ModelOptions? Model { get; init; }
+
+    public TrainingOptions? Training { get; init; }
+}
+
+public enum TaskKind
+{
+    Forecast,
+    Classification,
+    Regression,
+}
+
+public enum ScalingKind
+{
+    /// <summary>Each input window is shifted by its last value and divided by its own spread; outputs are mapped back.</summary>
+    Window,
+
+    /// <summary>Each column standardised with the mean and deviation of the training part.</summary>
+    Standard,
+
+    None,
+}
+
+public enum DeviceChoice
+{
+    Auto,
+    Cpu,
+    Cuda,
+}
+
+public sealed record TaskOptions
+{
+    [Description("forecast (time series), classification or regression (sequences or texts).")]
+    public TaskKind? Kind { get; init; }
+
+    [Description("Forecast: the columns to predict. Default: every numeric column.")]
+    public IReadOnlyList<string>? Targets { get; init; }
+
+    [Description("Forecast: the columns the model reads; they must include the targets. Default: the targets.")]
+    public IReadOnlyList<string>? Features { get; init; }
+
+    [Description("Forecast: steps the model reads. Default 24, shortened when the series are short.")]
+    public int? InputLength { get; init; }
+
+    [Description("Forecast: steps predicted at once (direct multi-step). Default 1.")]
+    public int? Horizon { get; init; }
+
+    [Description("Forecast: window (default; works on trending and seasonal series), standard, or none.")]
+    public ScalingKind? Scaling { get; init; }
+
+    [Description("Forecast: season of the seasonal-naive baseline behind MASE (12 for monthly data with a yearly cycle). Default 1.")]
+    public int? Season { get; init; }
+
+    [Description("Texts: most words kept in the vocabulary, <pad> and <unk> included. Default 20000.")]
+    public int? VocabularySize { get; init; }
+}
+
+public sealed record ModelOptions
+{
+    [Description("lstm (default), gru, or rnn (plain Elman with tanh).")]
+    public CellKind? Cell { get; init; }
+
+    [DefaultValue(64)]
+    public int? HiddenSize { get; init; }
+
+    [DefaultValue(1)]
+    public int? NumLayers { get; init; }
+
+    [DefaultValue(false)]
+    public bool? Bidirectional { get; init; }
+
+    [Description("Dropout between stacked layers. Default 0.")]
+    public double? Dropout { get; init; }
+
+    [Description("Texts: width of the word embedding. Default 64.")]
+    public int? EmbeddingDim { get; init; }
+}
+
+public sealed record TrainingOptions
+{
+    [DefaultValue(100)]
+    public int? Epochs { get; init; }
+
+    [DefaultValue(32)]
+    public int? BatchSize { get; init; }
+
+    [DefaultValue(0.001)]
+    public double? LearningRate { get; init; }
+
+    [Description("Largest gradient norm; 0 turns clipping off. Default 1.")]
+    public double? GradientClipNorm { get; init; }
+
+    [Description("Share held out for validation: the end of each series, or a seeded random share of sequences. Default 0.2.")]
+    public double? ValidationFraction { get; init; }
+
+    [Description("Epochs without a better validation loss before training stops; 0 turns early stopping off. Default 10.")]
+    public int? EarlyStoppingPatience { get; init; }
+
+    [Description("Seeds initialisation, shuffling and dropout: the same seed gives the same model. Default 42.")]
+    public long? Seed { get; init; }
+
+    [Description("auto (CUDA when present), cpu or cuda.")]
+    public DeviceChoice? Device { get; init; }
+}

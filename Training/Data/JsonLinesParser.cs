@@ -1,0 +1,223 @@
+using System.Text.Json;
+using RnnService.Domain.Datasets;
+
+namespace RnnService.Training.Data;
+
+/// <summary>
+/// JSON lines, one example per line: <c>{"sequence": [[f1,...,fk], ...], "label": 2}</c> (a step is a list of k
+/// features, or a bare number when k = 1) or <c>{"text": "...", "label": 1}</c>. A label is an integer class, a number,
+/// or a list of numbers (regression). The first line decides between sequences and texts. Lines are counted from 1.
+/// </summary>
+public static class JsonLinesParser
+{
+    /// <summary>More distinct integer labels than this are taken as numbers (regression), not classes.</summary>
+    public const int MaxClasses = 1000;
+
+    public const int MaxSequenceLength = 1_000_000;
+
+    public static ParsedDataset Parse(TextReader reader)
+    {
+        var problems = new ProblemList();
+        DatasetKind? kind = null;
+        var steps = new List<float[]>();
+        var texts = new List<string>();
+        var labels = new List<double[]>();
+        var featureCount = 0;
+        var labelWidth = -1;
+        var allIntegers = true;
+        var lineNumber = 0;
+        var minLength = int.MaxValue;
+        var maxLength = 0;
+        string? line;
+        while ((line = reader.ReadLine()) is not null)
+        {
+            lineNumber++;
+            if (line.Trim().Length == 0) continue;
+            JsonDocument document;
+            try
+            {
+                document = JsonDocument.Parse(line, new JsonDocumentOptions { MaxDepth = 16 });
+            }
+            catch (JsonException exception)
+            {
+                problems.Add($"line {lineNumber}: not valid JSON ({FirstSentence(exception.Message)}).");
+                continue;
+            }
+            using (document)
+            {
+                var root = document.RootElement;
+                if (root.ValueKind != JsonValueKind.Object)
+                {
+                    problems.Add($"line {lineNumber}: must be a JSON object with \"sequence\" or \"text\", and \"label\".");
+                    continue;
+                }
+                var hasSequence = root.TryGetProperty("sequence", out var sequence);
+                var hasText = root.TryGetProperty("text", out var text);
+                var lineKind = hasSequence ? DatasetKind.Sequences : hasText ? DatasetKind.Texts : (DatasetKind?)null;
+                if (lineKind is null)
+                {
+                    problems.Add($"line {lineNumber}: \"sequence\" or \"text\" missing.");
+                    continue;
+                }
+                kind ??= lineKind;
+                if (lineKind != kind)
+                {
+                    problems.Add($"line {lineNumber}: has \"{(hasSequence ? "sequence" : "text")}\", but the file holds {(kind == DatasetKind.Texts ? "texts" : "sequences")}.");
+                    continue;
+                }
+
+                int length;
+                if (kind == DatasetKind.Sequences)
+                {
+                    var parsed = ReadSequence(sequence, lineNumber, ref featureCount, problems);
+                    if (parsed is null) continue;
+                    steps.Add(parsed);
+                    length = parsed.Length / featureCount;
+                }
+                else
+                {
+                    if (text.ValueKind != JsonValueKind.String || text.GetString()!.Trim().Length == 0)
+                    {
+                        problems.Add($"line {lineNumber}: \"text\" must be a non-empty string.");
+                        continue;
+                    }
+                    var value = text.GetString()!;
+                    texts.Add(value);
+                    length = Math.Max(1, Tokenizer.Tokenize(value).Count);
+                }
+
+                if (!root.TryGetProperty("label", out var label) || label.ValueKind == JsonValueKind.Null)
+                {
+                    problems.Add($"line {lineNumber}: label missing.");
+                    continue;
+                }
+                var values = ReadLabel(label, lineNumber, ref labelWidth, ref allIntegers, problems);
+                if (values is null) continue;
+                labels.Add(values);
+                minLength = Math.Min(minLength, length);
+                maxLength = Math.Max(maxLength, length);
+            }
+        }
+        if (lineNumber == 0 || kind is null && !problems.Any) problems.Add("the file is empty.");
+        problems.ThrowIfAny();
+
+        var classes = allIntegers && labelWidth == 0
+            ? labels.GroupBy(values => values[0]).OrderBy(group => group.Key)
+                .ToDictionary(group => group.Key.ToString(System.Globalization.CultureInfo.InvariantCulture), group => group.Count())
+            : null;
+        var labelSummary = classes is not null && classes.Count <= MaxClasses
+            ? new LabelSummary(LabelKind.Class, classes, 1)
+            : new LabelSummary(LabelKind.Number, null, Math.Max(1, labelWidth));
+        return new ParsedDataset
+        {
+            Summary = new DatasetSummary
+            {
+                Kind = kind!.Value, Format = DatasetFormat.Jsonl, Rows = labels.Count,
+                FeatureCount = kind == DatasetKind.Sequences ? featureCount : null,
+                MinLength = minLength, MaxLength = maxLength, Labels = labelSummary,
+            },
+            Labelled = kind == DatasetKind.Sequences
+                ? new LabelledData(steps, featureCount, null, labels)
+                : new LabelledData(null, 1, texts, labels),
+        };
+    }
+
+    /// <summary>The steps of one sequence, flat; every step of every line must have the same feature count.</summary>
+    private static float[]? ReadSequence(JsonElement sequence, int line, ref int featureCount, ProblemList problems)
+    {
+        if (sequence.ValueKind != JsonValueKind.Array || sequence.GetArrayLength() == 0)
+        {
+            problems.Add($"line {line}: \"sequence\" must be a non-empty list of steps.");
+            return null;
+        }
+        if (sequence.GetArrayLength() > MaxSequenceLength)
+        {
+            problems.Add($"line {line}: {sequence.GetArrayLength()} steps, more than the limit of {MaxSequenceLength}.");
+            return null;
+        }
+        var values = new List<float>();
+        var step = 0;
+        foreach (var element in sequence.EnumerateArray())
+        {
+            var width = element.ValueKind == JsonValueKind.Array ? element.GetArrayLength() : 1;
+            if (featureCount == 0) featureCount = width;
+            if (width != featureCount || width == 0)
+            {
+                problems.Add($"line {line}: step {step} has {width} features, but the file's steps have {featureCount}.");
+                return null;
+            }
+            var items = element.ValueKind == JsonValueKind.Array ? element.EnumerateArray().ToArray() : [element];
+            for (var f = 0; f < items.Length; f++)
+            {
+                if (!TryReadFinite(items[f], out var value))
+                {
+                    var where = element.ValueKind == JsonValueKind.Array ? $"step {step}, feature {f}" : $"step {step}";
+                    problems.Add($"line {line}: {where} is not a finite number ({Shown(items[f])}).");
+                    return null;
+                }
+                values.Add((float)value);
+            }
+            step++;
+        }
+        return values.ToArray();
+    }
+
+    private static double[]? ReadLabel(JsonElement label, int line, ref int labelWidth, ref bool allIntegers, ProblemList problems)
+    {
+        double[] values;
+        if (label.ValueKind == JsonValueKind.Array)
+        {
+            var items = label.EnumerateArray().ToArray();
+            values = new double[items.Length];
+            for (var i = 0; i < items.Length; i++)
+            {
+                if (!TryReadFinite(items[i], out values[i]))
+                {
+                    problems.Add($"line {line}: label[{i}] is not a finite number ({Shown(items[i])}).");
+                    return null;
+                }
+            }
+            if (values.Length == 0)
+            {
+                problems.Add($"line {line}: label is an empty list.");
+                return null;
+            }
+        }
+        else if (TryReadFinite(label, out var value)) values = [value];
+        else
+        {
+            problems.Add($"line {line}: label must be an integer class, a number or a list of numbers, got {Shown(label)}.");
+            return null;
+        }
+
+        // Width 0 marks a bare number; lists keep their length. Every line must agree.
+        var width = label.ValueKind == JsonValueKind.Array ? values.Length : 0;
+        if (labelWidth < 0) labelWidth = width;
+        if (width != labelWidth)
+        {
+            problems.Add(labelWidth == 0
+                ? $"line {line}: label is a list, but earlier labels are single numbers."
+                : $"line {line}: label has {DescribeWidth(width)}, but earlier labels have {labelWidth} numbers.");
+            return null;
+        }
+        if (width > 0 || values[0] != Math.Floor(values[0]) || Math.Abs(values[0]) > 1e9) allIntegers = false;
+        return values;
+    }
+
+    private static string DescribeWidth(int width) => width == 0 ? "a single number" : $"{width} numbers";
+
+    private static bool TryReadFinite(JsonElement element, out double value)
+    {
+        value = 0;
+        return element.ValueKind == JsonValueKind.Number && element.TryGetDouble(out value)
+            && double.IsFinite(value) && float.IsFinite((float)value);
+    }
+
+    private static string Shown(JsonElement element) => CsvTimeSeriesParser.Shorten(element.GetRawText());
+
+    private static string FirstSentence(string message)
+    {
+        var end = message.IndexOf(". ", StringComparison.Ordinal);
+        return (end > 0 ? message[..end] : message).TrimEnd('.');
+    }
+}

@@ -1,0 +1,38 @@
+using RnnService.Domain.Datasets;
+
+namespace RnnService.Training.Data;
+
+/// <summary>A dataset as parsed from its file: its summary and exactly one of the three contents.</summary>
+public sealed class ParsedDataset
+{
+    public required DatasetSummary Summary { get; init; }
+
+    public TimeSeriesData? TimeSeries { get; init; }
+
+    /// <summary>Sequences or texts with their labels.</summary>
+    public LabelledData? Labelled { get; init; }
+}
+
+/// <summary>One or more series over the same numeric columns, each in time order.</summary>
+public sealed record TimeSeriesData(IReadOnlyList<string> Columns, IReadOnlyList<Series> Series)
+{
+    public int ColumnIndex(string name) => Columns.ToList().IndexOf(name);
+}
+
+/// <summary>One series: <c>Values[column][step]</c>.</summary>
+public sealed record Series(string Name, double[][] Values)
+{
+    public int Length => Values[0].Length;
+}
+
+/// <summary>
+/// Labelled examples: sequences (<c>Steps</c>, flat, <c>length × featureCount</c>) or texts; labels as raw numbers
+/// (<c>Labels[example]</c> is one number for classes and scalar regression, several for vector regression).
+/// </summary>
+public sealed record LabelledData(
+    IReadOnlyList<float[]>? Steps, int FeatureCount, IReadOnlyList<string>? Texts, IReadOnlyList<double[]> Labels)
+{
+    public int Count => Labels.Count;
+
+    public int LengthOf(int example) => Steps![example].Length / FeatureCount;
+}

@@ -1,0 +1,223 @@
+using Microsoft.EntityFrameworkCore;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
+using RnnService.Domain.Datasets;
+using RnnService.Domain.Jobs;
+using RnnService.Domain.Models;
+using RnnService.Training.Data;
+using RnnService.Training.Pipeline;
+using RnnService.Training.Registry;
+using RnnService.Training.Storage;
+using RnnService.Training.Torch;
+
+namespace RnnService.Training.Jobs;
+
+/// <summary>
+/// Claims queued jobs from the job store and trains them, up to the configured number at once. A bad job fails alone;
+/// the worker goes on. On shutdown a running job goes back to the queue, to resume from its last checkpoint.
+/// </summary>
+public sealed class TrainingWorker(
+    JobQueue queue,
+    ModelRegistry registry,
+    IDbContextFactory<RnnDbContext> contexts,
+    FileStore files,
+    JobSignals signals,
+    StoreStatus store,
+    EngineInfo engine,
+    IOptions<WorkerOptions> options,
+    ILogger<TrainingWorker> logger) : BackgroundService
+{
+    /// <summary>This process's name in leases: host, process id and a random suffix.</summary>
+    public string WorkerId { get; } = $"{Environment.MachineName}:{Environment.ProcessId}:{Ids.New("w")[2..]}";
+
+    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
+    {
+        var settings = options.Value;
+        var lease = TimeSpan.FromSeconds(settings.LeaseSeconds);
+        var running = new List<Task>();
+        try
+        {
+            await store.Ready.WaitAsync(stoppingToken);
+        }
+        catch (OperationCanceledException)
+        {
+            return;
+        }
+        logger.LogInformation("Worker {Worker} started: {Concurrency} job(s) at a time", WorkerId, settings.Concurrency);
+        while (!stoppingToken.IsCancellationRequested)
+        {
+            try
+            {
+                running.RemoveAll(task => task.IsCompleted);
+                if (running.Count < settings.Concurrency)
+                {
+                    await queue.RequeueExpiredAsync(stoppingToken);
+                    var job = await queue.TryClaimAsync(WorkerId, lease, stoppingToken);
+                    if (job is not null)
+                    {
+                        running.Add(Task.Run(() => RunJobAsync(job, stoppingToken), CancellationToken.None));
+                        continue;
+                    }
+                }
+                await signals.WaitForJobAsync(TimeSpan.FromSeconds(settings.PollSeconds), stoppingToken);
+            }
+            catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
+            {
+                break;
+            }
+            catch (Exception exception)
+            {
+                // The store may be briefly unreachable; the worker keeps going.
+                logger.LogError(exception, "Worker {Worker} could not poll the job queue", WorkerId);
+                await Task.Delay(TimeSpan.FromSeconds(settings.PollSeconds), CancellationToken.None);
+            }
+        }
+        await Task.WhenAll(running);
+    }
+
+    private async Task RunJobAsync(TrainingJobRecord job, CancellationToken stoppingToken)
+    {
+        var settings = options.Value;
+        var lease = TimeSpan.FromSeconds(settings.LeaseSeconds);
+        using var stop = CancellationTokenSource.CreateLinkedTokenSource(stoppingToken);
+        var cancelRequested = false;
+        var leaseLost = false;
+        using var local = signals.Running(job.Id, () => { cancelRequested = true; stop.Cancel(); });
+        var heartbeat = HeartbeatAsync(job.Id, lease, TimeSpan.FromSeconds(settings.HeartbeatSeconds), () =>
+        {
+            leaseLost = true;
+            stop.Cancel();
+        }, () =>
+        {
+            cancelRequested = true;
+            stop.Cancel();
+        }, stop.Token);
+        logger.LogInformation("Job {Job} claimed by {Worker} (attempt {Attempt})", job.Id, WorkerId, job.Attempts);
+        try
+        {
+            var request = StoredJson.Read<TrainingJobRequest>(job.Request);
+            var pipeline = await Task.Run(() => PrepareAsync(request, stop.Token), stop.Token);
+            var device = ChooseDevice(request.Training!.Device!.Value);
+            await queue.UpdateAsync(job.Id, WorkerId, DeviceName(device), null, null, CancellationToken.None);
+            var model = request.Model!;
+            var spec = pipeline.Spec(new ModelSpec
+            {
+                Cell = model.Cell!.Value, InputSize = model.EmbeddingDim ?? 1, HiddenSize = model.HiddenSize!.Value,
+                NumLayers = model.NumLayers!.Value, Bidirectional = model.Bidirectional!.Value,
+                Dropout = model.Dropout!.Value, OutputSize = 1,
+            });
+            var checkpoints = files.CheckpointDirectory(job.Id);
+            var epochs = request.Training.Epochs!.Value;
+            var result = await Task.Factory.StartNew(
+                () => TrainingRun.Run(pipeline, spec, request.Training, device, checkpoints, job.Attempts, (entry, progress) =>
+                {
+                    var figures = new JobProgress(entry.Epoch, epochs, entry.TrainLoss, entry.ValidationLoss, entry.ElapsedSeconds, progress.BestEpoch);
+                    var recorded = queue.UpdateAsync(job.Id, WorkerId, null, StoredJson.Write(figures),
+                        StoredJson.Write(progress.History), CancellationToken.None).GetAwaiter().GetResult();
+                    if (!recorded) throw new LeaseLostException();
+                }, stop.Token),
+                stop.Token, TaskCreationOptions.LongRunning, TaskScheduler.Default);
+
+            var metrics = result.Progress.BestMetrics is null ? null : StoredJson.Write(result.Progress.BestMetrics);
+            var version = new ModelVersionRecord
+            {
+                Id = Ids.New("mv"), Name = job.ModelName, WeightsFile = "", Spec = StoredJson.Write(result.Spec),
+                Task = StoredJson.Write(request.Task), Preprocessing = StoredJson.Write(pipeline.Preprocessing),
+                Metrics = metrics, ParameterCount = result.ParameterCount, Device = DeviceName(device),
+            };
+            version.WeightsFile = version.Id + ".pt";
+            var number = await registry.RegisterFromJobAsync(job.Id, WorkerId, version, result.BestWeights, metrics, CancellationToken.None);
+            if (number is null) logger.LogWarning("Job {Job} finished, but {Worker} no longer held it; nothing registered", job.Id, WorkerId);
+            else
+            {
+                logger.LogInformation("Job {Job} succeeded: {Model} version {Version}", job.Id, job.ModelName, number);
+                Directory.Delete(checkpoints, recursive: true);
+            }
+        }
+        catch (Exception exception) when (exception is LeaseLostException || exception is OperationCanceledException && stop.IsCancellationRequested)
+        {
+            if (leaseLost || exception is LeaseLostException)
+                logger.LogWarning("Job {Job}: {Worker} lost its lease; another worker resumes it", job.Id, WorkerId);
+            else if (cancelRequested)
+            {
+                await queue.FinishAsync(job.Id, WorkerId, JobState.Cancelled, null, null, CancellationToken.None);
+                logger.LogInformation("Job {Job} cancelled; its checkpoint is kept", job.Id);
+            }
+            else
+            {
+                await queue.ReleaseAsync(job.Id, WorkerId, CancellationToken.None);
+                logger.LogInformation("Job {Job} released at shutdown; it resumes from its checkpoint", job.Id);
+            }
+        }
+        catch (Exception exception)
+        {
+            logger.LogError(exception, "Job {Job} failed", job.Id);
+            await queue.FinishAsync(job.Id, WorkerId, JobState.Failed, null, FailureMessage(exception), CancellationToken.None);
+        }
+        finally
+        {
+            await stop.CancelAsync();
+            await heartbeat;
+        }
+    }
+
+    private async Task<TaskPipeline> PrepareAsync(TrainingJobRequest request, CancellationToken cancellationToken)
+    {
+        await using var context = await contexts.CreateDbContextAsync(cancellationToken);
+        var dataset = await context.Datasets.AsNoTracking().SingleOrDefaultAsync(d => d.Id == request.DatasetId, cancellationToken)
+            ?? throw new JobFailedException($"dataset {request.DatasetId} no longer exists");
+        var parsed = DatasetParser.Parse(files.DatasetPath(dataset.FileName), dataset.Format);
+        return request.Task!.Kind == TaskKind.Forecast
+            ? ForecastPipeline.Create(parsed.TimeSeries!, request.Task, request.Training!)
+            : SequencePipeline.Create(parsed.Labelled!, request.Task, request.Training!);
+    }
+
+    private EngineDevice ChooseDevice(DeviceChoice choice) => choice switch
+    {
+        DeviceChoice.Cpu => EngineDevice.Cpu,
+        DeviceChoice.Cuda when !engine.CudaAvailable => throw new JobFailedException("no CUDA device on this worker"),
+        DeviceChoice.Cuda => EngineDevice.Cuda(),
+        _ => engine.DefaultDevice,
+    };
+
+    private static string DeviceName(EngineDevice device) => device.ToString().ToLowerInvariant();
+
+    private async Task HeartbeatAsync(string jobId, TimeSpan lease, TimeSpan interval, Action lost, Action cancel, CancellationToken cancellationToken)
+    {
+        while (!cancellationToken.IsCancellationRequested)
+        {
+            try
+            {
+                await Task.Delay(interval, cancellationToken);
+                var (held, cancelRequested) = await queue.HeartbeatAsync(jobId, WorkerId, lease, cancellationToken);
+                if (!held) lost();
+                else if (cancelRequested) cancel();
+            }
+            catch (OperationCanceledException)
+            {
+                return;
+            }
+            catch (Exception exception)
+            {
+                // A missed beat is not fatal: the lease is several beats long.
+                logger.LogWarning(exception, "Heartbeat of job {Job} failed", jobId);
+            }
+        }
+    }
+
+    /// <summary>What the job record says about a failure: our own messages in full, anything else by its type only.</summary>
+    private static string FailureMessage(Exception exception) => exception switch
+    {
+        JobFailedException or TorchEngineException or DatasetParseException or InvalidOperationException => exception.Message,
+        _ => $"{exception.GetType().Name}: {exception.Message}",
+    };
+
+    private sealed class LeaseLostException() : Exception("the worker no longer holds the job's lease");
+}
+
+/// <summary>The figures of the latest epoch, as <c>progress</c> shows them.</summary>
+public sealed record JobProgress(int Epoch, int Epochs, double TrainLoss, double ValidationLoss, double ElapsedSeconds, int BestEpoch);
+
+/// <summary>A job that cannot go on, for a reason worth telling its owner.</summary>
+public sealed class JobFailedException(string message) : Exception(message);

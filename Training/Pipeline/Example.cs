@@ -1,0 +1,43 @@
+using RnnService.Training.Torch;
+
+namespace RnnService.Training.Pipeline;
+
+/// <summary>
+/// One prepared example: features (<c>length × featureCount</c>, flat) or token ids, and its target —
+/// scaled values (forecast, regression) or a class index.
+/// </summary>
+public sealed record Example(float[]? Features, long[]? Tokens, int Length, float[]? Targets, long Class);
+
+/// <summary>Turns examples into the engine's padded batches.</summary>
+public static class Batches
+{
+    public static (SequenceBatch Batch, BatchTargets Targets) Build(IReadOnlyList<Example> examples, IReadOnlyList<int> indices, int featureCount)
+    {
+        var chosen = indices.Select(i => examples[i]).ToArray();
+        var batch = chosen[0].Tokens is not null
+            ? SequenceBatch.FromTokens(chosen.Select(e => e.Tokens!).ToArray())
+            : SequenceBatch.FromFeatures(chosen.Select(e => e.Features!).ToArray(), featureCount);
+        var targets = chosen[0].Targets is not null
+            ? BatchTargets.FromValues(chosen.Select(e => e.Targets!).ToArray())
+            : BatchTargets.FromClasses(chosen.Select(e => e.Class).ToArray());
+        return (batch, targets);
+    }
+
+    /// <summary>
+    /// Batches of similar lengths, so that little is spent on padding: examples sorted by length with a little seeded
+    /// jitter (so that batches differ from epoch to epoch), cut into batches, the batches in a seeded random order.
+    /// </summary>
+    public static List<int[]> ByLength(IReadOnlyList<Example> examples, int batchSize, Random random)
+    {
+        var order = Enumerable.Range(0, examples.Count)
+            .Select(i => (Index: i, Key: examples[i].Length * (1 + 0.1 * random.NextDouble())))
+            .OrderBy(item => item.Key).Select(item => item.Index).ToArray();
+        var batches = order.Chunk(batchSize).ToList();
+        random.Shuffle(System.Runtime.InteropServices.CollectionsMarshal.AsSpan(batches));
+        return batches;
+    }
+
+    /// <summary>Batches in length order, for evaluation.</summary>
+    public static List<int[]> InLengthOrder(IReadOnlyList<Example> examples, int batchSize) =>
+        Enumerable.Range(0, examples.Count).OrderBy(i => examples[i].Length).Chunk(batchSize).ToList();
+}

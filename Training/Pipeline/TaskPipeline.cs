@@ -1,0 +1,76 @@
+using RnnService.Domain.Models;
+using RnnService.Training.Torch;
+
+namespace RnnService.Training.Pipeline;
+
+/// <summary>
+/// A task's data made ready for the engine: the split examples, the network's input and output sizes, the loss,
+/// how validation outputs become metrics, and the preprocessing the model version keeps.
+/// </summary>
+public abstract class TaskPipeline
+{
+    public required IReadOnlyList<Example> Train { get; init; }
+
+    public required IReadOnlyList<Example> Validation { get; init; }
+
+    /// <summary>Features per step (the embedding width for token models is the model's own).</summary>
+    public required int FeatureCount { get; init; }
+
+    /// <summary>Vocabulary size, padding included, for token models; 0 otherwise.</summary>
+    public int VocabularySize { get; init; }
+
+    public required int OutputSize { get; init; }
+
+    public required LossKind Loss { get; init; }
+
+    /// <summary>What a model version needs to turn raw inputs into the network's and its outputs back (JSON-serialisable).</summary>
+    public abstract object Preprocessing { get; }
+
+    /// <summary>Validation metrics in the data's own scale, from the raw head outputs (<c>Validation.Count × OutputSize</c>, validation order).</summary>
+    public abstract IReadOnlyDictionary<string, double> Metrics(float[] outputs);
+
+    public ModelSpec Spec(ModelSpec options) => options with
+    {
+        InputSize = VocabularySize > 0 ? options.InputSize : FeatureCount,
+        VocabularySize = VocabularySize,
+        OutputSize = OutputSize,
+    };
+}
+
+/// <summary>Mean and standard deviation per column, for standardising.</summary>
+public sealed record ColumnScaler(double[] Mean, double[] Std)
+{
+    /// <summary>Fits on rows of <paramref name="width"/> values; a constant column keeps a deviation of 1.</summary>
+    public static ColumnScaler Fit(IEnumerable<float[]> flatRows, int width)
+    {
+        var sum = new double[width];
+        var squares = new double[width];
+        long count = 0;
+        foreach (var row in flatRows)
+        {
+            for (var i = 0; i < row.Length; i++)
+            {
+                sum[i % width] += row[i];
+                squares[i % width] += (double)row[i] * row[i];
+            }
+            count += row.Length / width;
+        }
+        var mean = new double[width];
+        var std = new double[width];
+        for (var c = 0; c < width; c++)
+        {
+            mean[c] = count > 0 ? sum[c] / count : 0;
+            var variance = count > 0 ? squares[c] / count - mean[c] * mean[c] : 0;
+            std[c] = variance > 1e-12 ? Math.Sqrt(variance) : 1;
+        }
+        return new ColumnScaler(mean, std);
+    }
+
+    public float[] Apply(float[] flat)
+    {
+        var width = Mean.Length;
+        var scaled = new float[flat.Length];
+        for (var i = 0; i < flat.Length; i++) scaled[i] = (float)((flat[i] - Mean[i % width]) / Std[i % width]);
+        return scaled;
+    }
+}

@@ -1,0 +1,77 @@
+using Microsoft.EntityFrameworkCore;
+using RnnService.Domain.Jobs;
+using RnnService.Training.Storage;
+
+namespace RnnService.Training.Registry;
+
+/// <summary>
+/// Numbered versions of named models. A succeeded job adds the next version of its name in the same transaction that
+/// marks it succeeded, and only while its worker holds the lease: a job registers one version, never two.
+/// </summary>
+public sealed class ModelRegistry(IDbContextFactory<RnnDbContext> contexts, FileStore files, TimeProvider time)
+{
+    /// <summary>Stores the weights and registers the version; returns its number, or null when the worker lost the job.</summary>
+    public async Task<int?> RegisterFromJobAsync(
+        string jobId, string worker, ModelVersionRecord version, byte[] weights, string? metrics, CancellationToken cancellationToken = default)
+    {
+        var path = files.WeightsPath(version.WeightsFile);
+        await FileStore.WriteAtomicallyAsync(path, stream => stream.WriteAsync(weights, cancellationToken).AsTask(), cancellationToken);
+        try
+        {
+            for (var attempt = 0; ; attempt++)
+            {
+                await using var context = await contexts.CreateDbContextAsync(cancellationToken);
+                await using var transaction = await context.Database.BeginTransactionAsync(cancellationToken);
+                var now = time.GetUtcNow().UtcDateTime;
+                version.Version = 1 + (await context.ModelVersions.Where(v => v.Name == version.Name)
+                    .MaxAsync(v => (int?)v.Version, cancellationToken) ?? 0);
+                version.CreatedAt = now;
+                version.SourceJobId = jobId;
+                var succeeded = await context.TrainingJobs
+                    .Where(job => job.Id == jobId && job.State == JobState.Running && job.LeaseOwner == worker)
+                    .ExecuteUpdateAsync(set => set
+                        .SetProperty(job => job.State, JobState.Succeeded)
+                        .SetProperty(job => job.ModelVersion, version.Version)
+                        .SetProperty(job => job.Metrics, metrics)
+                        .SetProperty(job => job.FinishedAt, now)
+                        .SetProperty(job => job.LeaseOwner, (string?)null)
+                        .SetProperty(job => job.LeaseExpiresAt, (DateTime?)null)
+                        .SetProperty(job => job.UpdatedAt, now), cancellationToken);
+                if (succeeded != 1)
+                {
+                    File.Delete(path);
+                    return null;
+                }
+                context.ModelVersions.Add(version);
+                try
+                {
+                    await context.SaveChangesAsync(cancellationToken);
+                    await transaction.CommitAsync(cancellationToken);
+                    return version.Version;
+                }
+                catch (DbUpdateException) when (attempt < 3)
+                {
+                    // Another writer took this version number first (a concurrent job or import of the same name).
+                    await transaction.RollbackAsync(cancellationToken);
+                }
+            }
+        }
+        catch
+        {
+            File.Delete(path);
+            throw;
+        }
+    }
+
+    /// <summary>Deletes a version's record and weights; false when there is no such version.</summary>
+    public async Task<bool> DeleteAsync(string name, int number, CancellationToken cancellationToken = default)
+    {
+        await using var context = await contexts.CreateDbContextAsync(cancellationToken);
+        var version = await context.ModelVersions.SingleOrDefaultAsync(v => v.Name == name && v.Version == number, cancellationToken);
+        if (version is null) return false;
+        context.ModelVersions.Remove(version);
+        await context.SaveChangesAsync(cancellationToken);
+        File.Delete(files.WeightsPath(version.WeightsFile));
+        return true;
+    }
+}

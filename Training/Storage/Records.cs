@@ -1,0 +1,108 @@
+using RnnService.Domain.Datasets;
+using RnnService.Domain.Jobs;
+
+namespace RnnService.Training.Storage;
+
+/// <summary>An uploaded dataset: its file (under the data directory) and what parsing found in it.</summary>
+public sealed class DatasetRecord
+{
+    public required string Id { get; set; }
+
+    public required string Name { get; set; }
+
+    public DatasetFormat Format { get; set; }
+
+    public DatasetKind Kind { get; set; }
+
+    /// <summary>The stored file, relative to the datasets directory; named by the id, never by the client.</summary>
+    public required string FileName { get; set; }
+
+    public long SizeBytes { get; set; }
+
+    /// <summary>The <see cref="DatasetSummary"/>, as JSON.</summary>
+    public required string Summary { get; set; }
+
+    public DateTime CreatedAt { get; set; }
+}
+
+/// <summary>A training job: the typed queue item, its lease, and everything it has reported.</summary>
+public sealed class TrainingJobRecord
+{
+    public required string Id { get; set; }
+
+    public JobState State { get; set; }
+
+    public required string DatasetId { get; set; }
+
+    public required string ModelName { get; set; }
+
+    /// <summary>The request with every default filled in, as JSON.</summary>
+    public required string Request { get; set; }
+
+    public DateTime CreatedAt { get; set; }
+
+    public DateTime? StartedAt { get; set; }
+
+    public DateTime? FinishedAt { get; set; }
+
+    public DateTime UpdatedAt { get; set; }
+
+    /// <summary>The latest epoch's figures, as JSON.</summary>
+    public string? Progress { get; set; }
+
+    /// <summary>One entry per epoch, as a JSON array.</summary>
+    public string History { get; set; } = "[]";
+
+    /// <summary>The best epoch's validation metrics, as JSON.</summary>
+    public string? Metrics { get; set; }
+
+    public string? Error { get; set; }
+
+    public int? ModelVersion { get; set; }
+
+    /// <summary>Where the job trains (cpu, cuda:0), once a worker has claimed it.</summary>
+    public string? Device { get; set; }
+
+    /// <summary>How many times a worker has claimed the job; more than one means it was resumed.</summary>
+    public int Attempts { get; set; }
+
+    /// <summary>The worker holding the lease, while running.</summary>
+    public string? LeaseOwner { get; set; }
+
+    public DateTime? LeaseExpiresAt { get; set; }
+
+    public bool CancelRequested { get; set; }
+}
+
+/// <summary>One numbered version of a registered model.</summary>
+public sealed class ModelVersionRecord
+{
+    public required string Id { get; set; }
+
+    public required string Name { get; set; }
+
+    public int Version { get; set; }
+
+    /// <summary>The engine's <c>ModelSpec</c>, as JSON.</summary>
+    public required string Spec { get; set; }
+
+    /// <summary>The task it was trained for, as JSON.</summary>
+    public required string Task { get; set; }
+
+    /// <summary>What turns inputs into the model's inputs and outputs back (scalers, vocabulary, labels), as JSON.</summary>
+    public required string Preprocessing { get; set; }
+
+    public string? Metrics { get; set; }
+
+    public long ParameterCount { get; set; }
+
+    /// <summary>The job that trained it; null for imports. Unique: a job registers at most one version.</summary>
+    public string? SourceJobId { get; set; }
+
+    /// <summary>The weights (a PyTorch state_dict file), relative to the models directory.</summary>
+    public required string WeightsFile { get; set; }
+
+    public string? Device { get; set; }
+
+    public DateTime CreatedAt { get; set; }
+}

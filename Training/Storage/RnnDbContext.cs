@@ -1,0 +1,54 @@
+using Microsoft.EntityFrameworkCore;
+using Microsoft.EntityFrameworkCore.Storage.ValueConversion;
+
+namespace RnnService.Training.Storage;
+
+/// <summary>
+/// The job store: datasets, training jobs (the queue) and model versions. The schema comes from the hand-written
+/// migrations in <c>Migrations/</c>, which a test checks against this model.
+/// </summary>
+public sealed class RnnDbContext(DbContextOptions<RnnDbContext> options) : DbContext(options)
+{
+    public DbSet<DatasetRecord> Datasets => Set<DatasetRecord>();
+
+    public DbSet<TrainingJobRecord> TrainingJobs => Set<TrainingJobRecord>();
+
+    public DbSet<ModelVersionRecord> ModelVersions => Set<ModelVersionRecord>();
+
+    protected override void ConfigureConventions(ModelConfigurationBuilder configuration)
+    {
+        // Times are UTC everywhere; the database gives them back without a kind, so say so on the way out.
+        configuration.Properties<DateTime>().HaveConversion<UtcConverter>();
+        configuration.Properties<DateTime?>().HaveConversion<UtcConverter>();
+    }
+
+    protected override void OnModelCreating(ModelBuilder model)
+    {
+        model.Entity<DatasetRecord>(dataset =>
+        {
+            dataset.ToTable("datasets");
+            dataset.HasKey(d => d.Id);
+            dataset.Property(d => d.Format).HasConversion<string>();
+            dataset.Property(d => d.Kind).HasConversion<string>();
+            dataset.HasIndex(d => d.CreatedAt);
+        });
+        model.Entity<TrainingJobRecord>(job =>
+        {
+            job.ToTable("training_jobs");
+            job.HasKey(j => j.Id);
+            job.Property(j => j.State).HasConversion<string>();
+            job.HasIndex(j => new { j.State, j.CreatedAt });
+            job.HasIndex(j => j.DatasetId);
+        });
+        model.Entity<ModelVersionRecord>(version =>
+        {
+            version.ToTable("model_versions");
+            version.HasKey(v => v.Id);
+            version.HasIndex(v => new { v.Name, v.Version }).IsUnique();
+            version.HasIndex(v => v.SourceJobId).IsUnique();
+        });
+    }
+
+    private sealed class UtcConverter() : ValueConverter<DateTime, DateTime>(
+        value => value.ToUniversalTime(), value => DateTime.SpecifyKind(value, DateTimeKind.Utc));
+}

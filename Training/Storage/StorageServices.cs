@@ -1,0 +1,161 @@
+using Microsoft.Data.Sqlite;
+using Microsoft.EntityFrameworkCore;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
+
+namespace RnnService.Training.Storage;
+
+public static class StorageRegistration
+{
+    /// <summary>The job store (EF Core on the configured provider), migrated at start-up, and the data folders.</summary>
+    public static IServiceCollection AddJobStore(this IServiceCollection services)
+    {
+        services.AddOptions<StorageOptions>()
+            .BindConfiguration(StorageOptions.Section)
+            .ValidateDataAnnotations()
+            .ValidateOnStart();
+        services.AddDbContextFactory<RnnDbContext>((provider, options) =>
+        {
+            var storage = provider.GetRequiredService<IOptions<StorageOptions>>().Value;
+            switch (storage.Provider)
+            {
+                case StorageProvider.Sqlite:
+                    options.UseSqlite(storage.ResolvedConnectionString);
+                    break;
+                default:
+                    throw new InvalidOperationException($"Storage:Provider '{storage.Provider}' is not supported.");
+            }
+            // The migrations are hand-written without a model snapshot; a test keeps them equal to the model.
+            options.ConfigureWarnings(warnings => warnings.Ignore(
+                Microsoft.EntityFrameworkCore.Diagnostics.RelationalEventId.ModelSnapshotNotFound,
+                Microsoft.EntityFrameworkCore.Diagnostics.RelationalEventId.PendingModelChangesWarning));
+        });
+        services.AddSingleton<FileStore>();
+        services.AddSingleton<StoreStatus>();
+        // Registered before the worker so that the schema exists when it first polls.
+        services.AddHostedService<DatabaseMigrator>();
+        return services;
+    }
+}
+
+/// <summary>Whether the job store is usable yet: the worker waits for it, readiness reports it.</summary>
+public sealed class StoreStatus
+{
+    private readonly TaskCompletionSource ready = new(TaskCreationOptions.RunContinuationsAsynchronously);
+
+    public Task Ready => ready.Task;
+
+    public bool IsReady => ready.Task.IsCompleted;
+
+    /// <summary>Why the store is not ready, while it is not.</summary>
+    public string? Problem { get; internal set; }
+
+    internal void MarkReady()
+    {
+        Problem = null;
+        ready.TrySetResult();
+    }
+}
+
+/// <summary>
+/// Creates the data folders and brings the database schema up to date before anything else uses them. When the store
+/// cannot be reached at start (a database still starting, an unwritable folder), the process keeps running, reports
+/// not ready, and tries again every few seconds.
+/// </summary>
+public sealed class DatabaseMigrator(
+    IDbContextFactory<RnnDbContext> contexts, IOptions<StorageOptions> options, StoreStatus status, ILogger<DatabaseMigrator> logger)
+    : IHostedService, IDisposable
+{
+    private readonly CancellationTokenSource stopping = new();
+    private Task retries = Task.CompletedTask;
+
+    public async Task StartAsync(CancellationToken cancellationToken)
+    {
+        if (await TryMigrateAsync(cancellationToken)) return;
+        retries = Task.Run(async () =>
+        {
+            while (!stopping.IsCancellationRequested)
+            {
+                await Task.Delay(TimeSpan.FromSeconds(5), stopping.Token);
+                if (await TryMigrateAsync(stopping.Token)) return;
+            }
+        });
+    }
+
+    private async Task<bool> TryMigrateAsync(CancellationToken cancellationToken)
+    {
+        var storage = options.Value;
+        try
+        {
+            Directory.CreateDirectory(storage.DatasetsDirectory);
+            Directory.CreateDirectory(storage.ModelsDirectory);
+            Directory.CreateDirectory(storage.CheckpointsDirectory);
+            await using var context = await contexts.CreateDbContextAsync(cancellationToken);
+            await context.Database.MigrateAsync(cancellationToken);
+            if (storage.Provider == StorageProvider.Sqlite)
+            {
+                // Readers (the API) need not wait for the writer (the worker) in write-ahead-log mode.
+                await context.Database.ExecuteSqlRawAsync("PRAGMA journal_mode=WAL;", cancellationToken);
+            }
+            status.MarkReady();
+            logger.LogInformation("Job store ready: {Provider} under {Directory}", storage.Provider, storage.FullDataDirectory);
+            return true;
+        }
+        catch (Exception exception) when (exception is not OperationCanceledException)
+        {
+            status.Problem = exception.Message;
+            logger.LogError(exception, "The job store is not usable yet; trying again in 5 s");
+            return false;
+        }
+    }
+
+    public async Task StopAsync(CancellationToken cancellationToken)
+    {
+        await stopping.CancelAsync();
+        try
+        {
+            await retries;
+        }
+        catch (OperationCanceledException)
+        {
+        }
+    }
+
+    public void Dispose() => stopping.Dispose();
+}
+
+/// <summary>The files of datasets, model weights and checkpoints, each named by an id the service generated.</summary>
+public sealed class FileStore(IOptions<StorageOptions> options)
+{
+    public string DatasetPath(string fileName) => Path.Combine(options.Value.DatasetsDirectory, Path.GetFileName(fileName));
+
+    public string WeightsPath(string fileName) => Path.Combine(options.Value.ModelsDirectory, Path.GetFileName(fileName));
+
+    public string CheckpointDirectory(string jobId) => Path.Combine(options.Value.CheckpointsDirectory, Path.GetFileName(jobId));
+
+    /// <summary>A temporary file beside <paramref name="path"/>, for writing before an atomic rename.</summary>
+    public static string TemporaryBeside(string path) => $"{path}.{Guid.NewGuid():N}.tmp";
+
+    /// <summary>Writes a file so that readers see either the old one or the whole new one: temporary file, flush, rename.</summary>
+    public static async Task WriteAtomicallyAsync(string path, Func<Stream, Task> write, CancellationToken cancellationToken = default)
+    {
+        Directory.CreateDirectory(Path.GetDirectoryName(path)!);
+        var temporary = TemporaryBeside(path);
+        try
+        {
+            await using (var stream = new FileStream(temporary, FileMode.CreateNew, FileAccess.Write, FileShare.None, 1 << 16))
+            {
+                await write(stream);
+                await stream.FlushAsync(cancellationToken);
+                stream.Flush(flushToDisk: true);
+            }
+            File.Move(temporary, path, overwrite: true);
+        }
+        finally
+        {
+            if (File.Exists(temporary)) File.Delete(temporary);
+        }
+    }
+}

@@ -1,0 +1,29 @@
+using System.Text.Json;
+using System.Text.Json.Serialization;
+
+namespace RnnService.Training.Storage;
+
+/// <summary>How JSON columns and checkpoint state are written: the public API's own conventions (camelCase, enums as camelCase strings).</summary>
+public static class StoredJson
+{
+    public static readonly JsonSerializerOptions Options = Configure(new JsonSerializerOptions(JsonSerializerDefaults.Web));
+
+    public static JsonSerializerOptions Configure(JsonSerializerOptions options)
+    {
+        options.Converters.Add(new JsonStringEnumConverter(JsonNamingPolicy.CamelCase));
+        options.DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull;
+        return options;
+    }
+
+    public static string Write<T>(T value) => JsonSerializer.Serialize(value, Options);
+
+    public static T Read<T>(string json) => JsonSerializer.Deserialize<T>(json, Options)
+        ?? throw new JsonException($"stored JSON for {typeof(T).Name} is null");
+}
+
+public static class Ids
+{
+    /// <summary>An opaque identifier: a prefix and 16 random hex digits (<c>ds_3f9a0c…</c>); safe in file names.</summary>
+    public static string New(string prefix) =>
+        prefix + "_" + Convert.ToHexStringLower(System.Security.Cryptography.RandomNumberGenerator.GetBytes(8));
+}
