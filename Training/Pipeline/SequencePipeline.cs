@@ -1,4 +1,3 @@
-using System.Globalization;
 using RnnService.Domain.Jobs;
 using RnnService.Training.Data;
 using RnnService.Training.Torch;
@@ -197,6 +196,4 @@ public sealed class SequencePipeline : TaskPipeline
             return tp == 0 ? 0 : 2 * tp / (2 * tp + fp + fn);
         });
     }
-
-    internal static string Format(double value) => value.ToString(CultureInfo.InvariantCulture);
 }
