@@ -65,6 +65,21 @@ public sealed class ServiceTests(RnnServiceFactory factory) : IClassFixture<RnnS
     }
 
     [Fact]
+    public async Task TheOpenApiDocumentDescribesDatasetsJobsAndModels()
+    {
+        var paths = (await client.GetFromJsonAsync<JsonObject>("/openapi/v1.json"))!["paths"]!;
+
+        Assert.NotNull(paths["/datasets"]!["post"]!["requestBody"]!["content"]!["multipart/form-data"]);
+        Assert.NotNull(paths["/datasets/{id}"]!["delete"]);
+        Assert.NotNull(paths["/training-jobs"]!["post"]!["responses"]!["202"]);
+        Assert.NotNull(paths["/training-jobs"]!["post"]!["responses"]!["400"]);
+        Assert.NotNull(paths["/training-jobs/{id}/cancel"]!["post"]);
+        Assert.NotNull(paths["/training-jobs/{id}/events"]!["get"]);
+        Assert.NotNull(paths["/models/{name}/versions/{version}"]!["get"]);
+        Assert.NotNull(paths["/models/{name}/versions/{version}/weights"]!["get"]);
+    }
+
+    [Fact]
     public async Task SwaggerUiServesItsPagePointingAtTheDocument()
     {
         var page = await client.GetAsync("/swagger");  // redirected to /swagger/index.html
