@@ -119,8 +119,17 @@ public static class TrainingJobsApi
     {
         JobState? state = null;
         var epochsSent = 0;
+        DateTime? seen = null;
         while (true)
         {
+            // Every change to a job moves its UpdatedAt: an unchanged record has nothing new to send.
+            if (job.UpdatedAt == seen)
+            {
+                await Task.Delay(TimeSpan.FromMilliseconds(250), cancellationToken);
+                job = await FindAsync(contexts, job.Id, cancellationToken) ?? job;
+                continue;
+            }
+            seen = job.UpdatedAt;
             var history = StoredJson.Read<List<EpochEntry>>(job.History);
             var response = TrainingJobResponse.From(job, withHistory: false);
             // After a resume the history may restart below what was sent; only epochs not yet sent go out.

@@ -1,3 +1,4 @@
+using System.Text.Json.Serialization;
 using RnnService.Domain.Validation;
 
 namespace RnnService.Domain.Models;
@@ -34,11 +35,14 @@ public sealed record ModelSpec
     /// <summary>Head outputs: horizon × targets, classes, or regression values.</summary>
     public required int OutputSize { get; init; }
 
+    [JsonIgnore]
     public bool HasEmbedding => VocabularySize > 0;
 
+    [JsonIgnore]
     public int Directions => Bidirectional ? 2 : 1;
 
     /// <summary>Width of the sequence representation and of each per-step state: directions × hidden.</summary>
+    [JsonIgnore]
     public int StateSize => Directions * HiddenSize;
 
     public IReadOnlyList<ValidationError> Validate()

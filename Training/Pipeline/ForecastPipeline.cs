@@ -20,8 +20,8 @@ public sealed record ForecastPreprocessing(
     double[] Mean,
     double[] Std)
 {
-    /// <summary>For each target, its position among the features (targets are always features).</summary>
-    public int[] TargetFeatures => Targets.Select(target => Features.ToList().IndexOf(target)).ToArray();
+    /// <summary>For each target, its position among the features (targets are always features); derived, not stored.</summary>
+    private readonly int[] targetFeatures = Targets.Select(target => Features.ToList().IndexOf(target)).ToArray();
 
     /// <summary>
     /// Scales one window (<c>steps × features</c>, flat) and returns each feature's level and spread, which
@@ -68,13 +68,13 @@ public sealed record ForecastPreprocessing(
 
     public float ScaleTarget(double value, int target, double[] level, double[] spread)
     {
-        var feature = TargetFeatures[target];
+        var feature = targetFeatures[target];
         return (float)((value - level[feature]) / spread[feature]);
     }
 
     public double Unscale(float value, int target, double[] level, double[] spread)
     {
-        var feature = TargetFeatures[target];
+        var feature = targetFeatures[target];
         return value * spread[feature] + level[feature];
     }
 }

@@ -131,7 +131,8 @@ public sealed class SequencePipeline : TaskPipeline
         if (preprocessing.Task == TaskKind.Classification)
         {
             var classes = OutputSize;
-            var truth = validationLabels.Select(label => preprocessing.Labels!.ToList().IndexOf(label[0])).ToArray();
+            var classOf = preprocessing.Labels!.Select((label, index) => (label, index)).ToDictionary(pair => pair.label, pair => pair.index);
+            var truth = validationLabels.Select(label => classOf[label[0]]).ToArray();
             var predicted = new int[n];
             double logLoss = 0;
             for (var i = 0; i < n; i++)

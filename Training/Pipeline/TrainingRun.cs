@@ -61,8 +61,9 @@ public static class TrainingRun
             var (validationLoss, outputs) = Evaluate(model, pipeline, cancellationToken);
             var metrics = pipeline.Metrics(outputs);
 
+            var weights = Weights(model);
             var improved = validationLoss < progress.BestValidationLoss;
-            if (improved) bestWeights = Weights(model);
+            if (improved) bestWeights = weights;
             var withoutImprovement = improved ? 0 : progress.EpochsWithoutImprovement + 1;
             var elapsed = progress.ElapsedSeconds + clock.Elapsed.TotalSeconds;
             var entry = new EpochEntry(epoch, lossSum / pipeline.Train.Count, validationLoss, elapsed, attempt, metrics);
@@ -78,7 +79,7 @@ public static class TrainingRun
                 History = [.. progress.History, entry],
             };
             // The checkpoint first: the job's record never claims an epoch that a restart would not find.
-            CheckpointFiles.Save(checkpointDirectory, new Checkpoint(progress, Weights(model), trainer.SaveState(), bestWeights));
+            CheckpointFiles.Save(checkpointDirectory, new Checkpoint(progress, weights, trainer.SaveState(), bestWeights));
             onEpoch(entry, progress);
         }
         return new RunResult(progress, bestWeights, spec, model.ParameterCount);
