@@ -2,6 +2,7 @@ using RnnService.Api.Configuration;
 using RnnService.Api.Datasets;
 using RnnService.Api.Health;
 using RnnService.Api.Models;
+using RnnService.Api.Predict;
 using RnnService.Api.TrainingJobs;
 
 var builder = WebApplication.CreateBuilder(args);
@@ -9,6 +10,7 @@ var builder = WebApplication.CreateBuilder(args);
 builder.AddProblemHandling();
 builder.AddStorageServices();
 builder.AddEngineServices();
+builder.AddInferenceServices();
 builder.AddApiDocumentation();
 
 var app = builder.Build();
@@ -21,6 +23,7 @@ app.MapHealthApi();
 app.MapDatasetsApi();
 app.MapTrainingJobsApi();
 app.MapModelsApi();
+app.MapPredictApi();
 
 app.Run();
 

@@ -1,3 +1,4 @@
+using System.Text.Json;
 using Microsoft.AspNetCore.Http.HttpResults;
 using RnnService.Domain.Validation;
 
@@ -13,6 +14,31 @@ public static class Problems
             errors.GroupBy(error => error.Field).ToDictionary(group => group.Key, group => group.Select(e => e.Message).ToArray()),
             title: "The request is not valid.",
             detail: string.Join(" ", errors.Select(error => $"{error.Field}: {error.Message}").Take(5)));
+
+    /// <summary>A body that is not the JSON an endpoint takes: names the field where reading stopped.</summary>
+    public static ValidationProblem InvalidJson(JsonException exception)
+    {
+        var (field, message) = DescribeJsonError(exception);
+        return TypedResults.ValidationProblem(
+            new Dictionary<string, string[]> { [field] = [message] },
+            title: "The request body is not valid.",
+            detail: $"{field}: {message} ({exception.Message.Split(". ")[0]})");
+    }
+
+    /// <summary>The field path a JSON error happened at (<c>body</c> for the whole document) and what is wrong there.</summary>
+    public static (string Field, string Message) DescribeJsonError(JsonException exception)
+    {
+        var field = string.IsNullOrEmpty(exception.Path) || exception.Path == "$" ? "body" : exception.Path.TrimStart('$', '.');
+        // The reader's own errors (a broken document, a bare NaN) carry a position; a wrong type does not.
+        var broken = exception.Path is null || exception.BytePositionInLine is not null && exception.Message.Contains("invalid", StringComparison.Ordinal);
+        var hint = exception.Message.StartsWith("'N'", StringComparison.Ordinal) || exception.Message.StartsWith("'I'", StringComparison.Ordinal)
+            ? " NaN and Infinity are not JSON numbers, and values must be finite."
+            : "";
+        var message = broken
+            ? $"is not valid JSON (line {exception.LineNumber + 1}, byte {exception.BytePositionInLine + 1}).{hint}"
+            : "has a value of the wrong type or format.";
+        return (field, message);
+    }
 
     public static ProblemHttpResult NotFound(string detail) =>
         TypedResults.Problem(detail, statusCode: StatusCodes.Status404NotFound, title: "Not found");

@@ -17,8 +17,7 @@ public sealed class UnexpectedExceptionHandler(IProblemDetailsService problems, 
         if (exception is BadHttpRequestException { InnerException: JsonException json })
         {
             // A body that is not the JSON the endpoint takes: name the field where reading stopped.
-            var field = string.IsNullOrEmpty(json.Path) || json.Path == "$" ? "body" : json.Path.TrimStart('$', '.');
-            var message = json.Path is null ? "is not valid JSON." : "has a value of the wrong type or format.";
+            var (field, message) = Problems.DescribeJsonError(json);
             context.Response.StatusCode = StatusCodes.Status400BadRequest;
             return await problems.TryWriteAsync(new()
             {

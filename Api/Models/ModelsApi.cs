@@ -1,8 +1,15 @@
 using System.ComponentModel;
 using System.Text.Json;
+using Microsoft.AspNetCore.Http.Features;
 using Microsoft.AspNetCore.Http.HttpResults;
 using Microsoft.EntityFrameworkCore;
+using Microsoft.Extensions.Options;
+using RnnService.Api.Inference;
 using RnnService.Api.Infrastructure;
+using RnnService.Domain.Models;
+using RnnService.Domain.Validation;
+using RnnService.Training.Torch;
+using RnnService.Training.Torch.StateDicts;
 using RnnService.Training.Registry;
 using RnnService.Training.Storage;
 
@@ -44,6 +51,9 @@ public sealed record ModelVersionResponse(
 
 public static class ModelsApi
 {
+    /// <summary>Room for the multipart framing and the spec beside the weights.</summary>
+    private const long FormOverhead = 1 << 20;
+
     public static RouteGroupBuilder MapModelsApi(this IEndpointRouteBuilder app)
     {
         var group = app.MapGroup("/models").WithTags("Models");
@@ -56,6 +66,16 @@ public static class ModelsApi
             .WithSummary("The version's weights as a PyTorch state_dict file")
             .WithDescription("`torch.load(path)` gives an OrderedDict that `model.load_state_dict` takes, with the key names of the API contract.")
             .Produces(StatusCodes.Status200OK, contentType: "application/octet-stream");
+        group.MapPost("/{name}/versions", ImportModelVersionAsync)
+            .WithName("ImportModelVersion")
+            .WithSummary("Import a model trained elsewhere (PyTorch)")
+            .WithDescription(
+                "multipart/form-data with `spec` (JSON: `task`, optional `model`, and `preprocessing`, required for forecasts) and " +
+                "`weights` (the file `torch.save(model.state_dict())` writes, with the key names of the API contract). The cell, " +
+                "sizes, layers, directions, vocabulary and outputs are read from the weights' shapes. Missing, unexpected or " +
+                "mis-shaped keys are a 400 listing them. 201 with the new version.")
+            .Accepts<ModelImportForm>("multipart/form-data")
+            .DisableAntiforgery();
         group.MapDelete("/{name}/versions/{version:int}", DeleteModelVersionAsync).WithName("DeleteModelVersion").WithSummary("Delete a version");
         return group;
     }
@@ -100,11 +120,108 @@ public static class ModelsApi
         return TypedResults.PhysicalFile(files.WeightsPath(record.WeightsFile), "application/octet-stream", $"{name}-v{version}.pt");
     }
 
+    public static async Task<Results<Created<ModelVersionResponse>, ValidationProblem, ProblemHttpResult>> ImportModelVersionAsync(
+        string name, HttpRequest request, IOptions<ModelImportOptions> options, ModelRegistry registry, CancellationToken cancellationToken)
+    {
+        if (!ModelNames.IsValid(name)) return Problems.Validation("name", $"'{name}' {ModelNames.Rule}.");
+        var limit = options.Value.MaxImportBytes;
+        if (request.ContentLength > limit + FormOverhead)
+            return Problems.TooLarge($"the upload is {request.ContentLength} bytes; weights may be at most {limit} bytes.");
+        if (!request.HasFormContentType)
+            return Problems.UnsupportedMediaType("send multipart/form-data with the fields 'spec' and 'weights'.");
+        var bodySize = request.HttpContext.Features.Get<IHttpMaxRequestBodySizeFeature>();
+        if (bodySize is { IsReadOnly: false }) bodySize.MaxRequestBodySize = limit + FormOverhead;
+
+        IFormCollection form;
+        try
+        {
+            request.HttpContext.Features.Set<IFormFeature>(new FormFeature(request, new FormOptions { MultipartBodyLengthLimit = limit + FormOverhead }));
+            form = await request.ReadFormAsync(cancellationToken);
+        }
+        catch (InvalidDataException exception) when (exception.Message.Contains("limit", StringComparison.OrdinalIgnoreCase))
+        {
+            return Problems.TooLarge($"the upload is larger than the limit of {limit} bytes.");
+        }
+        catch (Exception exception) when (exception is InvalidDataException or IOException && !cancellationToken.IsCancellationRequested)
+        {
+            return Problems.Validation("body", $"the multipart body could not be read: {exception.Message}");
+        }
+
+        var specText = form["spec"].ToString();
+        if (specText.Length == 0 && form.Files.GetFile("spec") is { } specFile)
+        {
+            using var reader = new StreamReader(specFile.OpenReadStream());
+            specText = await reader.ReadToEndAsync(cancellationToken);
+        }
+        if (specText.Length == 0) return Problems.Validation("spec", "is required: JSON with task, model and preprocessing.");
+        ModelImportSpec import;
+        try
+        {
+            import = JsonSerializer.Deserialize<ModelImportSpec>(specText, StoredJson.Options)
+                ?? throw new JsonException("the spec is null", "$", null, null);
+        }
+        catch (JsonException exception)
+        {
+            var (field, message) = Problems.DescribeJsonError(exception);
+            return Problems.Validation(field == "body" ? "spec" : "spec." + field, message);
+        }
+
+        var file = form.Files.GetFile("weights");
+        if (file is null) return Problems.Validation("weights", "is required: the state_dict file, as a form field named 'weights'.");
+        if (file.Length > limit) return Problems.TooLarge($"the weights are {file.Length} bytes; at most {limit} are accepted.");
+        StateDict weights;
+        try
+        {
+            await using var stream = file.OpenReadStream();
+            weights = StateDictReader.Read(stream, limit);
+        }
+        catch (StateDictFormatException exception)
+        {
+            return Problems.Validation("weights", $"is not a PyTorch state_dict file: {exception.Message}");
+        }
+
+        var errors = new List<ValidationError>();
+        var plan = ModelImport.Plan(import, weights, errors);
+        if (plan is null) return Problems.Validation(errors);
+
+        // Loading into a real network is the strict check: every key present, none extra, every shape right.
+        byte[] canonical;
+        long parameters;
+        try
+        {
+            using var model = SequenceModel.Create(plan.Spec);
+            model.LoadStateDict(weights);
+            using var buffer = new MemoryStream();
+            model.SaveWeights(buffer);
+            canonical = buffer.ToArray();
+            parameters = model.ParameterCount;
+        }
+        catch (StateDictMismatchException mismatch)
+        {
+            var problems = mismatch.Missing.Select(key => $"missing key: {key}")
+                .Concat(mismatch.Unexpected.Select(key => $"unexpected key: {key}"))
+                .Concat(mismatch.Misshaped.Select(text => $"shape mismatch: {text}"));
+            return Problems.Validation(problems.Select(text => new ValidationError("weights", text)));
+        }
+
+        var record = new ModelVersionRecord
+        {
+            Id = Ids.New("mv"), Name = name, Spec = StoredJson.Write(plan.Spec), Task = StoredJson.Write(plan.Task),
+            Preprocessing = plan.Preprocessing, ParameterCount = parameters, WeightsFile = "",
+        };
+        record.WeightsFile = record.Id + ".pt";
+        await registry.RegisterImportAsync(record, canonical, cancellationToken);
+        return TypedResults.Created($"/models/{name}/versions/{record.Version}", ModelVersionResponse.From(record));
+    }
+
     public static async Task<Results<NoContent, ProblemHttpResult>> DeleteModelVersionAsync(
-        string name, int version, ModelRegistry registry, CancellationToken cancellationToken) =>
-        await registry.DeleteAsync(name, version, cancellationToken)
-            ? TypedResults.NoContent()
-            : Problems.NotFound($"model '{name}' has no version {version}.");
+        string name, int version, ModelRegistry registry, ModelCache cache, CancellationToken cancellationToken)
+    {
+        var deleted = await registry.DeleteAsync(name, version, cancellationToken);
+        if (deleted is null) return Problems.NotFound($"model '{name}' has no version {version}.");
+        cache.Evict(deleted);
+        return TypedResults.NoContent();
+    }
 
     private static async Task<ModelVersionRecord?> FindAsync(
         IDbContextFactory<RnnDbContext> contexts, string name, int version, CancellationToken cancellationToken)

@@ -63,15 +63,47 @@ public sealed class ModelRegistry(IDbContextFactory<RnnDbContext> contexts, File
         }
     }
 
-    /// <summary>Deletes a version's record and weights; false when there is no such version.</summary>
-    public async Task<bool> DeleteAsync(string name, int number, CancellationToken cancellationToken = default)
+    /// <summary>Stores imported weights and registers them as the name's next version; returns its number.</summary>
+    public async Task<int> RegisterImportAsync(ModelVersionRecord version, byte[] weights, CancellationToken cancellationToken = default)
+    {
+        var path = files.WeightsPath(version.WeightsFile);
+        await FileStore.WriteAtomicallyAsync(path, stream => stream.WriteAsync(weights, cancellationToken).AsTask(), cancellationToken);
+        try
+        {
+            for (var attempt = 0; ; attempt++)
+            {
+                await using var context = await contexts.CreateDbContextAsync(cancellationToken);
+                version.Version = 1 + (await context.ModelVersions.Where(v => v.Name == version.Name)
+                    .MaxAsync(v => (int?)v.Version, cancellationToken) ?? 0);
+                version.CreatedAt = time.GetUtcNow().UtcDateTime;
+                context.ModelVersions.Add(version);
+                try
+                {
+                    await context.SaveChangesAsync(cancellationToken);
+                    return version.Version;
+                }
+                catch (DbUpdateException) when (attempt < 3)
+                {
+                    // Another writer took this version number first; take the next one.
+                }
+            }
+        }
+        catch
+        {
+            File.Delete(path);
+            throw;
+        }
+    }
+
+    /// <summary>Deletes a version's record and weights; returns the deleted record's id, or null when there is no such version.</summary>
+    public async Task<string?> DeleteAsync(string name, int number, CancellationToken cancellationToken = default)
     {
         await using var context = await contexts.CreateDbContextAsync(cancellationToken);
         var version = await context.ModelVersions.SingleOrDefaultAsync(v => v.Name == name && v.Version == number, cancellationToken);
-        if (version is null) return false;
+        if (version is null) return null;
         context.ModelVersions.Remove(version);
         await context.SaveChangesAsync(cancellationToken);
         File.Delete(files.WeightsPath(version.WeightsFile));
-        return true;
+        return version.Id;
     }
 }

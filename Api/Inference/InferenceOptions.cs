@@ -1,0 +1,61 @@
+using System.ComponentModel.DataAnnotations;
+
+namespace RnnService.Api.Inference;
+
+/// <summary>Serving: request limits, the model cache and dynamic batching.</summary>
+public sealed class InferenceOptions
+{
+    public const string Section = "Inference";
+
+    /// <summary>Largest predict body, in bytes; larger ones get 413.</summary>
+    [Range(1024, long.MaxValue)]
+    public long MaxRequestBytes { get; set; } = 16L << 20;
+
+    /// <summary>Most sequences (or texts) in one request.</summary>
+    [Range(1, 1_000_000)]
+    public int MaxSequencesPerRequest { get; set; } = 1024;
+
+    /// <summary>Most steps (or tokens) in one sequence.</summary>
+    [Range(1, 10_000_000)]
+    public int MaxStepsPerSequence { get; set; } = 10_000;
+
+    /// <summary>Most state values (sequences × steps × directions × hidden) one <c>returnStates</c> answer may hold.</summary>
+    [Range(1, int.MaxValue)]
+    public int MaxStateValues { get; set; } = 4_000_000;
+
+    /// <summary>Most model versions kept loaded; the least recently used goes first.</summary>
+    [Range(1, 10_000)]
+    public int CacheMaxModels { get; set; } = 16;
+
+    /// <summary>Most bytes of weights kept loaded.</summary>
+    [Range(1, long.MaxValue)]
+    public long CacheMaxBytes { get; set; } = 2L << 30;
+
+    public BatchingOptions Batching { get; set; } = new();
+}
+
+/// <summary>
+/// Dynamic batching: sequences of concurrent requests for one model version are gathered into one engine call, sorted
+/// by length, and split back per request.
+/// </summary>
+public sealed class BatchingOptions
+{
+    /// <summary>Off: every request is its own engine call (for comparison; the benchmark runs both).</summary>
+    public bool Enabled { get; set; } = true;
+
+    /// <summary>Most sequences in one engine call.</summary>
+    [Range(1, 100_000)]
+    public int MaxBatchSequences { get; set; } = 64;
+
+    /// <summary>Longest a first sequence waits for company before its batch runs anyway, in milliseconds.</summary>
+    [Range(0, 1000)]
+    public double MaxWaitMilliseconds { get; set; } = 2;
+
+    /// <summary>
+    /// A batch's padded cells (sequences × longest length) may be at most this many times its real steps; a sequence
+    /// that would push past it starts the next batch. Packing keeps padding out of the recurrence, but not out of
+    /// memory and copies: this keeps one long sequence from inflating a batch of short ones.
+    /// </summary>
+    [Range(1.0, 1000.0)]
+    public double MaxPaddingRatio { get; set; } = 3;
+}

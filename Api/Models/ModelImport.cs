@@ -1,0 +1,214 @@
+using System.ComponentModel;
+using System.ComponentModel.DataAnnotations;
+using System.Text.Json;
+using RnnService.Domain.Jobs;
+using RnnService.Domain.Models;
+using RnnService.Domain.Validation;
+using RnnService.Training.Pipeline;
+using RnnService.Training.Storage;
+using RnnService.Training.Torch.StateDicts;
+
+namespace RnnService.Api.Models;
+
+public sealed class ModelImportOptions
+{
+    public const string Section = "Models";
+
+    /// <summary>Largest weights file an import accepts, in bytes (default 1 GiB); larger ones get 413.</summary>
+    [Range(1, long.MaxValue)]
+    public long MaxImportBytes { get; set; } = 1L << 30;
+}
+
+/// <summary>
+/// The <c>spec</c> part of an import: what the weights are for. The network's sizes come from the weights' shapes;
+/// <c>model</c> may name the cell and sizes too, and then they must agree.
+/// </summary>
+public sealed record ModelImportSpec
+{
+    [Description("kind (forecast, classification, regression); the rest of the task is read from the preprocessing.")]
+    public TaskOptions? Task { get; init; }
+
+    [Description("Optional: cell (lstm, gru, rnn; otherwise read from the gate count), hiddenSize, numLayers, bidirectional, dropout.")]
+    public ModelOptions? Model { get; init; }
+
+    [Description("Forecast (required): scaling, features, targets, inputLength, horizon, season, mean, std. " +
+                 "Classification and regression (optional): features {mean, std}, vocabulary, labels, targets {mean, std}. " +
+                 "The same shape GET /models/{name}/versions/{version} returns.")]
+    public JsonElement? Preprocessing { get; init; }
+}
+
+/// <summary>The multipart form of an import, for the OpenAPI document.</summary>
+public sealed record ModelImportForm(
+    [property: Description("JSON: task, model, preprocessing (see ModelImportSpec).")] string Spec,
+    [property: Description("The file torch.save(model.state_dict()) wrote.")] IFormFile Weights);
+
+/// <summary>An import made ready to register: the network's spec and the task and preprocessing as they are stored.</summary>
+public sealed record ImportPlan(ModelSpec Spec, TaskOptions Task, string Preprocessing);
+
+/// <summary>Reads the network's spec from a state_dict's shapes and checks the task and preprocessing against it.</summary>
+public static class ModelImport
+{
+    private const string Rnn = "rnn.";
+
+    public static ImportPlan? Plan(ModelImportSpec import, StateDict weights, List<ValidationError> errors)
+    {
+        var spec = InferSpec(import.Model, weights, errors);
+        var kind = import.Task?.Kind;
+        if (kind is null) errors.Add(new("spec.task.kind", "is required: forecast, classification or regression."));
+        if (spec is null || kind is null) return null;
+
+        if (kind == TaskKind.Forecast) return PlanForecast(spec, import, errors);
+        SequencePreprocessing preprocessing;
+        try
+        {
+            preprocessing = import.Preprocessing is { ValueKind: JsonValueKind.Object } json
+                ? json.Deserialize<SequencePreprocessing>(StoredJson.Options)! with { Task = kind.Value }
+                : new SequencePreprocessing(kind.Value, null, null, null, null, null);
+        }
+        catch (Exception exception) when (exception is JsonException or ArgumentException or NullReferenceException)
+        {
+            errors.Add(new("spec.preprocessing", $"is not a sequence model's preprocessing: {exception.Message}"));
+            return null;
+        }
+        CheckScaler(errors, "spec.preprocessing.features", preprocessing.Features, spec.HasEmbedding ? 0 : spec.InputSize);
+        if (preprocessing.Vocabulary is { } vocabulary)
+        {
+            if (!spec.HasEmbedding) errors.Add(new("spec.preprocessing.vocabulary", "is for token models; these weights have no embedding."));
+            else if (vocabulary.Count != spec.VocabularySize)
+                errors.Add(new("spec.preprocessing.vocabulary", $"has {vocabulary.Count} words, but embedding.weight has {spec.VocabularySize} rows."));
+        }
+        if (kind == TaskKind.Classification)
+        {
+            if (preprocessing.Labels is { } labels && labels.Count != spec.OutputSize)
+                errors.Add(new("spec.preprocessing.labels", $"has {labels.Count} labels, but head.weight has {spec.OutputSize} outputs."));
+            if (preprocessing.Targets is not null) errors.Add(new("spec.preprocessing.targets", "is for regression models."));
+        }
+        else
+        {
+            CheckScaler(errors, "spec.preprocessing.targets", preprocessing.Targets, spec.OutputSize);
+            if (preprocessing.Labels is not null) errors.Add(new("spec.preprocessing.labels", "is for classification models."));
+        }
+        var tokenizer = preprocessing.Vocabulary is null ? null : preprocessing.Tokenizer ?? Training.Data.Tokenizer.Name;
+        return new ImportPlan(spec, new TaskOptions { Kind = kind },
+            StoredJson.Write(preprocessing with { Tokenizer = tokenizer }));
+    }
+
+    private static ImportPlan? PlanForecast(ModelSpec spec, ModelImportSpec import, List<ValidationError> errors)
+    {
+        if (import.Preprocessing is not { ValueKind: JsonValueKind.Object } json)
+        {
+            errors.Add(new("spec.preprocessing", "is required for forecast models: scaling, features, targets, horizon (and mean, std)."));
+            return null;
+        }
+        ForecastPreprocessing? read = null;
+        try
+        {
+            read = json.Deserialize<ForecastPreprocessing>(StoredJson.Options);
+        }
+        catch (Exception exception) when (exception is JsonException or ArgumentException or NullReferenceException)
+        {
+            errors.Add(new("spec.preprocessing", $"is not a forecast preprocessing (features and targets are lists of names): {exception.Message}"));
+        }
+        if (read is null) return null;
+        var width = spec.InputSize;
+        var features = read.Features ?? [];
+        var targets = read.Targets ?? [];
+        if (spec.HasEmbedding) errors.Add(new("weights", "a forecast model reads numbers; these weights have an embedding."));
+        if (features.Count != width)
+            errors.Add(new("spec.preprocessing.features", $"names {features.Count} columns, but rnn.weight_ih_l0 reads {width} features."));
+        if (targets.Count == 0 || targets.Any(t => !features.Contains(t)))
+            errors.Add(new("spec.preprocessing.targets", "must name one or more of the features."));
+        if (read.Horizon < 1) errors.Add(new("spec.preprocessing.horizon", "must be at least 1."));
+        else if (targets.Count > 0 && read.Horizon * targets.Count != spec.OutputSize)
+            errors.Add(new("spec.preprocessing.horizon",
+                $"{read.Horizon} steps × {targets.Count} targets is {read.Horizon * targets.Count} outputs, but head.weight has {spec.OutputSize}."));
+        if (read.Scaling == ScalingKind.Standard && (read.Mean is null || read.Std is null))
+            errors.Add(new("spec.preprocessing.mean", "and std are required for standard scaling."));
+        var mean = read.Mean ?? new double[width];
+        var std = read.Std ?? Enumerable.Repeat(1.0, width).ToArray();
+        CheckScaler(errors, "spec.preprocessing", new ColumnScaler(mean, std), features.Count == width ? width : 0);
+        if (errors.Count > 0) return null;
+        var stored = read with { Mean = mean, Std = std, Season = Math.Max(1, read.Season), InputLength = Math.Max(1, read.InputLength) };
+        var task = new TaskOptions
+        {
+            Kind = TaskKind.Forecast, Targets = stored.Targets, Features = stored.Features, InputLength = stored.InputLength,
+            Horizon = stored.Horizon, Scaling = stored.Scaling, Season = stored.Season,
+        };
+        return new ImportPlan(spec, task, StoredJson.Write(stored));
+    }
+
+    /// <summary>The network's spec from the state_dict's shapes; what cannot be read is reported, not guessed.</summary>
+    public static ModelSpec? InferSpec(ModelOptions? options, StateDict weights, List<ValidationError> errors)
+    {
+        var missing = new[] { "rnn.weight_ih_l0", "rnn.weight_hh_l0", "head.weight" }.Where(key => !weights.Contains(key)).ToList();
+        if (missing.Count > 0)
+        {
+            errors.Add(new("weights", $"missing keys: {string.Join(", ", missing)} (the keys are embedding.*, rnn.*, head.*, as in API.md)."));
+            return null;
+        }
+        var inputWeights = weights["rnn.weight_ih_l0"].Shape;
+        var hiddenWeights = weights["rnn.weight_hh_l0"].Shape;
+        var head = weights["head.weight"].Shape;
+        if (inputWeights.Length != 2 || hiddenWeights.Length != 2 || head.Length != 2 || hiddenWeights[1] < 1)
+        {
+            errors.Add(new("weights", "rnn.weight_ih_l0, rnn.weight_hh_l0 and head.weight must be matrices."));
+            return null;
+        }
+        var hidden = hiddenWeights[1];
+        CellKind? cell = (hiddenWeights[0] / hidden, hiddenWeights[0] % hidden) switch
+        {
+            (4, 0) => CellKind.Lstm,
+            (3, 0) => CellKind.Gru,
+            (1, 0) => CellKind.Rnn,
+            _ => null,
+        };
+        if (cell is null)
+        {
+            errors.Add(new("weights", $"rnn.weight_hh_l0 is [{hiddenWeights[0]}, {hidden}]: not 4 (LSTM), 3 (GRU) or 1 (RNN) gates of {hidden}."));
+            return null;
+        }
+        var layers = 0;
+        while (weights.Contains($"{Rnn}weight_ih_l{layers}")) layers++;
+        var bidirectional = weights.Contains("rnn.weight_ih_l0_reverse");
+        var embedding = weights.Contains("embedding.weight") ? weights["embedding.weight"].Shape : null;
+        if (embedding is { Length: not 2 })
+        {
+            errors.Add(new("weights", "embedding.weight must be a matrix."));
+            return null;
+        }
+
+        var spec = new ModelSpec
+        {
+            Cell = cell.Value,
+            InputSize = (int)Math.Min(inputWeights[1], int.MaxValue),
+            HiddenSize = (int)Math.Min(hidden, int.MaxValue),
+            NumLayers = layers,
+            Bidirectional = bidirectional,
+            Dropout = options?.Dropout ?? 0,
+            VocabularySize = embedding is null ? 0 : (int)Math.Min(embedding[0], int.MaxValue),
+            OutputSize = (int)Math.Min(head[0], int.MaxValue),
+        };
+        Agree(errors, "spec.model.cell", options?.Cell, spec.Cell, v => v.ToString().ToLowerInvariant());
+        Agree(errors, "spec.model.hiddenSize", options?.HiddenSize, spec.HiddenSize, v => v.ToString());
+        Agree(errors, "spec.model.numLayers", options?.NumLayers, spec.NumLayers, v => v.ToString());
+        Agree(errors, "spec.model.bidirectional", options?.Bidirectional, spec.Bidirectional, v => v ? "true" : "false");
+        Agree(errors, "spec.model.embeddingDim", options?.EmbeddingDim, embedding is null ? null : spec.InputSize, v => v.ToString());
+        foreach (var problem in spec.Validate()) errors.Add(new($"weights", $"{problem.Field} {problem.Message}"));
+        return errors.Count > 0 ? null : spec;
+    }
+
+    private static void Agree<T>(List<ValidationError> errors, string field, T? given, T? actual, Func<T, string> show) where T : struct
+    {
+        if (given is { } value && !EqualityComparer<T?>.Default.Equals(given, actual))
+            errors.Add(new(field, $"is {show(value)}, but the weights say {(actual is { } a ? show(a) : "none")}."));
+    }
+
+    private static void CheckScaler(List<ValidationError> errors, string field, ColumnScaler? scaler, int width)
+    {
+        if (scaler is null) return;
+        if (scaler.Mean is null || scaler.Std is null || scaler.Mean.Length != width || scaler.Std.Length != width)
+            errors.Add(new(field, $"mean and std must each hold {width} numbers, one per column."));
+        else if (scaler.Std.Any(s => !(s > 0) || !double.IsFinite(s)) || scaler.Mean.Any(m => !double.IsFinite(m)))
+            errors.Add(new(field, "std must be positive and finite, and mean finite."));
+    }
+}

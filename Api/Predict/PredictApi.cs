@@ -1,0 +1,161 @@
+using System.Text.Json;
+using Microsoft.AspNetCore.Http.Features;
+using Microsoft.AspNetCore.Http.HttpResults;
+using Microsoft.AspNetCore.Http.Json;
+using Microsoft.EntityFrameworkCore;
+using Microsoft.Extensions.Options;
+using RnnService.Api.Inference;
+using RnnService.Api.Infrastructure;
+using RnnService.Domain.Models;
+using RnnService.Domain.Validation;
+using RnnService.Training.Storage;
+
+namespace RnnService.Api.Predict;
+
+public static class PredictApi
+{
+    public static RouteGroupBuilder MapPredictApi(this IEndpointRouteBuilder app)
+    {
+        var group = app.MapGroup("/predict").WithTags("Predict");
+        group.MapPost("/", PredictAsync)
+            .WithName("Predict")
+            .WithSummary("Predict with a registered model")
+            .WithDescription(
+                "`model` is `name` (its latest version) or `name:version`. `inputs` holds sequences of any lengths; a step is a " +
+                "list of features or a bare number. Text models take `texts` instead. Concurrent requests for one version are " +
+                "batched together on the server; outputs come back in input order. A problem with an input is a 400 naming it " +
+                "(`inputs[3][17]`); a body over the size limit is a 413.")
+            .Accepts<PredictRequest>("application/json");
+        return group;
+    }
+
+    public static async Task<Results<Ok<PredictResponse>, ValidationProblem, ProblemHttpResult>> PredictAsync(
+        HttpRequest request, IOptions<InferenceOptions> options, IOptions<JsonOptions> json, IDbContextFactory<RnnDbContext> contexts,
+        ModelCache cache, CancellationToken cancellationToken)
+    {
+        var limits = options.Value;
+        var (parsed, invalid, failed) = await ReadAsync(request, limits.MaxRequestBytes, json.Value.SerializerOptions, cancellationToken);
+        if (invalid is not null) return invalid;
+        if (failed is not null) return failed;
+        var body = parsed!;
+
+        var errors = Validate(body, limits, out var name, out var version);
+        if (errors.Count > 0) return Problems.Validation(errors);
+
+        ModelVersionRecord? record;
+        await using (var context = await contexts.CreateDbContextAsync(cancellationToken))
+        {
+            var versions = context.ModelVersions.AsNoTracking().Where(v => v.Name == name);
+            record = version is null
+                ? await versions.OrderByDescending(v => v.Version).FirstOrDefaultAsync(cancellationToken)
+                : await versions.SingleOrDefaultAsync(v => v.Version == version, cancellationToken);
+        }
+        if (record is null)
+            return Problems.NotFound(version is null ? $"there is no model '{name}'." : $"model '{name}' has no version {version}.");
+
+        using var lease = await cache.AcquireAsync(record, cancellationToken);
+        var model = lease.Model;
+        var mismatches = model.Servable.Prepare(body, limits.MaxStepsPerSequence, out var prepared);
+        if (mismatches.Count > 0) return Problems.Validation(mismatches);
+        if (body.ReturnStates)
+        {
+            var values = prepared.Sum(p => (long)p.Length) * model.Model.Spec.StateSize;
+            if (values > limits.MaxStateValues)
+                return Problems.Validation("returnStates",
+                    $"would return {values} state values; at most {limits.MaxStateValues} are allowed. Send fewer or shorter sequences.");
+        }
+
+        var results = await model.Batcher.RunAsync(prepared, body.ReturnStates, cancellationToken);
+        var hidden = model.Model.Spec.HiddenSize;
+        var outputs = new PredictOutput[results.Length];
+        for (var i = 0; i < results.Length; i++)
+        {
+            var output = model.Servable.Output(results[i].Output, prepared[i], body.Horizon);
+            outputs[i] = results[i].States is { } states
+                ? output with { States = SplitStates(states, prepared[i].Length, hidden, model.Model.Spec.Bidirectional) }
+                : output;
+        }
+        return TypedResults.Ok(new PredictResponse(model.Name, model.Version, outputs));
+    }
+
+    /// <summary>What is wrong with the request before any model is looked at: the reference, the shape, the limits.</summary>
+    private static List<ValidationError> Validate(PredictRequest body, InferenceOptions limits, out string name, out int? version)
+    {
+        var errors = new List<ValidationError>();
+        name = "";
+        version = null;
+        var reference = body.Model?.Trim() ?? "";
+        var colon = reference.LastIndexOf(':');
+        name = colon < 0 ? reference : reference[..colon];
+        if (reference.Length == 0) errors.Add(new("model", "is required: a model name, or name:version."));
+        else if (!ModelNames.IsValid(name)) errors.Add(new("model", $"'{reference}': the name {ModelNames.Rule}."));
+        else if (colon >= 0)
+        {
+            if (int.TryParse(reference[(colon + 1)..], out var number) && number >= 1) version = number;
+            else errors.Add(new("model", $"'{reference}': the version after ':' must be a whole number from 1."));
+        }
+
+        if (body.Horizon is < 1) errors.Add(new("horizon", $"must be at least 1, got {body.Horizon}."));
+
+        var count = body.Inputs?.Count ?? body.Texts?.Count;
+        if (body.Inputs is not null && body.Texts is not null) errors.Add(new("texts", "send inputs or texts, not both."));
+        else if (count is null) errors.Add(new("inputs", "is required: a list of sequences (or texts, for text models)."));
+        else if (count == 0) errors.Add(new(body.Inputs is null ? "texts" : "inputs", "is empty; send at least one sequence."));
+        else if (count > limits.MaxSequencesPerRequest)
+            errors.Add(new(body.Inputs is null ? "texts" : "inputs", $"holds {count} sequences; at most {limits.MaxSequencesPerRequest} are allowed in one request."));
+        else if (body.Inputs is { } inputs)
+        {
+            errors.AddRange(inputs.Problems);
+            for (var i = 0; i < inputs.Count && errors.Count < SequenceInputs.MaxProblems; i++)
+            {
+                if (inputs[i].Steps == 0 && !inputs.Problems.Any(p => p.Field == $"inputs[{i}]"))
+                    errors.Add(new($"inputs[{i}]", "is empty; a sequence needs at least one step."));
+                else if (inputs[i].Steps > limits.MaxStepsPerSequence)
+                    errors.Add(new($"inputs[{i}]", $"has {inputs[i].Steps} steps; at most {limits.MaxStepsPerSequence} are allowed."));
+            }
+        }
+        else if (body.Texts!.ToList().IndexOf(null!) is var missing and >= 0)
+            errors.Add(new($"texts[{missing}]", "must be a string."));
+        return errors;
+    }
+
+    /// <summary>Reads the JSON body, refusing more than <paramref name="limit"/> bytes without reading them all.</summary>
+    private static async Task<(PredictRequest? Body, ValidationProblem? Invalid, ProblemHttpResult? Failed)> ReadAsync(
+        HttpRequest request, long limit, JsonSerializerOptions json, CancellationToken cancellationToken)
+    {
+        if (request.ContentLength > limit)
+            return (null, null, Problems.TooLarge($"the body is {request.ContentLength} bytes; predict requests may be at most {limit} bytes."));
+        if (!request.HasJsonContentType())
+            return (null, null, Problems.UnsupportedMediaType("send the request as application/json."));
+        var bodySize = request.HttpContext.Features.Get<IHttpMaxRequestBodySizeFeature>();
+        if (bodySize is { IsReadOnly: false }) bodySize.MaxRequestBodySize = limit + 1;
+        try
+        {
+            await using var body = new LimitedReadStream(request.Body, limit);
+            var parsed = await JsonSerializer.DeserializeAsync<PredictRequest>(body, json, cancellationToken);
+            return parsed is null ? (null, Problems.Validation("body", "is null; send a predict request object."), null) : (parsed, null, null);
+        }
+        catch (LimitedReadStream.LimitExceededException)
+        {
+            return (null, null, Problems.TooLarge($"the body is larger than the limit of {limit} bytes."));
+        }
+        catch (JsonException exception)
+        {
+            return (null, Problems.InvalidJson(exception), null);
+        }
+    }
+
+    /// <summary>(length × directions·hidden) per step → per direction, (length × hidden) each.</summary>
+    private static SequenceStates SplitStates(float[] states, int length, int hidden, bool bidirectional)
+    {
+        var width = bidirectional ? 2 * hidden : hidden;
+        var forward = new float[length][];
+        var backward = bidirectional ? new float[length][] : null;
+        for (var t = 0; t < length; t++)
+        {
+            forward[t] = states.AsSpan(t * width, hidden).ToArray();
+            if (backward is not null) backward[t] = states.AsSpan(t * width + hidden, hidden).ToArray();
+        }
+        return new SequenceStates(forward, backward);
+    }
+}

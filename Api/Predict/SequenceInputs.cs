@@ -1,0 +1,163 @@
+using System.Text.Json;
+using System.Text.Json.Serialization;
+using RnnService.Domain.Validation;
+
+namespace RnnService.Api.Predict;
+
+/// <summary>One sequence of a request as read: its values flat in step order (steps × width).</summary>
+public sealed class InputSequence(float[] values, int steps, int width)
+{
+    public float[] Values { get; } = values;
+
+    public int Steps { get; } = steps;
+
+    /// <summary>Features per step (1 for bare numbers); 0 for an empty sequence.</summary>
+    public int Width { get; } = width;
+}
+
+/// <summary>
+/// The <c>inputs</c> of a predict request: sequences of any lengths, each a list of steps, a step being a list of
+/// features or a bare number. Read straight into float arrays; what is wrong with a value is kept as a problem keyed
+/// by its position (<c>inputs[3][17]</c>) instead of failing the whole read, so that one answer names every bad step.
+/// </summary>
+[JsonConverter(typeof(SequenceInputsConverter))]
+public sealed class SequenceInputs(IReadOnlyList<InputSequence> sequences, IReadOnlyList<ValidationError> problems)
+{
+    /// <summary>At most this many problems are kept; a broken request does not need a thousand-line answer.</summary>
+    public const int MaxProblems = 20;
+
+    public IReadOnlyList<InputSequence> Sequences { get; } = sequences;
+
+    public IReadOnlyList<ValidationError> Problems { get; } = problems;
+
+    public int Count => Sequences.Count;
+
+    public InputSequence this[int index] => Sequences[index];
+}
+
+public sealed class SequenceInputsConverter : JsonConverter<SequenceInputs>
+{
+    public override SequenceInputs Read(ref Utf8JsonReader reader, Type typeToConvert, JsonSerializerOptions options)
+    {
+        if (reader.TokenType != JsonTokenType.StartArray)
+            throw new JsonException("inputs must be a list of sequences.");
+        var sequences = new List<InputSequence>();
+        var problems = new List<ValidationError>();
+        var values = new List<float>();
+        while (Next(ref reader) != JsonTokenType.EndArray)
+        {
+            var index = sequences.Count;
+            values.Clear();
+            if (reader.TokenType != JsonTokenType.StartArray)
+            {
+                Problem(problems, $"inputs[{index}]", "must be a list of steps.");
+                reader.Skip();
+                sequences.Add(new InputSequence([], 0, 0));
+                continue;
+            }
+            int steps = 0, width = 0;
+            while (Next(ref reader) != JsonTokenType.EndArray)
+            {
+                var key = $"inputs[{index}][{steps}]";
+                var stepWidth = 0;
+                if (reader.TokenType == JsonTokenType.StartArray)
+                {
+                    while (Next(ref reader) != JsonTokenType.EndArray)
+                    {
+                        ReadValue(ref reader, values, problems, key, stepWidth);
+                        stepWidth++;
+                    }
+                    if (stepWidth == 0) Problem(problems, key, "is an empty list; a step needs at least one feature.");
+                }
+                else
+                {
+                    ReadValue(ref reader, values, problems, key, null);
+                    stepWidth = 1;
+                }
+                if (steps == 0) width = stepWidth;
+                else if (stepWidth != width)
+                    Problem(problems, key, $"has {stepWidth} features, but step 0 of this sequence has {width}.");
+                steps++;
+            }
+            sequences.Add(width > 0 && values.Count == steps * width
+                ? new InputSequence(values.ToArray(), steps, width)
+                : new InputSequence([], steps, width));
+        }
+        return new SequenceInputs(sequences, problems);
+    }
+
+    public override void Write(Utf8JsonWriter writer, SequenceInputs value, JsonSerializerOptions options)
+    {
+        writer.WriteStartArray();
+        foreach (var sequence in value.Sequences)
+        {
+            writer.WriteStartArray();
+            for (var t = 0; t < sequence.Steps && sequence.Values.Length > 0; t++)
+            {
+                if (sequence.Width == 1) writer.WriteNumberValue(sequence.Values[t]);
+                else
+                {
+                    writer.WriteStartArray();
+                    for (var f = 0; f < sequence.Width; f++) writer.WriteNumberValue(sequence.Values[t * sequence.Width + f]);
+                    writer.WriteEndArray();
+                }
+            }
+            writer.WriteEndArray();
+        }
+        writer.WriteEndArray();
+    }
+
+    private static JsonTokenType Next(ref Utf8JsonReader reader)
+    {
+        if (!reader.Read()) throw new JsonException("inputs ended early.");
+        return reader.TokenType;
+    }
+
+    /// <summary>Reads one value; anything but a finite number that fits a float32 becomes a problem at its step.</summary>
+    private static void ReadValue(ref Utf8JsonReader reader, List<float> values, List<ValidationError> problems, string key, int? feature)
+    {
+        var where = feature is null ? "" : $"feature {feature}: ";
+        switch (reader.TokenType)
+        {
+            case JsonTokenType.Number:
+                var value = reader.TryGetDouble(out var number) ? number : double.NaN;
+                if (!double.IsFinite(value) || Math.Abs(value) > float.MaxValue)
+                    Problem(problems, key, $"{where}{reader.RawText()} does not fit a 32-bit float.");
+                values.Add((float)value);
+                return;
+            case JsonTokenType.String:
+                var text = reader.GetString();
+                Problem(problems, key, text is "NaN" or "Infinity" or "-Infinity"
+                    ? $"{where}{text} is not allowed; values must be finite numbers."
+                    : $"{where}must be a number, not a string.");
+                values.Add(0);
+                return;
+            default:
+                Problem(problems, key, $"{where}must be a number, not {Describe(reader.TokenType)}.");
+                reader.Skip();
+                values.Add(0);
+                return;
+        }
+    }
+
+    private static string Describe(JsonTokenType token) => token switch
+    {
+        JsonTokenType.StartArray => "a nested list",
+        JsonTokenType.StartObject => "an object",
+        JsonTokenType.Null => "null",
+        JsonTokenType.True or JsonTokenType.False => "a boolean",
+        _ => token.ToString(),
+    };
+
+    private static void Problem(List<ValidationError> problems, string key, string message)
+    {
+        if (problems.Count < SequenceInputs.MaxProblems) problems.Add(new ValidationError(key, message));
+    }
+}
+
+internal static class Utf8JsonReaderText
+{
+    /// <summary>The raw text of the current number token, for messages.</summary>
+    public static string RawText(this ref Utf8JsonReader reader) =>
+        System.Text.Encoding.UTF8.GetString(reader.HasValueSequence ? System.Buffers.BuffersExtensions.ToArray(reader.ValueSequence) : reader.ValueSpan);
+}
