@@ -10,12 +10,13 @@ public static class PyTorch
 {
     public static string Python => Environment.GetEnvironmentVariable("RNN_PYTHON") ?? "/usr/bin/python3";
 
-    private static string Script => Path.Combine(AppContext.BaseDirectory, "Parity", "pytorch_reference.py");
+    public static string Run(params string[] arguments) => RunScript("pytorch_reference.py", arguments);
 
-    public static string Run(params string[] arguments)
+    /// <summary>Runs one of the scripts under Parity/ and returns what it printed.</summary>
+    public static string RunScript(string script, params string[] arguments)
     {
         var start = new ProcessStartInfo(Python) { RedirectStandardOutput = true, RedirectStandardError = true };
-        start.ArgumentList.Add(Script);
+        start.ArgumentList.Add(Path.Combine(AppContext.BaseDirectory, "Parity", script));
         foreach (var argument in arguments) start.ArgumentList.Add(argument);
         using var process = Process.Start(start) ?? throw new InvalidOperationException($"could not start {Python}");
         var stdout = process.StandardOutput.ReadToEndAsync();
@@ -23,7 +24,7 @@ public static class PyTorch
         if (!process.WaitForExit(TimeSpan.FromMinutes(2))) process.Kill(entireProcessTree: true);
         if (process.ExitCode != 0)
             throw new InvalidOperationException(
-                $"{Python} {string.Join(' ', arguments)} failed ({process.ExitCode}); is python3-torch installed? {stderr.Result}");
+                $"{Python} {script} {string.Join(' ', arguments)} failed ({process.ExitCode}); is python3-torch installed? {stderr.Result}");
         return stdout.Result;
     }
 }

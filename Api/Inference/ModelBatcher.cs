@@ -124,6 +124,9 @@ public sealed class ModelBatcher
                     break;
                 }
             }
+            // Clients may have gone away while the batch waited for company.
+            var abandoned = gathered.RemoveAll(item => item.Request!.IsAbandoned);
+            for (var i = 0; i < abandoned; i++) statistics.RecordDropped();
             if (gathered.Count == 0) continue;
             Execute(gathered, (item, result) => item.Request!.Complete(item.Index, result), (item, exception) => item.Request!.Fail(exception));
         }

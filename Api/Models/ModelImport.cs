@@ -88,6 +88,7 @@ public static class ModelImport
             CheckScaler(errors, "spec.preprocessing.targets", preprocessing.Targets, spec.OutputSize);
             if (preprocessing.Labels is not null) errors.Add(new("spec.preprocessing.labels", "is for classification models."));
         }
+        if (errors.Count > 0) return null;
         var tokenizer = preprocessing.Vocabulary is null ? null : preprocessing.Tokenizer ?? Training.Data.Tokenizer.Name;
         return new ImportPlan(spec, new TaskOptions { Kind = kind },
             StoredJson.Write(preprocessing with { Tokenizer = tokenizer }));

@@ -69,6 +69,7 @@ public sealed class DatabaseMigrator(
 {
     private readonly CancellationTokenSource stopping = new();
     private Task retries = Task.CompletedTask;
+    private volatile bool disposed;
 
     public async Task StartAsync(CancellationToken cancellationToken)
     {
@@ -112,6 +113,8 @@ public sealed class DatabaseMigrator(
 
     public async Task StopAsync(CancellationToken cancellationToken)
     {
+        // A host may be stopped again after it was disposed (a test factory's second stop); nothing is left to do then.
+        if (disposed) return;
         await stopping.CancelAsync();
         try
         {
@@ -122,7 +125,11 @@ public sealed class DatabaseMigrator(
         }
     }
 
-    public void Dispose() => stopping.Dispose();
+    public void Dispose()
+    {
+        disposed = true;
+        stopping.Dispose();
+    }
 }
 
 /// <summary>The files of datasets, model weights and checkpoints, each named by an id the service generated.</summary>

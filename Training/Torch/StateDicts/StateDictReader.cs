@@ -131,8 +131,9 @@ public static class StateDictReader
             copy.Position = 0;
             return new ZipArchive(copy, ZipArchiveMode.Read, leaveOpen: false);
         }
-        catch (InvalidDataException e)
+        catch (Exception e) when (e is InvalidDataException or ArgumentException or IOException)
         {
+            // Some streams answer a seek past a short non-zip file with ArgumentOutOfRange rather than InvalidData.
             throw new StateDictFormatException($"not a PyTorch weights file (torch.save writes a zip archive): {e.Message}");
         }
     }

@@ -1,0 +1,110 @@
+using System.Net.Http.Json;
+using System.Text.Json.Nodes;
+using RnnService.Api.Inference;
+using RnnService.Api.Tests.Infrastructure;
+using Xunit.Abstractions;
+
+namespace RnnService.Api.Tests.Predict;
+
+public sealed class BatchingTests(ITestOutputHelper output)
+{
+    private sealed class Factory(string wait) : RnnServiceFactory
+    {
+        protected override IReadOnlyDictionary<string, string> Settings => new Dictionary<string, string>
+        {
+            ["Inference:Batching:MaxWaitMilliseconds"] = wait,
+        };
+
+        public InferenceStatistics Statistics => (InferenceStatistics)Services.GetService(typeof(InferenceStatistics))!;
+    }
+
+    private static async Task<JsonObject> PredictAsync(HttpClient client, object request, CancellationToken cancellationToken = default)
+    {
+        var response = await client.PostAsJsonAsync("/predict", request, cancellationToken);
+        var body = await response.Content.ReadAsStringAsync(cancellationToken);
+        Assert.True(response.IsSuccessStatusCode, body);
+        return JsonNode.Parse(body)!.AsObject();
+    }
+
+    /// <summary>Every number in two answers, side by side; the answers must have the same shape.</summary>
+    private static double LargestDifference(JsonNode? a, JsonNode? b) => (a, b) switch
+    {
+        (JsonArray x, JsonArray y) when x.Count == y.Count => x.Zip(y).Select(p => LargestDifference(p.First, p.Second)).DefaultIfEmpty(0).Max(),
+        (JsonObject x, JsonObject y) when x.Count == y.Count => x.Select(p => LargestDifference(p.Value, y[p.Key])).DefaultIfEmpty(0).Max(),
+        (JsonValue x, JsonValue y) when x.TryGetValue<double>(out var u) && y.TryGetValue<double>(out var v) => Math.Abs(u - v),
+        (JsonValue x, JsonValue y) when x.ToJsonString() == y.ToJsonString() => 0,
+        _ => double.PositiveInfinity,
+    };
+
+    [Fact]
+    public async Task SixtyFourConcurrentRequestsDuringTrainingEachEqualTheSameRequestSentAlone()
+    {
+        using var factory = new Factory("2");
+        var client = factory.CreateClient();
+        var signs = await client.UploadDatasetAsync(TestData.SignSequencesJsonl(), "signs.jsonl");
+        var trained = await client.WaitForEndAsync(await client.CreateJobAsync(new
+        {
+            datasetId = signs, modelName = "signs", task = new { kind = "classification" },
+            model = new { hiddenSize = 16, numLayers = 2, bidirectional = true }, training = new { epochs = 2 },
+        }));
+        Assert.Equal("succeeded", trained.State());
+        var series = await client.UploadDatasetAsync(TestData.SeasonalCsv(), "load.csv");
+        var training = await client.CreateJobAsync(new
+        {
+            datasetId = series, modelName = "busy", task = new { kind = "forecast" }, training = new { epochs = 100_000 },
+        });
+        await client.WaitForJobAsync(training, job => job["progress"]?["epoch"]?.GetValue<int>() >= 1);
+
+        var random = new Random(7);
+        var requests = Enumerable.Range(0, 64).Select(_ => new
+        {
+            model = "signs",
+            returnStates = random.Next(4) == 0,
+            inputs = Enumerable.Range(0, random.Next(1, 4)).Select(_ => Enumerable.Range(0, random.Next(1, 61))
+                .Select(_ => new[] { Math.Round(random.NextDouble() * 2 - 1, 4), Math.Round(random.NextDouble(), 4) }).ToArray()).ToArray(),
+        }).ToArray();
+        var alone = new List<JsonObject>();
+        foreach (var request in requests) alone.Add(await PredictAsync(client, request));
+        var callsBefore = factory.Statistics.EngineCalls;
+
+        var together = await Task.WhenAll(requests.Select(request => Task.Run(() => PredictAsync(client, request))));
+
+        var calls = factory.Statistics.EngineCalls - callsBefore;
+        var largest = alone.Zip(together).Max(pair => LargestDifference(pair.First["outputs"], pair.Second["outputs"]));
+        output.WriteLine($"64 concurrent requests ran in {calls} engine calls; largest difference from alone: {largest:g3}");
+        Assert.Equal("running", (await client.GetJobAsync(training)).State());
+        Assert.True(largest <= 1e-6, $"a batched answer differs from the same request alone by {largest}");
+        Assert.True(calls < requests.Length, $"{calls} engine calls for {requests.Length} requests: nothing was batched");
+        await client.PostAsync($"/training-jobs/{training}/cancel", null);
+        Assert.Equal("cancelled", (await client.WaitForEndAsync(training)).State());
+    }
+
+    [Fact]
+    public async Task ARequestWhoseClientHasGoneAwayIsDroppedFromTheQueue()
+    {
+        using var factory = new Factory("1000");
+        var client = factory.CreateClient();
+        var series = await client.UploadDatasetAsync(TestData.SeasonalCsv(), "load.csv");
+        var trained = await client.WaitForEndAsync(await client.CreateJobAsync(new
+        {
+            datasetId = series, modelName = "load", task = new { kind = "forecast", inputLength = 6 }, model = new { hiddenSize = 8 },
+            training = new { epochs = 1 },
+        }));
+        Assert.Equal("succeeded", trained.State());
+        await PredictAsync(client, new { model = "load", inputs = new[] { new[] { 1.0, 2.0 } } }); // loaded, and its batcher started
+        var before = (factory.Statistics.Sequences, factory.Statistics.Dropped);
+
+        using (var gone = new CancellationTokenSource(TimeSpan.FromMilliseconds(300)))
+        {
+            await Assert.ThrowsAnyAsync<OperationCanceledException>(() =>
+                PredictAsync(client, new { model = "load", inputs = new[] { new[] { 1.0, 2.0, 3.0 }, new[] { 4.0 } } }, gone.Token));
+        }
+        var deadline = DateTime.UtcNow.AddSeconds(10);
+        while (factory.Statistics.Dropped < before.Dropped + 2 && DateTime.UtcNow < deadline) await Task.Delay(50);
+
+        Assert.Equal(before.Dropped + 2, factory.Statistics.Dropped);
+        Assert.Equal(before.Sequences, factory.Statistics.Sequences);
+        var after = await PredictAsync(client, new { model = "load", inputs = new[] { new[] { 1.0, 2.0 } } });
+        Assert.Single(after["outputs"]!.AsArray());
+    }
+}
