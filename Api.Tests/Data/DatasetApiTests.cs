@@ -79,6 +79,43 @@ public sealed class DatasetApiTests(NoWorkerServiceFactory factory) : IClassFixt
     }
 
     [Fact]
+    public async Task ADatasetMayBeSentInlineAsJsonWithItsFormatInferred()
+    {
+        var response = await client.PostAsJsonAsync("/datasets", new { name = "inline", content = "{\"text\": \"fine film\", \"label\": 1}\n{\"text\": \"bad\", \"label\": 0}\n" });
+        var body = (await response.Content.ReadFromJsonAsync<JsonObject>())!;
+
+        Assert.Equal(HttpStatusCode.Created, response.StatusCode);
+        Assert.Equal("inline", body["name"]!.GetValue<string>());
+        Assert.Equal("jsonl", body["format"]!.GetValue<string>());
+        Assert.Equal("texts", body["kind"]!.GetValue<string>());
+    }
+
+    [Fact]
+    public async Task AnInlineDatasetsProblemsNameTheContent()
+    {
+        var empty = await client.PostAsJsonAsync("/datasets", new { name = "x" });
+        var broken = await client.PostAsJsonAsync("/datasets", new { format = "csv", content = "a,b\n1,lots\n" });
+        var format = await client.PostAsJsonAsync("/datasets", new { format = "xml", content = "a\n1\n" });
+
+        Assert.Contains("is required", (await empty.ProblemAsync()).Errors("content"));
+        Assert.Contains("not a number ('lots')", (await broken.ProblemAsync()).Errors("content"));
+        Assert.Equal("'xml' is not csv or jsonl.", (await format.ProblemAsync()).Errors("format"));
+        Assert.Equal(HttpStatusCode.RequestEntityTooLarge,
+            (await client.PostAsJsonAsync("/datasets", new { content = new string('1', 5000) })).StatusCode);
+    }
+
+    [Fact]
+    public async Task AJobMayNameItsDatasetByNameAndGetsTheNewestOfThatName()
+    {
+        await client.UploadDatasetAsync(TestData.SeasonalCsv(), "named.csv");
+        var newest = await client.UploadDatasetAsync(TestData.SeasonalCsv(48), "named.csv");
+
+        var job = await client.GetJobAsync(await client.CreateJobAsync(new { datasetId = "named", modelName = "m", task = new { kind = "forecast" } }));
+
+        Assert.Equal(newest, job["request"]!["datasetId"]!.GetValue<string>());
+    }
+
+    [Fact]
     public async Task ADeletedDatasetIsGoneWithItsFile()
     {
         var id = await client.UploadDatasetAsync(TestData.SeasonalCsv(48), "gone.csv");

@@ -131,7 +131,7 @@ public sealed class BadInputTests(NoWorkerServiceFactory factory) : IClassFixtur
 
         Assert.Equal("there is no dataset 'ds_nope'.", get["detail"]!.GetValue<string>());
         Assert.Equal("there is no dataset 'ds_nope'.", delete["detail"]!.GetValue<string>());
-        Assert.Equal("there is no dataset 'ds_nope'.", job.Errors("datasetId"));
+        Assert.Equal("there is no dataset with the id or name 'ds_nope'.", job.Errors("datasetId"));
     }
 
     [Fact]

@@ -16,6 +16,7 @@ public static class ApiDocumentation
                     "Trains LSTM and GRU sequence models as background jobs and serves their predictions.";
                 return Task.CompletedTask;
             });
+            options.AddRequestExamples();
         });
         return builder;
     }

@@ -55,3 +55,16 @@ public sealed class DatasetUploadForm
     [Description("csv or jsonl; inferred from the file name when absent.")]
     public string? Format { get; init; }
 }
+
+/// <summary>POST /datasets as JSON: the dataset's text inline.</summary>
+public sealed record InlineDataset
+{
+    [Description("A name to recognise it by (training jobs may refer to the newest dataset of a name). Default: dataset.")]
+    public string? Name { get; init; }
+
+    [Description("csv or jsonl; inferred from the content when absent (JSON lines start with '{').")]
+    public string? Format { get; init; }
+
+    [Description("The dataset itself: a time-series CSV, or JSON lines of sequences or texts with labels.")]
+    public string? Content { get; init; }
+}

@@ -1,3 +1,5 @@
+using System.Text;
+using System.Text.Json;
 using Microsoft.AspNetCore.Http.Features;
 using Microsoft.AspNetCore.Http.HttpResults;
 using Microsoft.EntityFrameworkCore;
@@ -23,11 +25,12 @@ public static class DatasetsApi
             .WithName("UploadDataset")
             .WithSummary("Upload a dataset")
             .WithDescription(
-                "multipart/form-data with `file` (required), `name` and `format` (csv or jsonl; inferred from the file name). " +
+                "multipart/form-data with `file` (required), `name` and `format` (csv or jsonl; inferred from the file name); " +
+                "or JSON with the text in `content` (choose application/json in Swagger UI to try it with the example). " +
                 "The file is parsed and checked in full before it is stored; a problem is a 400 naming its line or row and column. " +
                 "Time-series CSV: a header row, numeric columns, an optional `timestamp` (or any date) column that orders the rows, " +
                 "an optional `series` column. JSON lines: `{\"sequence\": [[f1,...,fk], ...], \"label\": 2}` or `{\"text\": \"...\", \"label\": 1}`.")
-            .Accepts<DatasetUploadForm>("multipart/form-data")
+            .Accepts<DatasetUploadForm>("multipart/form-data", "application/json")
             .DisableAntiforgery();
 
         group.MapGet("/", ListDatasetsAsync).WithName("ListDatasets").WithSummary("List datasets, newest first");
@@ -46,10 +49,12 @@ public static class DatasetsApi
         var limit = options.Value.MaxUploadBytes;
         if (request.ContentLength > limit + FormOverhead)
             return Problems.TooLarge($"the upload is {request.ContentLength} bytes; datasets may be at most {limit} bytes.");
-        if (!request.HasFormContentType)
-            return Problems.UnsupportedMediaType("send multipart/form-data with the dataset in a field named 'file'.");
         var bodySize = request.HttpContext.Features.Get<IHttpMaxRequestBodySizeFeature>();
         if (bodySize is { IsReadOnly: false }) bodySize.MaxRequestBodySize = limit + FormOverhead;
+        if (request.HasJsonContentType()) return await UploadInlineDatasetAsync(request, limit, contexts, files, time, cancellationToken);
+        if (!request.HasFormContentType)
+            return Problems.UnsupportedMediaType(
+                "send multipart/form-data with the dataset in a field named 'file', or JSON with its text in 'content'.");
 
         IFormCollection form;
         try
@@ -86,6 +91,54 @@ public static class DatasetsApi
         if (name.Length == 0) name = "dataset";
         if (name.Length > 200) return Problems.Validation("name", "must be at most 200 characters.");
 
+        await using var content = file.OpenReadStream();
+        return await StoreAsync(content, file.Length, "file", name, format, contexts, files, time, cancellationToken);
+    }
+
+    /// <summary>
+    /// The dataset's text inside a JSON body: what Swagger UI's "Try it out" can send without a file at hand, and what a
+    /// script with the data in memory finds simplest.
+    /// </summary>
+    private static async Task<Results<Created<DatasetResponse>, ValidationProblem, ProblemHttpResult>> UploadInlineDatasetAsync(
+        HttpRequest request, long limit, IDbContextFactory<RnnDbContext> contexts, FileStore files, TimeProvider time,
+        CancellationToken cancellationToken)
+    {
+        InlineDataset? inline;
+        try
+        {
+            await using var body = new LimitedReadStream(request.Body, limit + FormOverhead);
+            inline = await JsonSerializer.DeserializeAsync<InlineDataset>(body, StoredJson.Options, cancellationToken);
+        }
+        catch (LimitedReadStream.LimitExceededException)
+        {
+            return Problems.TooLarge($"the upload is larger than the limit of {limit} bytes.");
+        }
+        catch (JsonException exception)
+        {
+            return Problems.InvalidJson(exception);
+        }
+        if (string.IsNullOrEmpty(inline?.Content)) return Problems.Validation("content", "is required: the dataset's text (CSV or JSON lines).");
+        var bytes = Encoding.UTF8.GetBytes(inline.Content);
+        if (bytes.Length > limit) return Problems.TooLarge($"the content is {bytes.Length} bytes; datasets may be at most {limit} bytes.");
+
+        DatasetFormat format;
+        if (!string.IsNullOrEmpty(inline.Format))
+        {
+            if (!Enum.TryParse(inline.Format, ignoreCase: true, out format) || !Enum.IsDefined(format) || int.TryParse(inline.Format, out _))
+                return Problems.Validation("format", $"'{inline.Format}' is not csv or jsonl.");
+        }
+        else format = inline.Content.TrimStart().StartsWith('{') ? DatasetFormat.Jsonl : DatasetFormat.Csv;
+        var name = inline.Name?.Trim() is { Length: > 0 } given ? given : "dataset";
+        if (name.Length > 200) return Problems.Validation("name", "must be at most 200 characters.");
+        using var content = new MemoryStream(bytes);
+        return await StoreAsync(content, bytes.Length, "content", name, format, contexts, files, time, cancellationToken);
+    }
+
+    /// <summary>Parses and stores an upload; a bad one leaves nothing behind.</summary>
+    private static async Task<Results<Created<DatasetResponse>, ValidationProblem, ProblemHttpResult>> StoreAsync(
+        Stream source, long length, string field, string name, DatasetFormat format, IDbContextFactory<RnnDbContext> contexts, FileStore files,
+        TimeProvider time, CancellationToken cancellationToken)
+    {
         // Written beside its final place, parsed, and moved in only when valid: a bad upload leaves nothing behind.
         var id = Ids.New("ds");
         var fileName = id + (format == DatasetFormat.Csv ? ".csv" : ".jsonl");
@@ -95,7 +148,7 @@ public static class DatasetsApi
         {
             await using (var target = File.Create(temporary))
             {
-                await file.CopyToAsync(target, cancellationToken);
+                await source.CopyToAsync(target, cancellationToken);
             }
             ParsedDataset parsed;
             try
@@ -105,14 +158,14 @@ public static class DatasetsApi
             catch (DatasetParseException exception)
             {
                 return TypedResults.ValidationProblem(
-                    new Dictionary<string, string[]> { ["file"] = exception.Problems.ToArray() },
+                    new Dictionary<string, string[]> { [field] = exception.Problems.ToArray() },
                     title: "The dataset is not valid.", detail: exception.Problems[0]);
             }
             File.Move(temporary, path);
             var record = new DatasetRecord
             {
                 Id = id, Name = name, Format = format, Kind = parsed.Summary.Kind, FileName = fileName,
-                SizeBytes = file.Length, Summary = StoredJson.Write(parsed.Summary), CreatedAt = time.GetUtcNow().UtcDateTime,
+                SizeBytes = length, Summary = StoredJson.Write(parsed.Summary), CreatedAt = time.GetUtcNow().UtcDateTime,
             };
             await using var context = await contexts.CreateDbContextAsync(cancellationToken);
             context.Datasets.Add(record);

@@ -53,9 +53,12 @@ public static class TrainingJobsApi
         if (errors.Count > 0) return Problems.Validation(errors);
 
         await using var context = await contexts.CreateDbContextAsync(cancellationToken);
-        var dataset = await context.Datasets.AsNoTracking().SingleOrDefaultAsync(d => d.Id == request.DatasetId, cancellationToken);
-        if (dataset is null) return Problems.Validation("datasetId", $"there is no dataset '{request.DatasetId}'.");
-        var (resolved, problems) = TrainingRequestResolver.Resolve(request, StoredJson.Read<DatasetSummary>(dataset.Summary), engine.CudaAvailable);
+        // An id, or else a name: the newest dataset of that name.
+        var dataset = await context.Datasets.AsNoTracking().SingleOrDefaultAsync(d => d.Id == request.DatasetId, cancellationToken)
+            ?? await context.Datasets.AsNoTracking().Where(d => d.Name == request.DatasetId)
+                .OrderByDescending(d => d.CreatedAt).FirstOrDefaultAsync(cancellationToken);
+        if (dataset is null) return Problems.Validation("datasetId", $"there is no dataset with the id or name '{request.DatasetId}'.");
+        var (resolved, problems) = TrainingRequestResolver.Resolve(request with { DatasetId = dataset.Id }, StoredJson.Read<DatasetSummary>(dataset.Summary), engine.CudaAvailable);
         if (resolved is null) return Problems.Validation(problems);
 
         var job = new TrainingJobRecord

@@ -1,0 +1,60 @@
+using System.Net;
+using System.Net.Http.Json;
+using System.Text;
+using System.Text.Json.Nodes;
+using RnnService.Api.Tests.Infrastructure;
+
+namespace RnnService.Api.Tests.Service;
+
+/// <summary>What Swagger UI's "Try it out" does: send each operation's example as it stands.</summary>
+public sealed class SwaggerFlowTests : IDisposable
+{
+    private readonly RnnServiceFactory factory = new();
+
+    public void Dispose() => factory.Dispose();
+
+    private static JsonNode Example(JsonNode document, string path, string contentType = "application/json") =>
+        document["paths"]![path]!["post"]!["requestBody"]!["content"]![contentType]!["example"]
+        ?? throw new Xunit.Sdk.XunitException($"POST {path} has no {contentType} example");
+
+    [Fact]
+    public async Task TheDocumentsExamplesUploadTrainAndPredictOnAFreshService()
+    {
+        var client = factory.CreateClient();
+        var document = JsonNode.Parse(await client.GetStringAsync("/openapi/v1.json"))!;
+
+        var upload = await client.PostAsync("/datasets",
+            new StringContent(Example(document, "/datasets").ToJsonString(), Encoding.UTF8, "application/json"));
+        Assert.True(upload.StatusCode == HttpStatusCode.Created, await upload.Content.ReadAsStringAsync());
+
+        var created = await client.PostAsync("/training-jobs",
+            new StringContent(Example(document, "/training-jobs").ToJsonString(), Encoding.UTF8, "application/json"));
+        Assert.True(created.StatusCode == HttpStatusCode.Accepted, await created.Content.ReadAsStringAsync());
+        var job = await client.WaitForEndAsync((await created.Content.ReadFromJsonAsync<JsonObject>())!["id"]!.GetValue<string>(), 300);
+        Assert.Equal("succeeded", job.State());
+
+        var predicted = await client.PostAsync("/predict",
+            new StringContent(Example(document, "/predict").ToJsonString(), Encoding.UTF8, "application/json"));
+        var answer = await predicted.Content.ReadFromJsonAsync<JsonObject>();
+        Assert.True(predicted.StatusCode == HttpStatusCode.OK, answer?.ToJsonString());
+        var forecast = answer!["outputs"]![0]!["forecast"]!.AsArray();
+        Assert.Equal(12, forecast.Count);
+        // 1961's passengers, in thousands: the model answers in the data's scale.
+        Assert.All(forecast, month => Assert.InRange(month![0]!.GetValue<double>(), 250, 800));
+    }
+
+    [Fact]
+    public async Task InputsAreDescribedAsListsOfStepsOfNumbers()
+    {
+        var client = factory.CreateClient();
+        var document = JsonNode.Parse(await client.GetStringAsync("/openapi/v1.json"))!;
+        var schemas = document["components"]!["schemas"]!;
+
+        Assert.Contains("#/components/schemas/SequenceInputs", schemas["PredictRequest"]!["properties"]!["inputs"]!.ToJsonString());
+        var resolved = schemas["SequenceInputs"]!;
+
+        Assert.Contains("array", resolved["type"]!.ToJsonString());
+        Assert.Equal(2, resolved["items"]!["items"]!["oneOf"]!.AsArray().Count);
+        Assert.NotNull(document["paths"]!["/models/{name}/versions"]!["post"]!["requestBody"]!["content"]!["multipart/form-data"]);
+    }
+}

@@ -1,0 +1,106 @@
+using System.Globalization;
+using System.Text;
+using System.Text.Json.Nodes;
+using Microsoft.AspNetCore.OpenApi;
+using Microsoft.OpenApi;
+using RnnService.Api.Datasets;
+
+namespace RnnService.Api.Configuration;
+
+/// <summary>
+/// Request examples in the OpenAPI document that work as they are, in order, on a fresh service: Swagger UI's "Try it
+/// out" uploads the monthly airline passengers of 1949–1960 (Box &amp; Jenkins), trains a forecaster on them, and
+/// predicts with it. Each example refers to the previous step's result by name, not by a generated id.
+/// </summary>
+public static class ApiExamples
+{
+    public const string DatasetName = "air-passengers";
+
+    public const string ModelName = "air-passengers";
+
+    /// <summary>International airline passengers, thousands per month, January 1949 to December 1960.</summary>
+    private static readonly int[] Passengers =
+    [
+        112, 118, 132, 129, 121, 135, 148, 148, 136, 119, 104, 118, 115, 126, 141, 135, 125, 149, 170, 170, 158, 133, 114, 140,
+        145, 150, 178, 163, 172, 178, 199, 199, 184, 162, 146, 166, 171, 180, 193, 181, 183, 218, 230, 242, 209, 191, 172, 194,
+        196, 196, 236, 235, 229, 243, 264, 272, 237, 211, 180, 201, 204, 188, 235, 227, 234, 264, 302, 293, 259, 229, 203, 229,
+        242, 233, 267, 269, 270, 315, 364, 347, 312, 274, 237, 278, 284, 277, 317, 313, 318, 374, 413, 405, 355, 306, 271, 306,
+        315, 301, 356, 348, 355, 422, 465, 467, 404, 347, 305, 336, 340, 318, 362, 348, 363, 435, 491, 505, 404, 359, 310, 337,
+        360, 342, 406, 396, 420, 472, 548, 559, 463, 407, 362, 405, 417, 391, 419, 461, 472, 535, 622, 606, 508, 461, 390, 432,
+    ];
+
+    public static JsonObject Dataset()
+    {
+        var csv = new StringBuilder("month,passengers\n");
+        for (var i = 0; i < Passengers.Length; i++)
+            csv.Append(CultureInfo.InvariantCulture, $"{1949 + i / 12}-{i % 12 + 1:00},{Passengers[i]}\n");
+        return new JsonObject { ["name"] = DatasetName, ["format"] = "csv", ["content"] = csv.ToString() };
+    }
+
+    public static JsonObject TrainingJob() => new()
+    {
+        ["datasetId"] = DatasetName,
+        ["modelName"] = ModelName,
+        ["task"] = new JsonObject { ["kind"] = "forecast", ["horizon"] = 12, ["inputLength"] = 24, ["season"] = 12 },
+        ["model"] = new JsonObject { ["cell"] = "lstm", ["hiddenSize"] = 32, ["numLayers"] = 1 },
+        ["training"] = new JsonObject { ["epochs"] = 40, ["learningRate"] = 0.005, ["seed"] = 42 },
+    };
+
+    /// <summary>The last two years as one sequence, and the last nine months as another: lengths may differ.</summary>
+    public static JsonObject Prediction() => new()
+    {
+        ["model"] = ModelName,
+        ["inputs"] = new JsonArray(Window(24), Window(9)),
+    };
+
+    private static JsonArray Window(int months) =>
+        new(Passengers[^months..].Select(value => (JsonNode)JsonValue.Create(value)).ToArray());
+
+    public static OpenApiOptions AddRequestExamples(this OpenApiOptions options)
+    {
+        // inputs is read by its own converter: describe it as what clients send, lists of steps of numbers.
+        options.AddSchemaTransformer((schema, context, _) =>
+        {
+            if (context.JsonTypeInfo.Type != typeof(Predict.SequenceInputs)) return Task.CompletedTask;
+            schema.Properties?.Clear();
+            schema.Required?.Clear();
+            schema.Type = JsonSchemaType.Array;
+            schema.Description = "Sequences of any lengths; each step is a number (one feature) or a list of numbers.";
+            schema.Items = new OpenApiSchema
+            {
+                Type = JsonSchemaType.Array,
+                Items = new OpenApiSchema
+                {
+                    OneOf =
+                    [
+                        new OpenApiSchema { Type = JsonSchemaType.Number },
+                        new OpenApiSchema { Type = JsonSchemaType.Array, Items = new OpenApiSchema { Type = JsonSchemaType.Number } },
+                    ],
+                },
+            };
+            return Task.CompletedTask;
+        });
+        options.AddOperationTransformer(async (operation, context, cancellationToken) =>
+        {
+            var name = context.Description.ActionDescriptor.EndpointMetadata.OfType<IEndpointNameMetadata>().FirstOrDefault()?.EndpointName;
+            if (operation.RequestBody?.Content is not { } content) return;
+            switch (name)
+            {
+                case "UploadDataset":
+                    content["application/json"] = new OpenApiMediaType
+                    {
+                        Schema = await context.GetOrCreateSchemaAsync(typeof(InlineDataset), null, cancellationToken),
+                        Example = Dataset(),
+                    };
+                    break;
+                case "CreateTrainingJob" when content.TryGetValue("application/json", out var job):
+                    job.Example = TrainingJob();
+                    break;
+                case "Predict" when content.TryGetValue("application/json", out var predict):
+                    predict.Example = Prediction();
+                    break;
+            }
+        });
+        return options;
+    }
+}
