@@ -8,11 +8,12 @@ namespace RnnService.Api.Tests.Predict;
 
 public sealed class BatchingTests(ITestOutputHelper output)
 {
-    private sealed class Factory(string wait) : RnnServiceFactory
+    private sealed class Factory(string wait, string concurrentBatches = "0") : RnnServiceFactory
     {
         protected override IReadOnlyDictionary<string, string> Settings => new Dictionary<string, string>
         {
             ["Inference:Batching:MaxWaitMilliseconds"] = wait,
+            ["Inference:Batching:MaxConcurrentBatches"] = concurrentBatches,
         };
 
         public InferenceStatistics Statistics => (InferenceStatistics)Services.GetService(typeof(InferenceStatistics))!;
@@ -82,28 +83,38 @@ public sealed class BatchingTests(ITestOutputHelper output)
     [Fact]
     public async Task ARequestWhoseClientHasGoneAwayIsDroppedFromTheQueue()
     {
-        using var factory = new Factory("1000");
+        // One engine call at a time: while a long request runs, the next one waits in the queue.
+        using var factory = new Factory("2", concurrentBatches: "1");
         var client = factory.CreateClient();
         var series = await client.UploadDatasetAsync(TestData.SeasonalCsv(), "load.csv");
         var trained = await client.WaitForEndAsync(await client.CreateJobAsync(new
         {
-            datasetId = series, modelName = "load", task = new { kind = "forecast", inputLength = 6 }, model = new { hiddenSize = 8 },
-            training = new { epochs = 1 },
+            datasetId = series, modelName = "load", task = new { kind = "forecast", inputLength = 6 },
+            model = new { hiddenSize = 64, numLayers = 2 }, training = new { epochs = 1 },
         }));
         Assert.Equal("succeeded", trained.State());
         await PredictAsync(client, new { model = "load", inputs = new[] { new[] { 1.0, 2.0 } } }); // loaded, and its batcher started
         var before = (factory.Statistics.Sequences, factory.Statistics.Dropped);
 
-        using (var gone = new CancellationTokenSource(TimeSpan.FromMilliseconds(300)))
+        var random = new Random(3);
+        var started = DateTime.UtcNow;
+        var blocker = PredictAsync(client, new
+        {
+            model = "load", inputs = Enumerable.Range(0, 8).Select(_ => Enumerable.Range(0, 3000).Select(_ => random.NextDouble()).ToArray()).ToArray(),
+        });
+        await Task.Delay(100);
+        using (var gone = new CancellationTokenSource(TimeSpan.FromMilliseconds(100)))
         {
             await Assert.ThrowsAnyAsync<OperationCanceledException>(() =>
                 PredictAsync(client, new { model = "load", inputs = new[] { new[] { 1.0, 2.0, 3.0 }, new[] { 4.0 } } }, gone.Token));
         }
+        await blocker;
+        output.WriteLine($"the long request took {(DateTime.UtcNow - started).TotalMilliseconds:F0} ms");
         var deadline = DateTime.UtcNow.AddSeconds(10);
-        while (factory.Statistics.Dropped < before.Dropped + 2 && DateTime.UtcNow < deadline) await Task.Delay(50);
+        while (factory.Statistics.Dropped < before.Dropped + 2 && DateTime.UtcNow < deadline) await Task.Delay(20);
 
         Assert.Equal(before.Dropped + 2, factory.Statistics.Dropped);
-        Assert.Equal(before.Sequences, factory.Statistics.Sequences);
+        Assert.Equal(before.Sequences + 8, factory.Statistics.Sequences);
         var after = await PredictAsync(client, new { model = "load", inputs = new[] { new[] { 1.0, 2.0 } } });
         Assert.Single(after["outputs"]!.AsArray());
     }

@@ -58,4 +58,11 @@ public sealed class BatchingOptions
     /// </summary>
     [Range(1.0, 1000.0)]
     public double MaxPaddingRatio { get; set; } = 3;
+
+    /// <summary>
+    /// Engine calls of one model that may run at once; while all are busy, arriving sequences gather into the next
+    /// batch. 0 means one per group of intra-op threads: cores ÷ libtorch's intra-op threads.
+    /// </summary>
+    [Range(0, 1024)]
+    public int MaxConcurrentBatches { get; set; }
 }

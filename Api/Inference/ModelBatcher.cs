@@ -39,8 +39,8 @@ public sealed class InferenceStatistics
 /// <summary>
 /// Dynamic batching for one loaded model version. Concurrent requests put their sequences in one queue; a single loop
 /// takes what is there, waits up to <see cref="BatchingOptions.MaxWaitMilliseconds"/> for more while the batch is not
-/// full, sorts what it gathered by length, runs it in as few engine calls as the size and padding limits allow, and
-/// hands each request its own results. Sequences whose client has gone away are dropped before they run. A sequence's
+/// full, sorts what it gathered by length, runs it in as few engine calls as the size and padding limits allow (up to
+/// <see cref="BatchingOptions.MaxConcurrentBatches"/> batches at once), and hands each request its own results. Sequences whose client has gone away are dropped before they run. A sequence's
 /// result does not depend on its batch-mates: packing stops every sequence at its own length.
 /// </summary>
 public sealed class ModelBatcher
@@ -50,13 +50,16 @@ public sealed class ModelBatcher
     private readonly InferenceStatistics statistics;
     private readonly Channel<Pending> queue = Channel.CreateUnbounded<Pending>(new UnboundedChannelOptions { SingleReader = true });
     private readonly Lock gate = new();
+    private readonly SemaphoreSlim slots;
     private Task? loop;
+    private int inFlight;
 
-    internal ModelBatcher(LoadedModel model, BatchingOptions options, InferenceStatistics statistics)
+    internal ModelBatcher(LoadedModel model, BatchingOptions options, int concurrentBatches, InferenceStatistics statistics)
     {
         this.model = model;
         this.options = options;
         this.statistics = statistics;
+        slots = new SemaphoreSlim(concurrentBatches, concurrentBatches);
     }
 
     /// <summary>Runs a request's sequences, batched with whatever else is waiting; results are in the request's order.</summary>
@@ -64,6 +67,9 @@ public sealed class ModelBatcher
     {
         if (!options.Enabled) return Task.FromResult(RunNow(sequences, states));
         var request = new PendingRequest(sequences.Length, cancellationToken);
+        Interlocked.Increment(ref inFlight);
+        request.Task.ContinueWith(_ => Interlocked.Decrement(ref inFlight), CancellationToken.None,
+            TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default);
         for (var i = 0; i < sequences.Length; i++)
         {
             if (!queue.Writer.TryWrite(new Pending(request, i, sequences[i], states)))
@@ -98,22 +104,30 @@ public sealed class ModelBatcher
     private async Task LoopAsync()
     {
         var reader = queue.Reader;
-        var gathered = new List<Pending>(options.MaxBatchSequences);
+        List<Pending> gathered;
         var wait = TimeSpan.FromMilliseconds(options.MaxWaitMilliseconds);
         while (await reader.WaitToReadAsync())
         {
-            gathered.Clear();
+            // While every slot is busy, arrivals wait in the queue and make the next batch bigger.
+            await slots.WaitAsync();
+            gathered = new List<Pending>(options.MaxBatchSequences);
+            var requests = 0;
             var deadline = Stopwatch.GetTimestamp() + (long)(wait.TotalSeconds * Stopwatch.Frequency);
             while (gathered.Count < options.MaxBatchSequences)
             {
                 if (reader.TryRead(out var item))
                 {
                     if (item.Request!.IsAbandoned) statistics.RecordDropped();
-                    else gathered.Add(item);
+                    else
+                    {
+                        gathered.Add(item);
+                        if (item.Index == 0) requests++;
+                    }
                     continue;
                 }
+                // Waiting pays only when other requests are under way; a lone client is not kept waiting for company.
                 var left = Stopwatch.GetElapsedTime(Stopwatch.GetTimestamp(), deadline);
-                if (gathered.Count == 0 || left <= TimeSpan.Zero) break;
+                if (gathered.Count == 0 || left <= TimeSpan.Zero || requests >= Volatile.Read(ref inFlight)) break;
                 using var timeout = new CancellationTokenSource(left);
                 try
                 {
@@ -127,8 +141,23 @@ public sealed class ModelBatcher
             // Clients may have gone away while the batch waited for company.
             var abandoned = gathered.RemoveAll(item => item.Request!.IsAbandoned);
             for (var i = 0; i < abandoned; i++) statistics.RecordDropped();
-            if (gathered.Count == 0) continue;
-            Execute(gathered, (item, result) => item.Request!.Complete(item.Index, result), (item, exception) => item.Request!.Fail(exception));
+            if (gathered.Count == 0)
+            {
+                slots.Release();
+                continue;
+            }
+            var batch = gathered;
+            _ = Task.Run(() =>
+            {
+                try
+                {
+                    Execute(batch, (item, result) => item.Request!.Complete(item.Index, result), (item, exception) => item.Request!.Fail(exception));
+                }
+                finally
+                {
+                    slots.Release();
+                }
+            });
         }
     }
 

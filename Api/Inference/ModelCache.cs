@@ -17,7 +17,8 @@ public sealed class LoadedModel
     private bool retired;
     private bool disposed;
 
-    internal LoadedModel(ModelVersionRecord record, SequenceModel model, Servable servable, BatchingOptions batching, InferenceStatistics statistics)
+    internal LoadedModel(
+        ModelVersionRecord record, SequenceModel model, Servable servable, BatchingOptions batching, int concurrentBatches, InferenceStatistics statistics)
     {
         Id = record.Id;
         Name = record.Name;
@@ -25,7 +26,7 @@ public sealed class LoadedModel
         Model = model;
         Servable = servable;
         Bytes = model.ParameterCount * sizeof(float);
-        Batcher = new ModelBatcher(this, batching, statistics);
+        Batcher = new ModelBatcher(this, batching, concurrentBatches, statistics);
     }
 
     /// <summary>The version record's id: unique for ever, unlike a (name, version) pair whose number a delete frees.</summary>
@@ -107,9 +108,15 @@ public sealed record CacheStatistics(long Loads, long Hits, long Evictions, int 
 /// Loaded model versions, bounded by count and bytes, least recently used out first. Concurrent requests for a version
 /// that is not loaded yet share one load.
 /// </summary>
-public sealed class ModelCache(IOptions<InferenceOptions> options, FileStore files, InferenceStatistics statistics, ILogger<ModelCache> logger)
+public sealed class ModelCache(
+    IOptions<InferenceOptions> options, FileStore files, EngineInfo engine, InferenceStatistics statistics, ILogger<ModelCache> logger)
     : IDisposable
 {
+    /// <summary>Engine calls one model may run at once: as configured, or one per group of intra-op threads.</summary>
+    private readonly int concurrentBatches = options.Value.Batching.MaxConcurrentBatches is > 0 and var configured
+        ? configured
+        : Math.Max(1, Environment.ProcessorCount / Math.Max(1, engine.IntraOpThreads));
+
     private readonly Lock gate = new();
     private readonly Dictionary<string, LinkedListNode<Entry>> entries = new(StringComparer.Ordinal);
     private readonly LinkedList<Entry> recency = new(); // most recently used first
@@ -208,7 +215,7 @@ public sealed class ModelCache(IOptions<InferenceOptions> options, FileStore fil
             throw;
         }
         logger.LogInformation("Loaded model {Name} version {Version} ({Parameters} parameters)", record.Name, record.Version, network.ParameterCount);
-        return new LoadedModel(record, network, servable, options.Value.Batching, statistics);
+        return new LoadedModel(record, network, servable, options.Value.Batching, concurrentBatches, statistics);
     }
 
     /// <summary>Lets the least recently used versions go until the cache is within its bounds; never the one just loaded.</summary>
