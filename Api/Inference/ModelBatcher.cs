@@ -66,10 +66,8 @@ public sealed class ModelBatcher
     public Task<SequenceResult[]> RunAsync(PreparedSequence[] sequences, bool states, CancellationToken cancellationToken)
     {
         if (!options.Enabled) return Task.FromResult(RunNow(sequences, states));
-        var request = new PendingRequest(sequences.Length, cancellationToken);
         Interlocked.Increment(ref inFlight);
-        request.Task.ContinueWith(_ => Interlocked.Decrement(ref inFlight), CancellationToken.None,
-            TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default);
+        var request = new PendingRequest(sequences.Length, () => Interlocked.Decrement(ref inFlight), cancellationToken);
         for (var i = 0; i < sequences.Length; i++)
         {
             if (!queue.Writer.TryWrite(new Pending(request, i, sequences[i], states)))
@@ -220,15 +218,22 @@ public sealed class ModelBatcher
         private readonly SequenceResult[] results;
         private readonly CancellationToken cancellationToken;
         private readonly CancellationTokenRegistration registration;
+        private readonly Action finished;
         private int remaining;
+        private int ended;
 
-        public PendingRequest(int count, CancellationToken cancellationToken)
+        /// <summary><paramref name="finished"/> runs once, as soon as the request is answered, failed or abandoned.</summary>
+        public PendingRequest(int count, Action finished, CancellationToken cancellationToken)
         {
             results = new SequenceResult[count];
             remaining = count;
+            this.finished = finished;
             this.cancellationToken = cancellationToken;
             if (cancellationToken.CanBeCanceled)
-                registration = cancellationToken.Register(() => completion.TrySetCanceled(cancellationToken));
+                registration = cancellationToken.Register(() =>
+                {
+                    if (completion.TrySetCanceled(cancellationToken)) End();
+                });
         }
 
         public Task<SequenceResult[]> Task => completion.Task;
@@ -240,14 +245,21 @@ public sealed class ModelBatcher
         {
             results[index] = result;
             if (Interlocked.Decrement(ref remaining) != 0) return;
+            End();
             completion.TrySetResult(results);
             registration.Dispose();
         }
 
         public void Fail(Exception exception)
         {
+            End();
             completion.TrySetException(exception);
             registration.Dispose();
+        }
+
+        private void End()
+        {
+            if (Interlocked.Exchange(ref ended, 1) == 0) finished();
         }
     }
 }
