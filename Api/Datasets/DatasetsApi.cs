@@ -1,6 +1,4 @@
 using System.Text;
-using System.Text.Json;
-using Microsoft.AspNetCore.Http.Features;
 using Microsoft.AspNetCore.Http.HttpResults;
 using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.Options;
@@ -47,31 +45,16 @@ public static class DatasetsApi
         TimeProvider time, CancellationToken cancellationToken)
     {
         var limit = options.Value.MaxUploadBytes;
-        if (request.ContentLength > limit + FormOverhead)
-            return Problems.TooLarge($"the upload is {request.ContentLength} bytes; datasets may be at most {limit} bytes.");
-        var bodySize = request.HttpContext.Features.Get<IHttpMaxRequestBodySizeFeature>();
-        if (bodySize is { IsReadOnly: false }) bodySize.MaxRequestBodySize = limit + FormOverhead;
+        if (RequestBodies.Limit(request, limit + FormOverhead, $"datasets may be at most {limit} bytes") is { } tooLarge) return tooLarge;
         if (request.HasJsonContentType()) return await UploadInlineDatasetAsync(request, limit, contexts, files, time, cancellationToken);
         if (!request.HasFormContentType)
             return Problems.UnsupportedMediaType(
                 "send multipart/form-data with the dataset in a field named 'file', or JSON with its text in 'content'.");
+        var (form, invalid, failed) = await RequestBodies.ReadFormAsync(request, limit + FormOverhead, "file", cancellationToken);
+        if (invalid is not null) return invalid;
+        if (failed is not null) return failed;
 
-        IFormCollection form;
-        try
-        {
-            request.HttpContext.Features.Set<IFormFeature>(new FormFeature(request, new FormOptions { MultipartBodyLengthLimit = limit + FormOverhead }));
-            form = await request.ReadFormAsync(cancellationToken);
-        }
-        catch (InvalidDataException exception) when (exception.Message.Contains("limit", StringComparison.OrdinalIgnoreCase))
-        {
-            return Problems.TooLarge($"the upload is larger than the limit of {limit} bytes.");
-        }
-        catch (Exception exception) when (exception is InvalidDataException or IOException && !cancellationToken.IsCancellationRequested)
-        {
-            return Problems.Validation("file", $"the multipart body could not be read: {exception.Message}");
-        }
-
-        var file = form.Files.GetFile("file");
+        var file = form!.Files.GetFile("file");
         if (file is null) return Problems.Validation("file", "is required: the dataset file, as a form field named 'file'.");
         if (file.Length > limit) return Problems.TooLarge($"the file is {file.Length} bytes; datasets may be at most {limit} bytes.");
         if (file.Length == 0) return Problems.Validation("file", "is empty.");
@@ -80,8 +63,8 @@ public static class DatasetsApi
         var formatText = form["format"].ToString();
         if (formatText.Length > 0)
         {
-            if (!Enum.TryParse(formatText, ignoreCase: true, out format) || !Enum.IsDefined(format) || int.TryParse(formatText, out _))
-                return Problems.Validation("format", $"'{formatText}' is not csv or jsonl.");
+            if (ParseFormat(formatText) is not { } given) return Problems.Validation("format", $"'{formatText}' is not csv or jsonl.");
+            format = given;
         }
         else if (DatasetParser.FormatOf(file.FileName) is { } inferred) format = inferred;
         else return Problems.Validation("format", $"cannot be inferred from the file name '{file.FileName}'; send format=csv or format=jsonl.");
@@ -103,20 +86,9 @@ public static class DatasetsApi
         HttpRequest request, long limit, IDbContextFactory<RnnDbContext> contexts, FileStore files, TimeProvider time,
         CancellationToken cancellationToken)
     {
-        InlineDataset? inline;
-        try
-        {
-            await using var body = new LimitedReadStream(request.Body, limit + FormOverhead);
-            inline = await JsonSerializer.DeserializeAsync<InlineDataset>(body, StoredJson.Options, cancellationToken);
-        }
-        catch (LimitedReadStream.LimitExceededException)
-        {
-            return Problems.TooLarge($"the upload is larger than the limit of {limit} bytes.");
-        }
-        catch (JsonException exception)
-        {
-            return Problems.InvalidJson(exception);
-        }
+        var (inline, invalid, failed) = await RequestBodies.ReadJsonAsync<InlineDataset>(request, limit + FormOverhead, cancellationToken);
+        if (invalid is not null) return invalid;
+        if (failed is not null) return failed;
         if (string.IsNullOrEmpty(inline?.Content)) return Problems.Validation("content", "is required: the dataset's text (CSV or JSON lines).");
         var bytes = Encoding.UTF8.GetBytes(inline.Content);
         if (bytes.Length > limit) return Problems.TooLarge($"the content is {bytes.Length} bytes; datasets may be at most {limit} bytes.");
@@ -124,8 +96,8 @@ public static class DatasetsApi
         DatasetFormat format;
         if (!string.IsNullOrEmpty(inline.Format))
         {
-            if (!Enum.TryParse(inline.Format, ignoreCase: true, out format) || !Enum.IsDefined(format) || int.TryParse(inline.Format, out _))
-                return Problems.Validation("format", $"'{inline.Format}' is not csv or jsonl.");
+            if (ParseFormat(inline.Format) is not { } named) return Problems.Validation("format", $"'{inline.Format}' is not csv or jsonl.");
+            format = named;
         }
         else format = inline.Content.TrimStart().StartsWith('{') ? DatasetFormat.Jsonl : DatasetFormat.Csv;
         var name = inline.Name?.Trim() is { Length: > 0 } given ? given : "dataset";
@@ -133,6 +105,10 @@ public static class DatasetsApi
         using var content = new MemoryStream(bytes);
         return await StoreAsync(content, bytes.Length, "content", name, format, contexts, files, time, cancellationToken);
     }
+
+    /// <summary>csv or jsonl, in any case; null for anything else (numbers included, which Enum.TryParse would take).</summary>
+    private static DatasetFormat? ParseFormat(string text) =>
+        Enum.TryParse(text, ignoreCase: true, out DatasetFormat format) && Enum.IsDefined(format) && !int.TryParse(text, out _) ? format : null;
 
     /// <summary>Parses and stores an upload; a bad one leaves nothing behind.</summary>
     private static async Task<Results<Created<DatasetResponse>, ValidationProblem, ProblemHttpResult>> StoreAsync(

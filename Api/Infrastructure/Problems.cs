@@ -18,11 +18,20 @@ public static class Problems
     /// <summary>A body that is not the JSON an endpoint takes: names the field where reading stopped.</summary>
     public static ValidationProblem InvalidJson(JsonException exception)
     {
+        var details = InvalidJsonDetails(exception);
+        return TypedResults.ValidationProblem(details.Errors, details.Detail, title: details.Title);
+    }
+
+    /// <summary>What <see cref="InvalidJson"/> answers, for the places that write ProblemDetails themselves.</summary>
+    public static HttpValidationProblemDetails InvalidJsonDetails(JsonException exception)
+    {
         var (field, message) = DescribeJsonError(exception);
-        return TypedResults.ValidationProblem(
-            new Dictionary<string, string[]> { [field] = [message] },
-            title: "The request body is not valid.",
-            detail: $"{field}: {message} ({exception.Message.Split(". ")[0]})");
+        return new HttpValidationProblemDetails(new Dictionary<string, string[]> { [field] = [message] })
+        {
+            Status = StatusCodes.Status400BadRequest,
+            Title = "The request body is not valid.",
+            Detail = $"{field}: {message} ({exception.Message.Split(". ")[0]})",
+        };
     }
 
     /// <summary>The field path a JSON error happened at (<c>body</c> for the whole document) and what is wrong there.</summary>

@@ -17,18 +17,8 @@ public sealed class UnexpectedExceptionHandler(IProblemDetailsService problems, 
         if (exception is BadHttpRequestException { InnerException: JsonException json })
         {
             // A body that is not the JSON the endpoint takes: name the field where reading stopped.
-            var (field, message) = Problems.DescribeJsonError(json);
             context.Response.StatusCode = StatusCodes.Status400BadRequest;
-            return await problems.TryWriteAsync(new()
-            {
-                HttpContext = context,
-                ProblemDetails = new HttpValidationProblemDetails(new Dictionary<string, string[]> { [field] = [message] })
-                {
-                    Status = StatusCodes.Status400BadRequest,
-                    Title = "The request body is not valid.",
-                    Detail = $"{field}: {message} ({json.Message.Split(". ")[0]})",
-                },
-            });
+            return await problems.TryWriteAsync(new() { HttpContext = context, ProblemDetails = Problems.InvalidJsonDetails(json) });
         }
 
         if (exception is BadHttpRequestException badRequest)

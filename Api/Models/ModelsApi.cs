@@ -1,6 +1,5 @@
 using System.ComponentModel;
 using System.Text.Json;
-using Microsoft.AspNetCore.Http.Features;
 using Microsoft.AspNetCore.Http.HttpResults;
 using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.Options;
@@ -125,29 +124,14 @@ public static class ModelsApi
     {
         if (!ModelNames.IsValid(name)) return Problems.Validation("name", $"'{name}' {ModelNames.Rule}.");
         var limit = options.Value.MaxImportBytes;
-        if (request.ContentLength > limit + FormOverhead)
-            return Problems.TooLarge($"the upload is {request.ContentLength} bytes; weights may be at most {limit} bytes.");
+        if (RequestBodies.Limit(request, limit + FormOverhead, $"weights may be at most {limit} bytes") is { } tooLarge) return tooLarge;
         if (!request.HasFormContentType)
             return Problems.UnsupportedMediaType("send multipart/form-data with the fields 'spec' and 'weights'.");
-        var bodySize = request.HttpContext.Features.Get<IHttpMaxRequestBodySizeFeature>();
-        if (bodySize is { IsReadOnly: false }) bodySize.MaxRequestBodySize = limit + FormOverhead;
+        var (form, invalid, failed) = await RequestBodies.ReadFormAsync(request, limit + FormOverhead, "body", cancellationToken);
+        if (invalid is not null) return invalid;
+        if (failed is not null) return failed;
 
-        IFormCollection form;
-        try
-        {
-            request.HttpContext.Features.Set<IFormFeature>(new FormFeature(request, new FormOptions { MultipartBodyLengthLimit = limit + FormOverhead }));
-            form = await request.ReadFormAsync(cancellationToken);
-        }
-        catch (InvalidDataException exception) when (exception.Message.Contains("limit", StringComparison.OrdinalIgnoreCase))
-        {
-            return Problems.TooLarge($"the upload is larger than the limit of {limit} bytes.");
-        }
-        catch (Exception exception) when (exception is InvalidDataException or IOException && !cancellationToken.IsCancellationRequested)
-        {
-            return Problems.Validation("body", $"the multipart body could not be read: {exception.Message}");
-        }
-
-        var specText = form["spec"].ToString();
+        var specText = form!["spec"].ToString();
         if (specText.Length == 0 && form.Files.GetFile("spec") is { } specFile)
         {
             using var reader = new StreamReader(specFile.OpenReadStream());

@@ -1,7 +1,4 @@
-using System.Text.Json;
-using Microsoft.AspNetCore.Http.Features;
 using Microsoft.AspNetCore.Http.HttpResults;
-using Microsoft.AspNetCore.Http.Json;
 using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.Options;
 using RnnService.Api.Inference;
@@ -30,11 +27,13 @@ public static class PredictApi
     }
 
     public static async Task<Results<Ok<PredictResponse>, ValidationProblem, ProblemHttpResult>> PredictAsync(
-        HttpRequest request, IOptions<InferenceOptions> options, IOptions<JsonOptions> json, IDbContextFactory<RnnDbContext> contexts,
+        HttpRequest request, IOptions<InferenceOptions> options, IDbContextFactory<RnnDbContext> contexts,
         ModelCache cache, CancellationToken cancellationToken)
     {
         var limits = options.Value;
-        var (parsed, invalid, failed) = await ReadAsync(request, limits.MaxRequestBytes, json.Value.SerializerOptions, cancellationToken);
+        if (RequestBodies.Limit(request, limits.MaxRequestBytes, $"predict requests may be at most {limits.MaxRequestBytes} bytes") is { } tooLarge) return tooLarge;
+        if (!request.HasJsonContentType()) return Problems.UnsupportedMediaType("send the request as application/json.");
+        var (parsed, invalid, failed) = await RequestBodies.ReadJsonAsync<PredictRequest>(request, limits.MaxRequestBytes, cancellationToken);
         if (invalid is not null) return invalid;
         if (failed is not null) return failed;
         var body = parsed!;
@@ -117,32 +116,6 @@ public static class PredictApi
         else if (body.Texts!.ToList().IndexOf(null!) is var missing and >= 0)
             errors.Add(new($"texts[{missing}]", "must be a string."));
         return errors;
-    }
-
-    /// <summary>Reads the JSON body, refusing more than <paramref name="limit"/> bytes without reading them all.</summary>
-    private static async Task<(PredictRequest? Body, ValidationProblem? Invalid, ProblemHttpResult? Failed)> ReadAsync(
-        HttpRequest request, long limit, JsonSerializerOptions json, CancellationToken cancellationToken)
-    {
-        if (request.ContentLength > limit)
-            return (null, null, Problems.TooLarge($"the body is {request.ContentLength} bytes; predict requests may be at most {limit} bytes."));
-        if (!request.HasJsonContentType())
-            return (null, null, Problems.UnsupportedMediaType("send the request as application/json."));
-        var bodySize = request.HttpContext.Features.Get<IHttpMaxRequestBodySizeFeature>();
-        if (bodySize is { IsReadOnly: false }) bodySize.MaxRequestBodySize = limit + 1;
-        try
-        {
-            await using var body = new LimitedReadStream(request.Body, limit);
-            var parsed = await JsonSerializer.DeserializeAsync<PredictRequest>(body, json, cancellationToken);
-            return parsed is null ? (null, Problems.Validation("body", "is null; send a predict request object."), null) : (parsed, null, null);
-        }
-        catch (LimitedReadStream.LimitExceededException)
-        {
-            return (null, null, Problems.TooLarge($"the body is larger than the limit of {limit} bytes."));
-        }
-        catch (JsonException exception)
-        {
-            return (null, Problems.InvalidJson(exception), null);
-        }
     }
 
     /// <summary>(length × directions·hidden) per step → per direction, (length × hidden) each.</summary>
