@@ -41,13 +41,6 @@ public sealed class ImportTests(ServingCases cases, ITestOutputHelper output) : 
         return await client.PostAsync($"/models/{name}/versions", form);
     }
 
-    private static double Largest(JsonNode? ours, JsonNode? theirs) => (ours, theirs) switch
-    {
-        (JsonArray a, JsonArray b) when a.Count == b.Count => a.Zip(b).Select(p => Largest(p.First, p.Second)).DefaultIfEmpty(0).Max(),
-        (JsonValue a, JsonValue b) => Math.Abs(a.GetValue<double>() - b.GetValue<double>()),
-        _ => double.PositiveInfinity,
-    };
-
     [Theory]
     [InlineData("lstm-bi-features")]
     [InlineData("gru-bi-embedding")]
@@ -76,8 +69,8 @@ public sealed class ImportTests(ServingCases cases, ITestOutputHelper output) : 
         var states = new JsonArray(outputs.Select(o => (JsonNode)new JsonArray(Enumerable.Range(0, o!["states"]!["forward"]!.AsArray().Count)
             .Select(t => (JsonNode)new JsonArray(o["states"]!["forward"]![t]!.AsArray().Concat(o["states"]!["backward"]?[t]?.AsArray() ?? [])
                 .Select(v => v!.DeepClone()).ToArray())).ToArray())).ToArray());
-        var outputGap = Largest(answers, reference["answers"]);
-        var stateGap = Largest(states, reference["states"]);
+        var outputGap = JsonNumbers.LargestDifference(answers, reference["answers"]);
+        var stateGap = JsonNumbers.LargestDifference(states, reference["states"]);
         output.WriteLine($"{name}: largest difference from PyTorch: outputs {outputGap:g3}, states {stateGap:g3}");
         Assert.True(outputGap <= 1e-5, $"outputs differ from PyTorch's by {outputGap}");
         Assert.True(stateGap <= 1e-5, $"states differ from PyTorch's by {stateGap}");
@@ -168,6 +161,8 @@ public sealed class ImportTests(ServingCases cases, ITestOutputHelper output) : 
         Assert.Contains("is required", await Expect(await ImportAsync(client, "m", """{"task":{}}""", weights), "spec.task.kind"));
         Assert.Contains("is required for forecast models",
             await Expect(await ImportAsync(client, "m", """{"task":{"kind":"forecast"}}""", weights), "spec.preprocessing"));
+        Assert.Equal("must name one or more of the features.",
+            await Expect(await ImportAsync(client, "m", """{"task":{"kind":"forecast"},"preprocessing":{"features":["a","b","c"],"horizon":2}}""", weights), "spec.preprocessing.targets"));
         Assert.Contains("has 3 labels, but head.weight has 2 outputs",
             await Expect(await ImportAsync(client, "m", """{"task":{"kind":"classification"},"preprocessing":{"labels":[0,1,2]}}""", weights), "spec.preprocessing.labels"));
         Assert.Contains("is required", await Expect(await ImportAsync(client, "m", null, weights), "spec"));

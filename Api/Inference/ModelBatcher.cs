@@ -49,9 +49,7 @@ public sealed class ModelBatcher
     private readonly BatchingOptions options;
     private readonly InferenceStatistics statistics;
     private readonly Channel<Pending> queue = Channel.CreateUnbounded<Pending>(new UnboundedChannelOptions { SingleReader = true });
-    private readonly Lock gate = new();
     private readonly SemaphoreSlim slots;
-    private Task? loop;
     private int inFlight;
 
     internal ModelBatcher(LoadedModel model, BatchingOptions options, int concurrentBatches, InferenceStatistics statistics)
@@ -60,6 +58,8 @@ public sealed class ModelBatcher
         this.options = options;
         this.statistics = statistics;
         slots = new SemaphoreSlim(concurrentBatches, concurrentBatches);
+        // The loop waits on the queue without a thread until the first sequence arrives.
+        if (options.Enabled) _ = Task.Run(LoopAsync);
     }
 
     /// <summary>Runs a request's sequences, batched with whatever else is waiting; results are in the request's order.</summary>
@@ -73,7 +73,6 @@ public sealed class ModelBatcher
             if (!queue.Writer.TryWrite(new Pending(request, i, sequences[i], states)))
                 return Task.FromResult(RunNow(sequences, states)); // the model is being unloaded: this request still has it
         }
-        EnsureLoop();
         return request.Task;
     }
 
@@ -88,15 +87,6 @@ public sealed class ModelBatcher
             .Select(i => new Pending(null, i, sequences[i], states)).ToList();
         Execute(items, (item, result) => results[item.Index] = result, (_, exception) => ExceptionDispatchInfo.Throw(exception));
         return results;
-    }
-
-    private void EnsureLoop()
-    {
-        if (loop is not null) return;
-        lock (gate)
-        {
-            loop ??= Task.Run(LoopAsync);
-        }
     }
 
     private async Task LoopAsync()

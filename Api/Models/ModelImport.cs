@@ -62,10 +62,10 @@ public static class ModelImport
         try
         {
             preprocessing = import.Preprocessing is { ValueKind: JsonValueKind.Object } json
-                ? json.Deserialize<SequencePreprocessing>(StoredJson.Options)! with { Task = kind.Value }
+                ? (json.Deserialize<SequencePreprocessing>(StoredJson.Options) ?? throw new JsonException("null")) with { Task = kind.Value }
                 : new SequencePreprocessing(kind.Value, null, null, null, null, null);
         }
-        catch (Exception exception) when (exception is JsonException or ArgumentException or NullReferenceException)
+        catch (JsonException exception)
         {
             errors.Add(new("spec.preprocessing", $"is not a sequence model's preprocessing: {exception.Message}"));
             return null;
@@ -106,7 +106,7 @@ public static class ModelImport
         {
             read = json.Deserialize<ForecastPreprocessing>(StoredJson.Options);
         }
-        catch (Exception exception) when (exception is JsonException or ArgumentException or NullReferenceException)
+        catch (JsonException exception)
         {
             errors.Add(new("spec.preprocessing", $"is not a forecast preprocessing (features and targets are lists of names): {exception.Message}"));
         }

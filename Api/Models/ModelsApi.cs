@@ -105,16 +105,16 @@ public static class ModelsApi
     }
 
     public static async Task<Results<Ok<ModelVersionResponse>, ProblemHttpResult>> GetModelVersionAsync(
-        string name, int version, IDbContextFactory<RnnDbContext> contexts, CancellationToken cancellationToken)
+        string name, int version, ModelRegistry registry, CancellationToken cancellationToken)
     {
-        var record = await FindAsync(contexts, name, version, cancellationToken);
+        var record = await registry.FindAsync(name, version, cancellationToken);
         return record is null ? Problems.NotFound($"model '{name}' has no version {version}.") : TypedResults.Ok(ModelVersionResponse.From(record));
     }
 
     public static async Task<Results<PhysicalFileHttpResult, ProblemHttpResult>> GetModelWeightsAsync(
-        string name, int version, IDbContextFactory<RnnDbContext> contexts, FileStore files, CancellationToken cancellationToken)
+        string name, int version, ModelRegistry registry, FileStore files, CancellationToken cancellationToken)
     {
-        var record = await FindAsync(contexts, name, version, cancellationToken);
+        var record = await registry.FindAsync(name, version, cancellationToken);
         if (record is null) return Problems.NotFound($"model '{name}' has no version {version}.");
         return TypedResults.PhysicalFile(files.WeightsPath(record.WeightsFile), "application/octet-stream", $"{name}-v{version}.pt");
     }
@@ -205,12 +205,5 @@ public static class ModelsApi
         if (deleted is null) return Problems.NotFound($"model '{name}' has no version {version}.");
         cache.Evict(deleted);
         return TypedResults.NoContent();
-    }
-
-    private static async Task<ModelVersionRecord?> FindAsync(
-        IDbContextFactory<RnnDbContext> contexts, string name, int version, CancellationToken cancellationToken)
-    {
-        await using var context = await contexts.CreateDbContextAsync(cancellationToken);
-        return await context.ModelVersions.AsNoTracking().SingleOrDefaultAsync(v => v.Name == name && v.Version == version, cancellationToken);
     }
 }

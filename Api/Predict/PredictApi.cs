@@ -1,11 +1,10 @@
 using Microsoft.AspNetCore.Http.HttpResults;
-using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.Options;
 using RnnService.Api.Inference;
 using RnnService.Api.Infrastructure;
 using RnnService.Domain.Models;
 using RnnService.Domain.Validation;
-using RnnService.Training.Storage;
+using RnnService.Training.Registry;
 
 namespace RnnService.Api.Predict;
 
@@ -27,8 +26,7 @@ public static class PredictApi
     }
 
     public static async Task<Results<Ok<PredictResponse>, ValidationProblem, ProblemHttpResult>> PredictAsync(
-        HttpRequest request, IOptions<InferenceOptions> options, IDbContextFactory<RnnDbContext> contexts,
-        ModelCache cache, CancellationToken cancellationToken)
+        HttpRequest request, IOptions<InferenceOptions> options, ModelRegistry registry, ModelCache cache, CancellationToken cancellationToken)
     {
         var limits = options.Value;
         if (RequestBodies.Limit(request, limits.MaxRequestBytes, $"predict requests may be at most {limits.MaxRequestBytes} bytes") is { } tooLarge) return tooLarge;
@@ -41,14 +39,7 @@ public static class PredictApi
         var errors = Validate(body, limits, out var name, out var version);
         if (errors.Count > 0) return Problems.Validation(errors);
 
-        ModelVersionRecord? record;
-        await using (var context = await contexts.CreateDbContextAsync(cancellationToken))
-        {
-            var versions = context.ModelVersions.AsNoTracking().Where(v => v.Name == name);
-            record = version is null
-                ? await versions.OrderByDescending(v => v.Version).FirstOrDefaultAsync(cancellationToken)
-                : await versions.SingleOrDefaultAsync(v => v.Version == version, cancellationToken);
-        }
+        var record = await registry.FindAsync(name, version, cancellationToken);
         if (record is null)
             return Problems.NotFound(version is null ? $"there is no model '{name}'." : $"model '{name}' has no version {version}.");
 

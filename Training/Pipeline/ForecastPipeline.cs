@@ -20,8 +20,11 @@ public sealed record ForecastPreprocessing(
     double[] Mean,
     double[] Std)
 {
-    /// <summary>For each target, its position among the features (targets are always features); derived, not stored.</summary>
-    private readonly int[] targetFeatures = Targets.Select(target => Features.ToList().IndexOf(target)).ToArray();
+    /// <summary>
+    /// For each target, its position among the features (targets are always features); derived, not stored. Read JSON
+    /// may lack either list, which the importer then reports, so a missing one counts as empty here.
+    /// </summary>
+    private readonly int[] targetFeatures = (Targets ?? []).Select(target => (Features ?? []).ToList().IndexOf(target)).ToArray();
 
     /// <summary>
     /// Scales one window (<c>steps × features</c>, flat) and returns each feature's level and spread, which

@@ -11,8 +11,42 @@ namespace RnnService.Training.Registry;
 public sealed class ModelRegistry(IDbContextFactory<RnnDbContext> contexts, FileStore files, TimeProvider time)
 {
     /// <summary>Stores the weights and registers the version; returns its number, or null when the worker lost the job.</summary>
-    public async Task<int?> RegisterFromJobAsync(
+    public Task<int?> RegisterFromJobAsync(
         string jobId, string worker, ModelVersionRecord version, byte[] weights, string? metrics, CancellationToken cancellationToken = default)
+    {
+        version.SourceJobId = jobId;
+        return AddAsync(version, weights, async (context, now) => 1 == await context.TrainingJobs
+            .Where(job => job.Id == jobId && job.State == JobState.Running && job.LeaseOwner == worker)
+            .ExecuteUpdateAsync(set => set
+                .SetProperty(job => job.State, JobState.Succeeded)
+                .SetProperty(job => job.ModelVersion, version.Version)
+                .SetProperty(job => job.Metrics, metrics)
+                .SetProperty(job => job.FinishedAt, now)
+                .SetProperty(job => job.LeaseOwner, (string?)null)
+                .SetProperty(job => job.LeaseExpiresAt, (DateTime?)null)
+                .SetProperty(job => job.UpdatedAt, now), cancellationToken), cancellationToken);
+    }
+
+    /// <summary>Stores imported weights and registers them as the name's next version; returns its number.</summary>
+    public async Task<int> RegisterImportAsync(ModelVersionRecord version, byte[] weights, CancellationToken cancellationToken = default) =>
+        (await AddAsync(version, weights, null, cancellationToken))!.Value;
+
+    /// <summary>A version of a name, or its latest when <paramref name="version"/> is null; null when there is none.</summary>
+    public async Task<ModelVersionRecord?> FindAsync(string name, int? version, CancellationToken cancellationToken = default)
+    {
+        await using var context = await contexts.CreateDbContextAsync(cancellationToken);
+        var versions = context.ModelVersions.AsNoTracking().Where(v => v.Name == name);
+        return version is null
+            ? await versions.OrderByDescending(v => v.Version).FirstOrDefaultAsync(cancellationToken)
+            : await versions.SingleOrDefaultAsync(v => v.Version == version, cancellationToken);
+    }
+
+    /// <summary>
+    /// Writes the weights, then adds the version under the name's next number. <paramref name="condition"/>, when given,
+    /// runs first in the same transaction and may refuse (false): then nothing is registered and the weights are removed.
+    /// </summary>
+    private async Task<int?> AddAsync(
+        ModelVersionRecord version, byte[] weights, Func<RnnDbContext, DateTime, Task<bool>>? condition, CancellationToken cancellationToken)
     {
         var path = files.WeightsPath(version.WeightsFile);
         await FileStore.WriteAtomicallyAsync(path, stream => stream.WriteAsync(weights, cancellationToken).AsTask(), cancellationToken);
@@ -26,18 +60,7 @@ public sealed class ModelRegistry(IDbContextFactory<RnnDbContext> contexts, File
                 version.Version = 1 + (await context.ModelVersions.Where(v => v.Name == version.Name)
                     .MaxAsync(v => (int?)v.Version, cancellationToken) ?? 0);
                 version.CreatedAt = now;
-                version.SourceJobId = jobId;
-                var succeeded = await context.TrainingJobs
-                    .Where(job => job.Id == jobId && job.State == JobState.Running && job.LeaseOwner == worker)
-                    .ExecuteUpdateAsync(set => set
-                        .SetProperty(job => job.State, JobState.Succeeded)
-                        .SetProperty(job => job.ModelVersion, version.Version)
-                        .SetProperty(job => job.Metrics, metrics)
-                        .SetProperty(job => job.FinishedAt, now)
-                        .SetProperty(job => job.LeaseOwner, (string?)null)
-                        .SetProperty(job => job.LeaseExpiresAt, (DateTime?)null)
-                        .SetProperty(job => job.UpdatedAt, now), cancellationToken);
-                if (succeeded != 1)
+                if (condition is not null && !await condition(context, now))
                 {
                     File.Delete(path);
                     return null;
@@ -53,38 +76,6 @@ public sealed class ModelRegistry(IDbContextFactory<RnnDbContext> contexts, File
                 {
                     // Another writer took this version number first (a concurrent job or import of the same name).
                     await transaction.RollbackAsync(cancellationToken);
-                }
-            }
-        }
-        catch
-        {
-            File.Delete(path);
-            throw;
-        }
-    }
-
-    /// <summary>Stores imported weights and registers them as the name's next version; returns its number.</summary>
-    public async Task<int> RegisterImportAsync(ModelVersionRecord version, byte[] weights, CancellationToken cancellationToken = default)
-    {
-        var path = files.WeightsPath(version.WeightsFile);
-        await FileStore.WriteAtomicallyAsync(path, stream => stream.WriteAsync(weights, cancellationToken).AsTask(), cancellationToken);
-        try
-        {
-            for (var attempt = 0; ; attempt++)
-            {
-                await using var context = await contexts.CreateDbContextAsync(cancellationToken);
-                version.Version = 1 + (await context.ModelVersions.Where(v => v.Name == version.Name)
-                    .MaxAsync(v => (int?)v.Version, cancellationToken) ?? 0);
-                version.CreatedAt = time.GetUtcNow().UtcDateTime;
-                context.ModelVersions.Add(version);
-                try
-                {
-                    await context.SaveChangesAsync(cancellationToken);
-                    return version.Version;
-                }
-                catch (DbUpdateException) when (attempt < 3)
-                {
-                    // Another writer took this version number first; take the next one.
                 }
             }
         }
