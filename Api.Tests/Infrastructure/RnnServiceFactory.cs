@@ -9,10 +9,19 @@ namespace RnnService.Api.Tests.Infrastructure;
 /// </summary>
 public class RnnServiceFactory : WebApplicationFactory<Program>
 {
-    public string DataDirectory { get; } = Directory.CreateTempSubdirectory("rnnservice-tests-").FullName;
+    private readonly IReadOnlyDictionary<string, string> settings;
 
-    /// <summary>Settings over the test defaults, for a subclass or a test that needs others.</summary>
-    protected virtual IReadOnlyDictionary<string, string> Settings => new Dictionary<string, string>();
+    public RnnServiceFactory() : this(new Dictionary<string, string>())
+    {
+    }
+
+    /// <summary>Protected: a class fixture may have one public constructor; tests call <see cref="With"/>.</summary>
+    protected RnnServiceFactory(IReadOnlyDictionary<string, string> settings) => this.settings = settings;
+
+    /// <summary>The service with these settings over the test defaults (<c>["Inference:CacheMaxModels"] = "2"</c>).</summary>
+    public static RnnServiceFactory With(IReadOnlyDictionary<string, string> settings) => new(settings);
+
+    public string DataDirectory { get; } = Directory.CreateTempSubdirectory("rnnservice-tests-").FullName;
 
     protected override void ConfigureWebHost(IWebHostBuilder builder)
     {
@@ -21,7 +30,7 @@ public class RnnServiceFactory : WebApplicationFactory<Program>
         builder.UseSetting("Worker:PollSeconds", "0.2");
         builder.UseSetting("Worker:HeartbeatSeconds", "0.2");
         builder.UseSetting("Worker:LeaseSeconds", "5");
-        foreach (var (key, value) in Settings) builder.UseSetting(key, value);
+        foreach (var (key, value) in settings) builder.UseSetting(key, value);
     }
 
     protected override void Dispose(bool disposing)
@@ -32,11 +41,8 @@ public class RnnServiceFactory : WebApplicationFactory<Program>
 }
 
 /// <summary>The service without a worker: jobs stay queued, and uploads are limited to 4 KiB.</summary>
-public sealed class NoWorkerServiceFactory : RnnServiceFactory
+public sealed class NoWorkerServiceFactory() : RnnServiceFactory(new Dictionary<string, string>
 {
-    protected override IReadOnlyDictionary<string, string> Settings => new Dictionary<string, string>
-    {
-        ["Worker:Enabled"] = "false",
-        ["Datasets:MaxUploadBytes"] = "4096",
-    };
-}
+    ["Worker:Enabled"] = "false",
+    ["Datasets:MaxUploadBytes"] = "4096",
+});

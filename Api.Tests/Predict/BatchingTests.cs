@@ -1,5 +1,6 @@
 using System.Net.Http.Json;
 using System.Text.Json.Nodes;
+using Microsoft.Extensions.DependencyInjection;
 using RnnService.Api.Inference;
 using RnnService.Api.Tests.Infrastructure;
 using Xunit.Abstractions;
@@ -8,16 +9,10 @@ namespace RnnService.Api.Tests.Predict;
 
 public sealed class BatchingTests(ITestOutputHelper output)
 {
-    private sealed class Factory(string wait, string concurrentBatches = "0") : RnnServiceFactory
-    {
-        protected override IReadOnlyDictionary<string, string> Settings => new Dictionary<string, string>
-        {
-            ["Inference:Batching:MaxWaitMilliseconds"] = wait,
-            ["Inference:Batching:MaxConcurrentBatches"] = concurrentBatches,
-        };
+    private static RnnServiceFactory Service(int concurrentBatches = 0) =>
+        RnnServiceFactory.With(new Dictionary<string, string> { ["Inference:Batching:MaxConcurrentBatches"] = concurrentBatches.ToString() });
 
-        public InferenceStatistics Statistics => (InferenceStatistics)Services.GetService(typeof(InferenceStatistics))!;
-    }
+    private static InferenceStatistics Statistics(RnnServiceFactory factory) => factory.Services.GetRequiredService<InferenceStatistics>();
 
     private static async Task<JsonObject> PredictAsync(HttpClient client, object request, CancellationToken cancellationToken = default)
     {
@@ -27,20 +22,10 @@ public sealed class BatchingTests(ITestOutputHelper output)
         return JsonNode.Parse(body)!.AsObject();
     }
 
-    /// <summary>Every number in two answers, side by side; the answers must have the same shape.</summary>
-    private static double LargestDifference(JsonNode? a, JsonNode? b) => (a, b) switch
-    {
-        (JsonArray x, JsonArray y) when x.Count == y.Count => x.Zip(y).Select(p => LargestDifference(p.First, p.Second)).DefaultIfEmpty(0).Max(),
-        (JsonObject x, JsonObject y) when x.Count == y.Count => x.Select(p => LargestDifference(p.Value, y[p.Key])).DefaultIfEmpty(0).Max(),
-        (JsonValue x, JsonValue y) when x.TryGetValue<double>(out var u) && y.TryGetValue<double>(out var v) => Math.Abs(u - v),
-        (JsonValue x, JsonValue y) when x.ToJsonString() == y.ToJsonString() => 0,
-        _ => double.PositiveInfinity,
-    };
-
     [Fact]
     public async Task SixtyFourConcurrentRequestsDuringTrainingEachEqualTheSameRequestSentAlone()
     {
-        using var factory = new Factory("2");
+        using var factory = Service();
         var client = factory.CreateClient();
         var signs = await client.UploadDatasetAsync(TestData.SignSequencesJsonl(), "signs.jsonl");
         var trained = await client.WaitForEndAsync(await client.CreateJobAsync(new
@@ -66,12 +51,12 @@ public sealed class BatchingTests(ITestOutputHelper output)
         }).ToArray();
         var alone = new List<JsonObject>();
         foreach (var request in requests) alone.Add(await PredictAsync(client, request));
-        var callsBefore = factory.Statistics.EngineCalls;
+        var callsBefore = Statistics(factory).EngineCalls;
 
         var together = await Task.WhenAll(requests.Select(request => Task.Run(() => PredictAsync(client, request))));
 
-        var calls = factory.Statistics.EngineCalls - callsBefore;
-        var largest = alone.Zip(together).Max(pair => LargestDifference(pair.First["outputs"], pair.Second["outputs"]));
+        var calls = Statistics(factory).EngineCalls - callsBefore;
+        var largest = alone.Zip(together).Max(pair => JsonNumbers.LargestDifference(pair.First["outputs"], pair.Second["outputs"]));
         output.WriteLine($"64 concurrent requests ran in {calls} engine calls; largest difference from alone: {largest:g3}");
         Assert.Equal("running", (await client.GetJobAsync(training)).State());
         Assert.True(largest <= 1e-6, $"a batched answer differs from the same request alone by {largest}");
@@ -84,7 +69,7 @@ public sealed class BatchingTests(ITestOutputHelper output)
     public async Task ARequestWhoseClientHasGoneAwayIsDroppedFromTheQueue()
     {
         // One engine call at a time: while a long request runs, the next one waits in the queue.
-        using var factory = new Factory("2", concurrentBatches: "1");
+        using var factory = Service(concurrentBatches: 1);
         var client = factory.CreateClient();
         var series = await client.UploadDatasetAsync(TestData.SeasonalCsv(), "load.csv");
         var trained = await client.WaitForEndAsync(await client.CreateJobAsync(new
@@ -94,7 +79,7 @@ public sealed class BatchingTests(ITestOutputHelper output)
         }));
         Assert.Equal("succeeded", trained.State());
         await PredictAsync(client, new { model = "load", inputs = new[] { new[] { 1.0, 2.0 } } }); // loaded, and its batcher started
-        var before = (factory.Statistics.Sequences, factory.Statistics.Dropped);
+        var before = (Statistics(factory).Sequences, Statistics(factory).Dropped);
 
         var random = new Random(3);
         var started = DateTime.UtcNow;
@@ -111,10 +96,10 @@ public sealed class BatchingTests(ITestOutputHelper output)
         await blocker;
         output.WriteLine($"the long request took {(DateTime.UtcNow - started).TotalMilliseconds:F0} ms");
         var deadline = DateTime.UtcNow.AddSeconds(10);
-        while (factory.Statistics.Dropped < before.Dropped + 2 && DateTime.UtcNow < deadline) await Task.Delay(20);
+        while (Statistics(factory).Dropped < before.Dropped + 2 && DateTime.UtcNow < deadline) await Task.Delay(20);
 
-        Assert.Equal(before.Dropped + 2, factory.Statistics.Dropped);
-        Assert.Equal(before.Sequences + 8, factory.Statistics.Sequences);
+        Assert.Equal(before.Dropped + 2, Statistics(factory).Dropped);
+        Assert.Equal(before.Sequences + 8, Statistics(factory).Sequences);
         var after = await PredictAsync(client, new { model = "load", inputs = new[] { new[] { 1.0, 2.0 } } });
         Assert.Single(after["outputs"]!.AsArray());
     }

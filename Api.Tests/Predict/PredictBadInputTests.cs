@@ -9,18 +9,13 @@ namespace RnnService.Api.Tests.Predict;
 /// <summary>A service with tight predict limits and one small forecaster (one feature, horizon 2, hidden 8).</summary>
 public sealed class LimitedService : IAsyncLifetime
 {
-    private sealed class Factory : RnnServiceFactory
+    private readonly RnnServiceFactory factory = RnnServiceFactory.With(new Dictionary<string, string>
     {
-        protected override IReadOnlyDictionary<string, string> Settings => new Dictionary<string, string>
-        {
-            ["Inference:MaxSequencesPerRequest"] = "8",
-            ["Inference:MaxStepsPerSequence"] = "50",
-            ["Inference:MaxRequestBytes"] = "4096",
-            ["Inference:MaxStateValues"] = "400",
-        };
-    }
-
-    private readonly Factory factory = new();
+        ["Inference:MaxSequencesPerRequest"] = "8",
+        ["Inference:MaxStepsPerSequence"] = "50",
+        ["Inference:MaxRequestBytes"] = "4096",
+        ["Inference:MaxStateValues"] = "400",
+    });
 
     public HttpClient Client { get; private set; } = null!;
 

@@ -1,5 +1,6 @@
 using System.Net.Http.Json;
 using System.Text.Json.Nodes;
+using Microsoft.Extensions.DependencyInjection;
 using RnnService.Api.Inference;
 using RnnService.Api.Tests.Infrastructure;
 
@@ -12,21 +13,11 @@ namespace RnnService.Api.Tests.Predict;
 /// </summary>
 public sealed class ServedModels : IAsyncLifetime
 {
-    private sealed class Factory : RnnServiceFactory
-    {
-        protected override IReadOnlyDictionary<string, string> Settings => new Dictionary<string, string>
-        {
-            ["Inference:CacheMaxModels"] = "2",
-        };
-    }
-
-    private readonly Factory factory = new();
+    private readonly RnnServiceFactory factory = RnnServiceFactory.With(new Dictionary<string, string> { ["Inference:CacheMaxModels"] = "2" });
 
     public HttpClient Client { get; private set; } = null!;
 
-    public ModelCache Cache => (ModelCache)factory.Services.GetService(typeof(ModelCache))!;
-
-    public InferenceStatistics Statistics => (InferenceStatistics)factory.Services.GetService(typeof(InferenceStatistics))!;
+    public ModelCache Cache => factory.Services.GetRequiredService<ModelCache>();
 
     public async Task InitializeAsync()
     {
