@@ -92,13 +92,12 @@ public sealed class ModelBatcher
     private async Task LoopAsync()
     {
         var reader = queue.Reader;
-        List<Pending> gathered;
         var wait = TimeSpan.FromMilliseconds(options.MaxWaitMilliseconds);
         while (await reader.WaitToReadAsync())
         {
             // While every slot is busy, arrivals wait in the queue and make the next batch bigger.
             await slots.WaitAsync();
-            gathered = new List<Pending>(options.MaxBatchSequences);
+            var gathered = new List<Pending>(options.MaxBatchSequences);
             var requests = 0;
             var deadline = Stopwatch.GetTimestamp() + (long)(wait.TotalSeconds * Stopwatch.Frequency);
             while (gathered.Count < options.MaxBatchSequences)
@@ -134,12 +133,11 @@ public sealed class ModelBatcher
                 slots.Release();
                 continue;
             }
-            var batch = gathered;
             _ = Task.Run(() =>
             {
                 try
                 {
-                    Execute(batch, (item, result) => item.Request!.Complete(item.Index, result), (item, exception) => item.Request!.Fail(exception));
+                    Execute(gathered, (item, result) => item.Request!.Complete(item.Index, result), (item, exception) => item.Request!.Fail(exception));
                 }
                 finally
                 {

@@ -37,11 +37,6 @@ public sealed class Servable
 
     public TaskKind Task { get; }
 
-    /// <summary>Forecast models: the trained horizon, the most a request may ask for.</summary>
-    public int? Horizon => forecast?.Horizon;
-
-    public bool ReadsTexts => vocabulary is not null;
-
     /// <summary>Checks the request against this model and prepares every sequence; problems are keyed by field path.</summary>
     public IReadOnlyList<ValidationError> Prepare(PredictRequest request, int maxSteps, out PreparedSequence[] prepared)
     {

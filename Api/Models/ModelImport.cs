@@ -48,8 +48,6 @@ public sealed record ImportPlan(ModelSpec Spec, TaskOptions Task, string Preproc
 /// <summary>Reads the network's spec from a state_dict's shapes and checks the task and preprocessing against it.</summary>
 public static class ModelImport
 {
-    private const string Rnn = "rnn.";
-
     public static ImportPlan? Plan(ModelImportSpec import, StateDict weights, List<ValidationError> errors)
     {
         var spec = InferSpec(import.Model, weights, errors);
@@ -62,7 +60,7 @@ public static class ModelImport
         try
         {
             preprocessing = import.Preprocessing is { ValueKind: JsonValueKind.Object } json
-                ? (json.Deserialize<SequencePreprocessing>(StoredJson.Options) ?? throw new JsonException("null")) with { Task = kind.Value }
+                ? json.Deserialize<SequencePreprocessing>(StoredJson.Options)! with { Task = kind.Value }
                 : new SequencePreprocessing(kind.Value, null, null, null, null, null);
         }
         catch (JsonException exception)
@@ -169,7 +167,7 @@ public static class ModelImport
             return null;
         }
         var layers = 0;
-        while (weights.Contains($"{Rnn}weight_ih_l{layers}")) layers++;
+        while (weights.Contains($"rnn.weight_ih_l{layers}")) layers++;
         var bidirectional = weights.Contains("rnn.weight_ih_l0_reverse");
         var embedding = weights.Contains("embedding.weight") ? weights["embedding.weight"].Shape : null;
         if (embedding is { Length: not 2 })

@@ -72,7 +72,6 @@ public static class PredictApi
     private static List<ValidationError> Validate(PredictRequest body, InferenceOptions limits, out string name, out int? version)
     {
         var errors = new List<ValidationError>();
-        name = "";
         version = null;
         var reference = body.Model?.Trim() ?? "";
         var colon = reference.LastIndexOf(':');
@@ -98,14 +97,21 @@ public static class PredictApi
             errors.AddRange(inputs.Problems);
             for (var i = 0; i < inputs.Count && errors.Count < SequenceInputs.MaxProblems; i++)
             {
-                if (inputs[i].Steps == 0 && !inputs.Problems.Any(p => p.Field == $"inputs[{i}]"))
-                    errors.Add(new($"inputs[{i}]", "is empty; a sequence needs at least one step."));
-                else if (inputs[i].Steps > limits.MaxStepsPerSequence)
+                if (inputs[i].Steps > limits.MaxStepsPerSequence)
                     errors.Add(new($"inputs[{i}]", $"has {inputs[i].Steps} steps; at most {limits.MaxStepsPerSequence} are allowed."));
             }
         }
-        else if (body.Texts!.ToList().IndexOf(null!) is var missing and >= 0)
-            errors.Add(new($"texts[{missing}]", "must be a string."));
+        else
+        {
+            for (var i = 0; i < body.Texts!.Count; i++)
+            {
+                if (body.Texts[i] is null)
+                {
+                    errors.Add(new($"texts[{i}]", "must be a string."));
+                    break;
+                }
+            }
+        }
         return errors;
     }
 

@@ -79,6 +79,7 @@ public sealed class SequenceInputsConverter : JsonConverter<SequenceInputs>
                     Problem(problems, key, $"has {stepWidth} features, but step 0 of this sequence has {width}.");
                 steps++;
             }
+            if (steps == 0) Problem(problems, $"inputs[{index}]", "is empty; a sequence needs at least one step.");
             sequences.Add(width > 0 && values.Count == steps * width
                 ? new InputSequence(values.ToArray(), steps, width)
                 : new InputSequence([], steps, width));
