@@ -6,7 +6,7 @@ namespace RnnService.Training.Jobs;
 
 /// <summary>
 /// The training-job queue, kept in the job store. A worker claims a job with a conditional update (only one claim of
-/// a queued job can succeed) and holds it with a lease that its heartbeat extends; a job whose lease ran out goes
+/// a queued job can succeed; on PostgreSQL the row is also locked with <c>SKIP LOCKED</c>, so workers don't collide) and holds it with a lease that its heartbeat extends; a job whose lease ran out goes
 /// back to <c>queued</c> and the next claim resumes it from its checkpoint. Every write a worker makes is conditional
 /// on still holding the lease, so a worker that lost its job cannot overwrite what the new holder records.
 /// </summary>
@@ -41,6 +41,35 @@ public sealed class JobQueue(IDbContextFactory<RnnDbContext> contexts, TimeProvi
     public async Task<TrainingJobRecord?> TryClaimAsync(string worker, TimeSpan lease, CancellationToken cancellationToken = default)
     {
         await using var context = await contexts.CreateDbContextAsync(cancellationToken);
+        return context.Database.IsNpgsql()
+            ? await TryClaimLockedAsync(context, worker, lease, cancellationToken)
+            : await TryClaimOptimisticAsync(context, worker, lease, cancellationToken);
+    }
+
+    /// <summary>
+    /// PostgreSQL: the oldest queued row that no other transaction holds is locked (<c>FOR UPDATE SKIP LOCKED</c>) and
+    /// claimed in one transaction, so concurrent workers each take a different job without waiting on one another.
+    /// </summary>
+    private async Task<TrainingJobRecord?> TryClaimLockedAsync(RnnDbContext context, string worker, TimeSpan lease, CancellationToken cancellationToken)
+    {
+        await using var transaction = await context.Database.BeginTransactionAsync(cancellationToken);
+        var queued = nameof(JobState.Queued);
+        var candidates = await context.Database.SqlQuery<string>($"""
+            SELECT "Id" AS "Value" FROM training_jobs WHERE "State" = {queued}
+            ORDER BY "CreatedAt" LIMIT 1 FOR UPDATE SKIP LOCKED
+            """).ToListAsync(cancellationToken);
+        if (candidates.Count == 0) return null;
+        var claimed = await ClaimAsync(context, candidates[0], worker, lease, cancellationToken);
+        await transaction.CommitAsync(cancellationToken);
+        return claimed;
+    }
+
+    /// <summary>
+    /// SQLite (one writer at a time): read the oldest queued job, then claim it with an update that only succeeds while
+    /// it is still queued; when another worker was quicker, try the next one.
+    /// </summary>
+    private async Task<TrainingJobRecord?> TryClaimOptimisticAsync(RnnDbContext context, string worker, TimeSpan lease, CancellationToken cancellationToken)
+    {
         for (var attempt = 0; attempt < 5; attempt++)
         {
             var candidate = await context.TrainingJobs.AsNoTracking()
@@ -48,20 +77,26 @@ public sealed class JobQueue(IDbContextFactory<RnnDbContext> contexts, TimeProvi
                 .OrderBy(job => job.CreatedAt).Select(job => job.Id)
                 .FirstOrDefaultAsync(cancellationToken);
             if (candidate is null) return null;
-            var now = Now;
-            var claimed = await context.TrainingJobs
-                .Where(job => job.Id == candidate && job.State == JobState.Queued)
-                .ExecuteUpdateAsync(set => set
-                    .SetProperty(job => job.State, JobState.Running)
-                    .SetProperty(job => job.LeaseOwner, worker)
-                    .SetProperty(job => job.LeaseExpiresAt, now + lease)
-                    .SetProperty(job => job.StartedAt, job => job.StartedAt ?? now)
-                    .SetProperty(job => job.Attempts, job => job.Attempts + 1)
-                    .SetProperty(job => job.UpdatedAt, now), cancellationToken);
-            // Another worker may have claimed it between the read and the update: then try the next one.
-            if (claimed == 1) return await context.TrainingJobs.AsNoTracking().SingleAsync(job => job.Id == candidate, cancellationToken);
+            var claimed = await ClaimAsync(context, candidate, worker, lease, cancellationToken);
+            if (claimed is not null) return claimed;
         }
         return null;
+    }
+
+    /// <summary>Marks a queued job running under <paramref name="worker"/>'s lease; null when it is no longer queued.</summary>
+    private async Task<TrainingJobRecord?> ClaimAsync(RnnDbContext context, string jobId, string worker, TimeSpan lease, CancellationToken cancellationToken)
+    {
+        var now = Now;
+        var claimed = await context.TrainingJobs
+            .Where(job => job.Id == jobId && job.State == JobState.Queued)
+            .ExecuteUpdateAsync(set => set
+                .SetProperty(job => job.State, JobState.Running)
+                .SetProperty(job => job.LeaseOwner, worker)
+                .SetProperty(job => job.LeaseExpiresAt, now + lease)
+                .SetProperty(job => job.StartedAt, job => job.StartedAt ?? now)
+                .SetProperty(job => job.Attempts, job => job.Attempts + 1)
+                .SetProperty(job => job.UpdatedAt, now), cancellationToken);
+        return claimed == 1 ? await context.TrainingJobs.AsNoTracking().SingleAsync(job => job.Id == jobId, cancellationToken) : null;
     }
 
     /// <summary>Extends the lease. Returns whether the worker still holds the job, and whether a cancel was asked for.</summary>

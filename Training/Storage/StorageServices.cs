@@ -23,6 +23,11 @@ public static class StorageRegistration
                 case StorageProvider.Sqlite:
                     options.UseSqlite(storage.ResolvedConnectionString);
                     break;
+                case StorageProvider.Postgres:
+                    // Transient failures (a failover, a restart) are retried by each caller's own loop: the worker
+                    // polls again, a heartbeat beats again. EF's retrying strategy would forbid our own transactions.
+                    options.UseNpgsql(storage.ResolvedConnectionString);
+                    break;
                 default:
                     throw new InvalidOperationException($"Storage:Provider '{storage.Provider}' is not supported.");
             }
