@@ -4,26 +4,35 @@ using RnnService.Api.Health;
 using RnnService.Api.Models;
 using RnnService.Api.Predict;
 using RnnService.Api.TrainingJobs;
+using RnnService.Training.Jobs;
 
 var builder = WebApplication.CreateBuilder(args);
+// api, worker, or both: a worker-only process serves just the health endpoints.
+var roles = ServiceRoles.From(builder.Configuration);
 
 builder.AddProblemHandling();
-builder.AddStorageServices();
+builder.AddStorageServices(roles);
 builder.AddEngineServices();
-builder.AddInferenceServices();
-builder.AddApiDocumentation();
+if (roles.Api)
+{
+    builder.AddInferenceServices();
+    builder.AddApiDocumentation();
+}
 
 var app = builder.Build();
 
 app.UseExceptionHandler();
 app.UseStatusCodePages();
 
-app.MapApiDocumentation();
 app.MapHealthApi();
-app.MapDatasetsApi();
-app.MapTrainingJobsApi();
-app.MapModelsApi();
-app.MapPredictApi();
+if (roles.Api)
+{
+    app.MapApiDocumentation();
+    app.MapDatasetsApi();
+    app.MapTrainingJobsApi();
+    app.MapModelsApi();
+    app.MapPredictApi();
+}
 
 app.Run();
 

@@ -8,10 +8,13 @@ namespace RnnService.Api.Configuration;
 
 public static class StorageServices
 {
-    /// <summary>The job store, datasets, the registry and the training worker, with the API's JSON conventions.</summary>
-    public static IHostApplicationBuilder AddStorageServices(this IHostApplicationBuilder builder)
+    /// <summary>
+    /// The job store, datasets, the registry and (in the worker role) the training worker, with the API's JSON
+    /// conventions.
+    /// </summary>
+    public static IHostApplicationBuilder AddStorageServices(this IHostApplicationBuilder builder, ServiceRoles roles)
     {
-        builder.Services.AddTrainingServices(builder.Configuration);
+        builder.Services.AddTrainingServices(roles);
         builder.Services.AddOptions<DatasetOptions>()
             .BindConfiguration(DatasetOptions.Section)
             .ValidateDataAnnotations()

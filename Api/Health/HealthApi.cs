@@ -33,8 +33,10 @@ public static class HealthApi
             .WithName("GetReadiness")
             .WithSummary("Can the service do its work?")
             .WithDescription(
-                "Checks that storage is reachable and the tensor engine is loaded; reports the device (cpu or cuda) " +
-                "and the libtorch version. 503 while any check fails.")
+                "Checks what this process's roles need: the job store answers, the storage folders it writes (datasets " +
+                "and models for api, checkpoints and models for worker) are writable, and the tensor engine is loaded. " +
+                "Reports the roles, the storage provider, the device (cpu or cuda) and the libtorch version. 503 while " +
+                "any check fails.")
             .Produces<ReadinessReport>(StatusCodes.Status503ServiceUnavailable);
 
         return group;

@@ -1,6 +1,7 @@
 using Microsoft.Extensions.Diagnostics.HealthChecks;
 using Microsoft.Extensions.Options;
 using Microsoft.EntityFrameworkCore;
+using RnnService.Training.Jobs;
 using RnnService.Training.Storage;
 using RnnService.Training.Torch;
 
@@ -22,30 +23,58 @@ public sealed class EngineHealthCheck(EngineInfo engine) : IHealthCheck
             }));
 }
 
-/// <summary>Ready when the job store answers and a file can be written in the data directory.</summary>
-public sealed class StorageHealthCheck(IOptions<StorageOptions> options, IDbContextFactory<RnnDbContext> contexts, StoreStatus store) : IHealthCheck
+/// <summary>
+/// Ready when the job store answers and this process can write where its roles write: datasets and models (api),
+/// checkpoints and models (worker). On a shared volume this catches a mount that is missing or read-only.
+/// </summary>
+public sealed class StorageHealthCheck(
+    IOptions<StorageOptions> options, IDbContextFactory<RnnDbContext> contexts, StoreStatus store, ServiceRoles roles) : IHealthCheck
 {
+    private static readonly TimeSpan DatabaseTimeout = TimeSpan.FromSeconds(5);
+
     public async Task<HealthCheckResult> CheckHealthAsync(HealthCheckContext check, CancellationToken cancellationToken = default)
     {
-        var directory = options.Value.FullDataDirectory;
-        var data = new Dictionary<string, object> { ["dataDirectory"] = directory, ["provider"] = options.Value.Provider.ToString().ToLowerInvariant() };
-        try
+        var storage = options.Value;
+        var data = new Dictionary<string, object>
         {
-            Directory.CreateDirectory(directory);
-            var probe = Path.Combine(directory, $".ready-{Guid.NewGuid():N}");
-            await File.WriteAllTextAsync(probe, "ok", cancellationToken);
-            File.Delete(probe);
-        }
-        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+            ["roles"] = roles.ToString(),
+            ["provider"] = storage.Provider.ToString().ToLowerInvariant(),
+            ["dataDirectory"] = storage.FullDataDirectory,
+        };
+        foreach (var directory in WrittenDirectories(storage))
         {
-            return HealthCheckResult.Unhealthy($"the data directory is not writable: {e.Message}", e, data);
+            try
+            {
+                Directory.CreateDirectory(directory);
+                var probe = Path.Combine(directory, $".ready-{Guid.NewGuid():N}");
+                await File.WriteAllTextAsync(probe, "ok", cancellationToken);
+                File.Delete(probe);
+            }
+            catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+            {
+                return HealthCheckResult.Unhealthy($"the storage folder {directory} is not writable: {e.Message}", e, data);
+            }
         }
         if (!store.IsReady) return HealthCheckResult.Unhealthy($"the job store is not ready: {store.Problem ?? "starting"}", data: data);
-        await using (var context = await contexts.CreateDbContextAsync(cancellationToken))
+        using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        timeout.CancelAfter(DatabaseTimeout);
+        try
         {
-            if (!await context.Database.CanConnectAsync(cancellationToken))
+            await using var context = await contexts.CreateDbContextAsync(timeout.Token);
+            if (!await context.Database.CanConnectAsync(timeout.Token))
                 return HealthCheckResult.Unhealthy("the job store does not answer", data: data);
         }
-        return HealthCheckResult.Healthy("the job store answers and the data directory is writable", data);
+        catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
+        {
+            return HealthCheckResult.Unhealthy($"the job store did not answer within {DatabaseTimeout.TotalSeconds:0} s", data: data);
+        }
+        return HealthCheckResult.Healthy("the job store answers and the storage folders are writable", data);
+    }
+
+    private IEnumerable<string> WrittenDirectories(StorageOptions storage)
+    {
+        if (roles.Api) yield return storage.DatasetsDirectory;
+        yield return storage.ModelsDirectory;
+        if (roles.Worker) yield return storage.CheckpointsDirectory;
     }
 }

@@ -1,4 +1,3 @@
-using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using RnnService.Training.Registry;
 using RnnService.Training.Storage;
@@ -7,9 +6,10 @@ namespace RnnService.Training.Jobs;
 
 public static class TrainingServiceRegistration
 {
-    /// <summary>The job store, the queue, the registry, and (when <c>Worker:Enabled</c>) this process's training worker.</summary>
-    public static IServiceCollection AddTrainingServices(this IServiceCollection services, IConfiguration configuration)
+    /// <summary>The job store, the queue, the registry, and (in the worker role) this process's training worker.</summary>
+    public static IServiceCollection AddTrainingServices(this IServiceCollection services, ServiceRoles roles)
     {
+        services.AddSingleton(roles);
         services.AddJobStore();
         services.AddOptions<WorkerOptions>()
             .BindConfiguration(WorkerOptions.Section)
@@ -19,8 +19,7 @@ public static class TrainingServiceRegistration
         services.AddSingleton<JobQueue>();
         services.AddSingleton<ModelRegistry>();
         services.AddSingleton<JobSignals>();
-        if (configuration.GetValue(WorkerOptions.Section + ":" + nameof(WorkerOptions.Enabled), true))
-            services.AddHostedService<TrainingWorker>();
+        if (roles.Worker) services.AddHostedService<TrainingWorker>();
         return services;
     }
 }

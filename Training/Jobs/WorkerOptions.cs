@@ -2,13 +2,10 @@ using System.ComponentModel.DataAnnotations;
 
 namespace RnnService.Training.Jobs;
 
-/// <summary>The training worker of this process.</summary>
+/// <summary>The training worker of this process (in the <c>worker</c> role).</summary>
 public sealed class WorkerOptions
 {
     public const string Section = "Worker";
-
-    /// <summary>Whether this process trains at all (a pure API replica turns it off).</summary>
-    public bool Enabled { get; set; } = true;
 
     /// <summary>Jobs this process trains at once.</summary>
     [Range(1, 64)]

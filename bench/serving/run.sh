@@ -18,7 +18,7 @@ dotnet build bench/LoadGen -c Release --nologo -v quiet >/dev/null
 /usr/bin/python3 bench/serving/make_model.py "$work/model.pt"
 
 start_service() { # batching: true or false
-  Storage__DataDirectory="$work/data" Inference__Batching__Enabled="$1" Worker__Enabled=false \
+  Storage__DataDirectory="$work/data" Inference__Batching__Enabled="$1" Roles=api \
     Logging__LogLevel__Default=Warning dotnet "$work/api/RnnService.Api.dll" --urls "http://127.0.0.1:$port" &
   service=$!
   for _ in $(seq 1 100); do curl -sf "http://127.0.0.1:$port/health/ready" >/dev/null && return; sleep 0.3; done
