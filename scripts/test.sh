@@ -5,8 +5,10 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/install-deps.sh --test
 
+# A throw-away PostgreSQL on 127.0.0.1 for the tests of the PostgreSQL store and of several processes sharing it.
 log=$(mktemp)
-trap 'rm -f "$log"' EXIT
+trap 'rm -f "$log"; scripts/test-postgres.sh stop' EXIT
+eval "$(scripts/test-postgres.sh start)"
 status=0
 dotnet test RnnService.sln -c Release "$@" 2>&1 | tee "$log" || status=$?
 

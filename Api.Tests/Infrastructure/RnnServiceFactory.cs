@@ -40,9 +40,9 @@ public class RnnServiceFactory : WebApplicationFactory<Program>
     }
 }
 
-/// <summary>The service without a worker: jobs stay queued, and uploads are limited to 4 KiB.</summary>
+/// <summary>The service in the api role only (no worker): jobs stay queued, and uploads are limited to 4 KiB.</summary>
 public sealed class NoWorkerServiceFactory() : RnnServiceFactory(new Dictionary<string, string>
 {
-    ["Worker:Enabled"] = "false",
+    ["Roles"] = "api",
     ["Datasets:MaxUploadBytes"] = "4096",
 });

@@ -44,7 +44,7 @@ public sealed class ServiceTests(RnnServiceFactory factory) : IClassFixture<RnnS
 
             Assert.Equal(HttpStatusCode.ServiceUnavailable, response.StatusCode);
             Assert.Equal("Unhealthy", body!["checks"]!["storage"]!["status"]!.GetValue<string>());
-            Assert.StartsWith("the data directory is not writable", body["checks"]!["storage"]!["description"]!.GetValue<string>());
+            Assert.StartsWith($"the storage folder {blocked}{Path.DirectorySeparatorChar}", body["checks"]!["storage"]!["description"]!.GetValue<string>());
         }
         finally
         {

@@ -1,0 +1,106 @@
+using System.Diagnostics;
+using System.Net;
+using System.Net.Sockets;
+
+namespace RnnService.Api.Tests.Infrastructure;
+
+/// <summary>
+/// The built service (RnnService.Api.dll beside the tests) run with <c>dotnet</c> as its own process on a loopback
+/// port, configured through environment variables as a container would be. Its output is kept for the tests to read.
+/// </summary>
+public sealed class ServiceProcess : IDisposable
+{
+    private readonly Process process;
+    private readonly List<string> output = [];
+
+    private ServiceProcess(Process process, Uri address)
+    {
+        this.process = process;
+        Address = address;
+        process.OutputDataReceived += (_, line) => { lock (output) output.Add(line.Data ?? ""); };
+        process.ErrorDataReceived += (_, line) => { lock (output) output.Add(line.Data ?? ""); };
+        process.BeginOutputReadLine();
+        process.BeginErrorReadLine();
+    }
+
+    public Uri Address { get; }
+
+    /// <summary>The embedded default (SQLite) on <paramref name="dataDirectory"/>, with a 2 s lease.</summary>
+    public static ServiceProcess Start(string dataDirectory) =>
+        Start(new Dictionary<string, string> { ["Storage__DataDirectory"] = dataDirectory });
+
+    /// <summary>The service with these environment variables over fast polling and a 2 s lease.</summary>
+    public static ServiceProcess Start(IReadOnlyDictionary<string, string> environment)
+    {
+        var address = new Uri($"http://127.0.0.1:{FreePort()}");
+        var start = new ProcessStartInfo("dotnet", ["RnnService.Api.dll", "--urls", address.ToString()])
+        {
+            WorkingDirectory = AppContext.BaseDirectory,
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+            Environment =
+            {
+                ["Worker__PollSeconds"] = "0.2",
+                ["Worker__HeartbeatSeconds"] = "0.5",
+                ["Worker__LeaseSeconds"] = "2",
+                ["DOTNET_ENVIRONMENT"] = "Testing",
+                ["ASPNETCORE_ENVIRONMENT"] = "Testing",
+            },
+        };
+        foreach (var (key, value) in environment) start.Environment[key] = value;
+        return new ServiceProcess(Process.Start(start)!, address);
+    }
+
+    /// <summary>A client once /health/ready answers 200.</summary>
+    public async Task<HttpClient> ReadyClientAsync()
+    {
+        var client = new HttpClient { BaseAddress = Address };
+        var deadline = DateTime.UtcNow.AddSeconds(60);
+        while (DateTime.UtcNow < deadline)
+        {
+            if (process.HasExited) Assert.Fail($"the service exited with {process.ExitCode}:\n{Output}");
+            try
+            {
+                if ((await client.GetAsync("/health/ready")).StatusCode == HttpStatusCode.OK) return client;
+            }
+            catch (HttpRequestException)
+            {
+            }
+            await Task.Delay(200);
+        }
+        Assert.Fail($"the service did not become ready:\n{Output}");
+        return client;
+    }
+
+    /// <summary>Every line the process wrote so far, standard output and error together.</summary>
+    public IReadOnlyList<string> Lines
+    {
+        get
+        {
+            lock (output) return output.ToList();
+        }
+    }
+
+    /// <summary>SIGKILL: no shutdown, no checkpoint, no lease release.</summary>
+    public void Kill()
+    {
+        process.Kill(entireProcessTree: true);
+        process.WaitForExit();
+    }
+
+    /// <summary>The last lines of output, for a failure message.</summary>
+    public string Output => string.Join("\n", Lines.TakeLast(40));
+
+    private static int FreePort()
+    {
+        using var listener = new TcpListener(IPAddress.Loopback, 0);
+        listener.Start();
+        return ((IPEndPoint)listener.LocalEndpoint).Port;
+    }
+
+    public void Dispose()
+    {
+        if (!process.HasExited) Kill();
+        process.Dispose();
+    }
+}
