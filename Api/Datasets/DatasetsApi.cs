@@ -125,6 +125,8 @@ public static class DatasetsApi
             await using (var target = File.Create(temporary))
             {
                 await source.CopyToAsync(target, cancellationToken);
+                // On disk before the rename: other processes on a shared volume see the whole file or none.
+                target.Flush(flushToDisk: true);
             }
             ParsedDataset parsed;
             try
