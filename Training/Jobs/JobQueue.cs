@@ -6,9 +6,10 @@ namespace RnnService.Training.Jobs;
 
 /// <summary>
 /// The training-job queue, kept in the job store. A worker claims a job with a conditional update (only one claim of
-/// a queued job can succeed; on PostgreSQL the row is also locked with <c>SKIP LOCKED</c>, so workers don't collide) and holds it with a lease that its heartbeat extends; a job whose lease ran out goes
-/// back to <c>queued</c> and the next claim resumes it from its checkpoint. Every write a worker makes is conditional
-/// on still holding the lease, so a worker that lost its job cannot overwrite what the new holder records.
+/// a queued job can succeed; on PostgreSQL the row is also locked with <c>SKIP LOCKED</c>, so workers don't collide)
+/// and holds it with a lease that its heartbeat extends; a job whose lease ran out goes back to <c>queued</c> and the
+/// next claim resumes it from its checkpoint. Every write a worker makes is conditional on still holding the lease,
+/// so a worker that lost its job cannot overwrite what the new holder records.
 /// </summary>
 public sealed class JobQueue(IDbContextFactory<RnnDbContext> contexts, TimeProvider time)
 {

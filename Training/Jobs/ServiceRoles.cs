@@ -24,6 +24,7 @@ public sealed record ServiceRoles(bool Api, bool Worker)
             else if (part.Equals("worker", StringComparison.OrdinalIgnoreCase)) worker = true;
             else throw new InvalidOperationException($"Roles: '{part}' is not a role; use api, worker, or api,worker.");
         }
+        if (!api && !worker) throw new InvalidOperationException($"Roles: '{text}' names no role; use api, worker, or api,worker.");
         return new ServiceRoles(api, worker);
     }
 
