@@ -5,11 +5,14 @@ namespace RnnService.Api.Tests.Infrastructure;
 
 /// <summary>
 /// The real service over real HTTP in memory: real SQLite and folders in a fresh temporary data directory, the real
-/// worker training with real libtorch, polling and beating fast so that tests do not wait.
+/// worker training with real libtorch, polling and beating fast so that tests do not wait. With
+/// <c>RNNSERVICE_TEST_STORE=postgres</c> every such service gets its own database on the tests' PostgreSQL instead.
 /// </summary>
 public class RnnServiceFactory : WebApplicationFactory<Program>
 {
     private readonly IReadOnlyDictionary<string, string> settings;
+    private readonly PostgresDatabase? database =
+        Environment.GetEnvironmentVariable("RNNSERVICE_TEST_STORE") == "postgres" ? new PostgresDatabase() : null;
 
     public RnnServiceFactory() : this(new Dictionary<string, string>())
     {
@@ -30,12 +33,14 @@ public class RnnServiceFactory : WebApplicationFactory<Program>
         builder.UseSetting("Worker:PollSeconds", "0.2");
         builder.UseSetting("Worker:HeartbeatSeconds", "0.2");
         builder.UseSetting("Worker:LeaseSeconds", "5");
+        foreach (var (key, value) in database?.Settings ?? new Dictionary<string, string>()) builder.UseSetting(key, value);
         foreach (var (key, value) in settings) builder.UseSetting(key, value);
     }
 
     protected override void Dispose(bool disposing)
     {
         base.Dispose(disposing);
+        if (disposing) database?.Dispose();
         if (disposing && Directory.Exists(DataDirectory)) Directory.Delete(DataDirectory, recursive: true);
     }
 }

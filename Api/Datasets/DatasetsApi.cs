@@ -143,7 +143,7 @@ public static class DatasetsApi
             var record = new DatasetRecord
             {
                 Id = id, Name = name, Format = format, Kind = parsed.Summary.Kind, FileName = fileName,
-                SizeBytes = length, Summary = StoredJson.Write(parsed.Summary), CreatedAt = time.GetUtcNow().UtcDateTime,
+                SizeBytes = length, Summary = StoredJson.Write(parsed.Summary), CreatedAt = StoredTime.Now(time),
             };
             await using var context = await contexts.CreateDbContextAsync(cancellationToken);
             context.Datasets.Add(record);

@@ -13,7 +13,7 @@ namespace RnnService.Training.Jobs;
 /// </summary>
 public sealed class JobQueue(IDbContextFactory<RnnDbContext> contexts, TimeProvider time)
 {
-    public DateTime Now => time.GetUtcNow().UtcDateTime;
+    public DateTime Now => StoredTime.Now(time);
 
     public async Task EnqueueAsync(TrainingJobRecord job, CancellationToken cancellationToken = default)
     {

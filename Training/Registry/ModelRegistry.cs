@@ -56,7 +56,7 @@ public sealed class ModelRegistry(IDbContextFactory<RnnDbContext> contexts, File
             {
                 await using var context = await contexts.CreateDbContextAsync(cancellationToken);
                 await using var transaction = await context.Database.BeginTransactionAsync(cancellationToken);
-                var now = time.GetUtcNow().UtcDateTime;
+                var now = StoredTime.Now(time);
                 version.Version = 1 + (await context.ModelVersions.Where(v => v.Name == version.Name)
                     .MaxAsync(v => (int?)v.Version, cancellationToken) ?? 0);
                 version.CreatedAt = now;
