@@ -41,9 +41,9 @@ public sealed class PostgresStoreTests : IDisposable
     }
 
     [Fact]
-    public async Task ProcessesStartingTogetherMigrateOnce()
+    public async Task ReplicasMigratingAtOnceLeaveOneMigration()
     {
-        // Every replica migrates at start; EF Core's migration lock lets one do it and the others find it done.
+        // Every replica migrates at start (here four at once); EF Core's migration lock lets one do it, the others find it done.
         await Task.WhenAll(Enumerable.Range(0, 4).Select(_ => Task.Run(MigrateAsync)));
         await MigrateAsync();
 
