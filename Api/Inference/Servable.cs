@@ -21,18 +21,13 @@ public sealed class Servable
     private readonly ModelSpec spec;
     private readonly ForecastPreprocessing? forecast;
     private readonly SequencePreprocessing? sequence;
-    private readonly Dictionary<string, long>? vocabulary;
 
     public Servable(ModelSpec spec, TaskOptions task, string preprocessingJson)
     {
         this.spec = spec;
         Task = task.Kind ?? throw new ArgumentException("the stored task has no kind", nameof(task));
         if (Task == TaskKind.Forecast) forecast = StoredJson.Read<ForecastPreprocessing>(preprocessingJson);
-        else
-        {
-            sequence = StoredJson.Read<SequencePreprocessing>(preprocessingJson);
-            vocabulary = sequence.Vocabulary?.Select((word, id) => (word, id)).ToDictionary(p => p.word, p => (long)p.id);
-        }
+        else sequence = StoredJson.Read<SequencePreprocessing>(preprocessingJson);
     }
 
     public TaskKind Task { get; }
@@ -50,7 +45,7 @@ public sealed class Servable
         if (request.Texts is { } texts)
         {
             prepared = new PreparedSequence[texts.Count];
-            if (vocabulary is null)
+            if (sequence?.Vocabulary is null)
             {
                 errors.Add(new("texts", "this model reads sequences of numbers, not texts; send them as inputs."));
                 return errors;
@@ -62,7 +57,7 @@ public sealed class Servable
                 else if (words.Count > maxSteps) Add(errors, $"texts[{i}]", $"has {words.Count} tokens; at most {maxSteps} are allowed.");
                 else
                 {
-                    var ids = words.Select(word => vocabulary.GetValueOrDefault(word, 1L)).ToArray();
+                    var ids = sequence.TokenIds(words);
                     prepared[i] = new PreparedSequence(null, ids, ids.Length);
                 }
             }
@@ -119,7 +114,7 @@ public sealed class Servable
         var values = new double[output.Length];
         var targetScaler = sequence!.Targets;
         for (var k = 0; k < values.Length; k++)
-            values[k] = targetScaler is null ? output[k] : output[k] * targetScaler.Std[k] + targetScaler.Mean[k];
+            values[k] = targetScaler is null ? output[k] : targetScaler.Restore(output[k], k);
         return new PredictOutput { Values = values };
     }
 

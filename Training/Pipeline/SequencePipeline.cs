@@ -15,7 +15,23 @@ public sealed record SequencePreprocessing(
     string? Tokenizer,
     IReadOnlyList<string>? Vocabulary,
     IReadOnlyList<double>? Labels,
-    ColumnScaler? Targets);
+    ColumnScaler? Targets)
+{
+    /// <summary>The id of words outside the vocabulary (<c>&lt;unk&gt;</c>).</summary>
+    public const long UnknownId = 1;
+
+    /// <summary>Each vocabulary word's id (its position); derived, not stored.</summary>
+    private readonly Dictionary<string, long>? ids = Vocabulary?.Select((word, id) => (word, id)).ToDictionary(pair => pair.word, pair => (long)pair.id);
+
+    /// <summary>The token ids of a text's words, <see cref="UnknownId"/> for words outside the vocabulary.</summary>
+    public long[] TokenIds(IReadOnlyList<string> words)
+    {
+        var vocabulary = ids ?? throw new InvalidOperationException("this model has no vocabulary");
+        var result = new long[words.Count];
+        for (var i = 0; i < result.Length; i++) result[i] = vocabulary.GetValueOrDefault(words[i], UnknownId);
+        return result;
+    }
+}
 
 /// <summary>
 /// Classification or regression of whole sequences or texts: a seeded random split, features standardised on the
@@ -28,13 +44,16 @@ public sealed class SequencePipeline : TaskPipeline
 
     private readonly SequencePreprocessing preprocessing;
     private readonly double[][] validationLabels;
+    private readonly long[] validationClasses;
     private readonly double[] trainingMean;
     private readonly long majorityClass;
 
-    private SequencePipeline(SequencePreprocessing preprocessing, double[][] validationLabels, double[] trainingMean, long majorityClass)
+    private SequencePipeline(
+        SequencePreprocessing preprocessing, double[][] validationLabels, long[] validationClasses, double[] trainingMean, long majorityClass)
     {
         this.preprocessing = preprocessing;
         this.validationLabels = validationLabels;
+        this.validationClasses = validationClasses;
         this.trainingMean = trainingMean;
         this.majorityClass = majorityClass;
     }
@@ -51,60 +70,44 @@ public sealed class SequencePipeline : TaskPipeline
         var classification = task.Kind == TaskKind.Classification;
 
         // Inputs: standardised features, or token ids over a vocabulary of the training texts.
-        ColumnScaler? featureScaler = null;
-        IReadOnlyList<string>? vocabulary = null;
-        Func<int, (float[]? Features, long[]? Tokens, int Length)> input;
-        if (data.Steps is not null)
-        {
-            featureScaler = ColumnScaler.Fit(trainIndices.Select(i => data.Steps[i]), data.FeatureCount);
-            input = i => (featureScaler.Apply(data.Steps[i]), null, data.LengthOf(i));
-        }
-        else
-        {
-            var tokens = data.Texts!.Select(Data.Tokenizer.Tokenize).ToArray();
-            vocabulary = BuildVocabulary(trainIndices.Select(i => tokens[i]), task.VocabularySize!.Value);
-            var ids = vocabulary.Select((word, id) => (word, id)).ToDictionary(pair => pair.word, pair => (long)pair.id);
-            input = i =>
-            {
-                var sequence = tokens[i].Count == 0 ? [1L] : tokens[i].Select(word => ids.GetValueOrDefault(word, 1L)).ToArray();
-                return (null, sequence, sequence.Length);
-            };
-        }
+        var featureScaler = data.Steps is null ? null : ColumnScaler.Fit(trainIndices.Select(i => data.Steps[i]), data.FeatureCount);
+        var tokens = data.Steps is null ? data.Texts!.Select(Data.Tokenizer.Tokenize).ToArray() : null;
+        var vocabulary = tokens is null ? null : BuildVocabulary(trainIndices.Select(i => tokens[i]), task.VocabularySize!.Value);
 
         // Targets: class indices over the sorted distinct labels, or standardised values.
-        IReadOnlyList<double>? labels = null;
-        ColumnScaler? targetScaler = null;
-        Func<int, (float[]? Values, long Class)> target;
         var width = data.Labels[0].Length;
-        if (classification)
-        {
-            labels = data.Labels.Select(label => label[0]).Distinct().Order().ToArray();
-            var classOf = labels.Select((label, index) => (label, index)).ToDictionary(pair => pair.label, pair => (long)pair.index);
-            target = i => (null, classOf[data.Labels[i][0]]);
-        }
-        else
-        {
-            targetScaler = ColumnScaler.Fit(trainIndices.Select(i => data.Labels[i].Select(v => (float)v).ToArray()), width);
-            target = i => (targetScaler.Apply(data.Labels[i].Select(v => (float)v).ToArray()), 0);
-        }
+        IReadOnlyList<double>? labels = classification ? data.Labels.Select(label => label[0]).Distinct().Order().ToArray() : null;
+        var classOf = labels?.Select((label, index) => (label, index)).ToDictionary(pair => pair.label, pair => (long)pair.index);
+        var targetScaler = classification
+            ? null
+            : ColumnScaler.Fit(trainIndices.Select(i => data.Labels[i].Select(v => (float)v).ToArray()), width);
+
+        var preprocessing = new SequencePreprocessing(
+            task.Kind!.Value, featureScaler, vocabulary is null ? null : Data.Tokenizer.Name, vocabulary, labels, targetScaler);
 
         Example Prepare(int i)
         {
-            var (features, tokens, length) = input(i);
-            var (values, label) = target(i);
-            return new Example(features, tokens, length, values, label);
+            float[]? features = null;
+            long[]? ids = null;
+            // An empty text trains as one unknown word.
+            if (featureScaler is not null) features = featureScaler.Apply(data.Steps![i]);
+            else ids = tokens![i].Count == 0 ? [SequencePreprocessing.UnknownId] : preprocessing.TokenIds(tokens[i]);
+            var length = ids?.Length ?? data.LengthOf(i);
+            return classOf is not null
+                ? new Example(features, ids, length, null, classOf[data.Labels[i][0]])
+                : new Example(features, ids, length, targetScaler!.Apply(data.Labels[i].Select(v => (float)v).ToArray()), 0);
         }
 
         var train = trainIndices.Select(Prepare).ToArray();
+        var validation = validationIndices.Select(Prepare).ToArray();
         var trainingMean = Enumerable.Range(0, width)
             .Select(k => trainIndices.Average(i => data.Labels[i][k])).ToArray();
         var majority = classification ? train.GroupBy(e => e.Class).OrderByDescending(g => g.Count()).ThenBy(g => g.Key).First().Key : 0;
         return new SequencePipeline(
-            new SequencePreprocessing(task.Kind!.Value, featureScaler, vocabulary is null ? null : Data.Tokenizer.Name, vocabulary, labels, targetScaler),
-            validationIndices.Select(i => data.Labels[i]).ToArray(), trainingMean, majority)
+            preprocessing, validationIndices.Select(i => data.Labels[i]).ToArray(), validation.Select(e => e.Class).ToArray(), trainingMean, majority)
         {
             Train = train,
-            Validation = validationIndices.Select(Prepare).ToArray(),
+            Validation = validation,
             FeatureCount = data.Steps is not null ? data.FeatureCount : 0,
             VocabularySize = vocabulary?.Count ?? 0,
             OutputSize = classification ? labels!.Count : width,
@@ -131,9 +134,8 @@ public sealed class SequencePipeline : TaskPipeline
         if (preprocessing.Task == TaskKind.Classification)
         {
             var classes = OutputSize;
-            var classOf = preprocessing.Labels!.Select((label, index) => (label, index)).ToDictionary(pair => pair.label, pair => pair.index);
-            var truth = validationLabels.Select(label => classOf[label[0]]).ToArray();
-            var predicted = new int[n];
+            var truth = validationClasses;
+            var predicted = new long[n];
             double logLoss = 0;
             for (var i = 0; i < n; i++)
             {
@@ -155,7 +157,7 @@ public sealed class SequencePipeline : TaskPipeline
             {
                 for (var k = 0; k < width; k++)
                 {
-                    var value = outputs[i * width + k] * preprocessing.Targets!.Std[k] + preprocessing.Targets.Mean[k];
+                    var value = preprocessing.Targets!.Restore(outputs[i * width + k], k);
                     var error = Math.Abs(value - validationLabels[i][k]);
                     absolute += error;
                     squared += error * error;
@@ -182,7 +184,7 @@ public sealed class SequencePipeline : TaskPipeline
     }
 
     /// <summary>F1 averaged over the classes that occur in the truth or the predictions.</summary>
-    private static double MacroF1(int[] truth, int[] predicted)
+    private static double MacroF1(long[] truth, long[] predicted)
     {
         var classes = truth.Concat(predicted).Distinct().ToArray();
         return classes.Average(c =>

@@ -66,6 +66,9 @@ public sealed record ColumnScaler(double[] Mean, double[] Std)
         return new ColumnScaler(mean, std);
     }
 
+    /// <summary>A standardised value of <paramref name="column"/> back in the column's own scale.</summary>
+    public double Restore(float value, int column) => value * Std[column] + Mean[column];
+
     public float[] Apply(float[] flat)
     {
         var width = Mean.Length;
