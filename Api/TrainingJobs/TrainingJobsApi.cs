@@ -126,29 +126,26 @@ public static class TrainingJobsApi
         while (true)
         {
             // Every change to a job moves its UpdatedAt: an unchanged record has nothing new to send.
-            if (job.UpdatedAt == seen)
+            if (job.UpdatedAt != seen)
             {
-                await Task.Delay(TimeSpan.FromMilliseconds(250), cancellationToken);
-                job = await FindAsync(contexts, job.Id, cancellationToken) ?? job;
-                continue;
+                seen = job.UpdatedAt;
+                var history = StoredJson.Read<List<EpochEntry>>(job.History);
+                var response = TrainingJobResponse.From(job, withHistory: false);
+                // After a resume the history may restart below what was sent; only epochs not yet sent go out.
+                foreach (var entry in history.Where(entry => entry.Epoch > epochsSent))
+                {
+                    yield return new SseItem<TrainingJobEvent>(
+                        new(job.Id, job.State, response.Progress, entry, null, null, null), "epoch");
+                    epochsSent = entry.Epoch;
+                }
+                if (job.State != state)
+                {
+                    state = job.State;
+                    yield return new SseItem<TrainingJobEvent>(
+                        new(job.Id, job.State, response.Progress, null, response.Metrics, response.Model, job.Error), "state");
+                }
+                if (job.State.IsFinal()) yield break;
             }
-            seen = job.UpdatedAt;
-            var history = StoredJson.Read<List<EpochEntry>>(job.History);
-            var response = TrainingJobResponse.From(job, withHistory: false);
-            // After a resume the history may restart below what was sent; only epochs not yet sent go out.
-            foreach (var entry in history.Where(entry => entry.Epoch > epochsSent))
-            {
-                yield return new SseItem<TrainingJobEvent>(
-                    new(job.Id, job.State, response.Progress, entry, null, null, null), "epoch");
-                epochsSent = entry.Epoch;
-            }
-            if (job.State != state)
-            {
-                state = job.State;
-                yield return new SseItem<TrainingJobEvent>(
-                    new(job.Id, job.State, response.Progress, null, response.Metrics, response.Model, job.Error), "state");
-            }
-            if (job.State.IsFinal()) yield break;
             await Task.Delay(TimeSpan.FromMilliseconds(250), cancellationToken);
             job = await FindAsync(contexts, job.Id, cancellationToken) ?? job;
         }
