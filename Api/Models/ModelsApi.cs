@@ -191,9 +191,8 @@ public static class ModelsApi
         var record = new ModelVersionRecord
         {
             Id = Ids.New("mv"), Name = name, Spec = StoredJson.Write(plan.Spec), Task = StoredJson.Write(plan.Task),
-            Preprocessing = plan.Preprocessing, ParameterCount = parameters, WeightsFile = "",
+            Preprocessing = plan.Preprocessing, ParameterCount = parameters,
         };
-        record.WeightsFile = record.Id + ".pt";
         await registry.RegisterImportAsync(record, canonical, cancellationToken);
         return TypedResults.Created($"/models/{name}/versions/{record.Version}", ModelVersionResponse.From(record));
     }

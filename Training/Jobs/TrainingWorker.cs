@@ -122,11 +122,10 @@ public sealed class TrainingWorker(
             var metrics = result.Progress.BestMetrics is null ? null : StoredJson.Write(result.Progress.BestMetrics);
             var version = new ModelVersionRecord
             {
-                Id = Ids.New("mv"), Name = job.ModelName, WeightsFile = "", Spec = StoredJson.Write(result.Spec),
+                Id = Ids.New("mv"), Name = job.ModelName, Spec = StoredJson.Write(result.Spec),
                 Task = StoredJson.Write(request.Task), Preprocessing = StoredJson.Write(pipeline.Preprocessing),
                 Metrics = metrics, ParameterCount = result.ParameterCount, Device = DeviceName(device),
             };
-            version.WeightsFile = version.Id + ".pt";
             var number = await registry.RegisterFromJobAsync(job.Id, WorkerId, version, result.BestWeights, metrics, CancellationToken.None);
             if (number is null) logger.LogWarning("Job {Job} finished, but {Worker} no longer held it; nothing registered", job.Id, WorkerId);
             else

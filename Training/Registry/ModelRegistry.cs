@@ -48,6 +48,7 @@ public sealed class ModelRegistry(IDbContextFactory<RnnDbContext> contexts, File
     private async Task<int?> AddAsync(
         ModelVersionRecord version, byte[] weights, Func<RnnDbContext, DateTime, Task<bool>>? condition, CancellationToken cancellationToken)
     {
+        version.WeightsFile = version.Id + ".pt";
         var path = files.WeightsPath(version.WeightsFile);
         await FileStore.WriteAtomicallyAsync(path, stream => stream.WriteAsync(weights, cancellationToken).AsTask(), cancellationToken);
         try

@@ -99,8 +99,8 @@ public sealed class ModelVersionRecord
     /// <summary>The job that trained it; null for imports. Unique: a job registers at most one version.</summary>
     public string? SourceJobId { get; set; }
 
-    /// <summary>The weights (a PyTorch state_dict file), relative to the models directory.</summary>
-    public required string WeightsFile { get; set; }
+    /// <summary>The weights (a PyTorch state_dict file), relative to the models directory; named by the registry.</summary>
+    public string WeightsFile { get; set; } = "";
 
     public string? Device { get; set; }
 
