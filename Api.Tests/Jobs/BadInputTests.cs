@@ -123,6 +123,18 @@ public sealed class BadInputTests(NoWorkerServiceFactory factory) : IClassFixtur
     }
 
     [Fact]
+    public async Task ADatasetNameOver200CharactersIsNamedInFormsAndJson()
+    {
+        var name = new string('n', 201);
+        var form = await ExpectProblemAsync(await client.UploadAsync(TestData.SeasonalCsv(24), "long.csv", name: name), HttpStatusCode.BadRequest);
+        var json = await ExpectProblemAsync(
+            await client.PostAsJsonAsync("/datasets", new { name, format = "csv", content = TestData.SeasonalCsv(24) }), HttpStatusCode.BadRequest);
+
+        Assert.Equal("must be at most 200 characters.", form.Errors("name"));
+        Assert.Equal("must be at most 200 characters.", json.Errors("name"));
+    }
+
+    [Fact]
     public async Task AnUnknownDatasetIs404AndAJobNamingOneIs400()
     {
         var get = await ExpectProblemAsync(await client.GetAsync("/datasets/ds_nope"), HttpStatusCode.NotFound);

@@ -72,7 +72,6 @@ public static class DatasetsApi
         var name = form["name"].ToString().Trim();
         if (name.Length == 0) name = Path.GetFileNameWithoutExtension(file.FileName);
         if (name.Length == 0) name = "dataset";
-        if (name.Length > 200) return Problems.Validation("name", "must be at most 200 characters.");
 
         await using var content = file.OpenReadStream();
         return await StoreAsync(content, file.Length, "file", name, format, contexts, files, time, cancellationToken);
@@ -101,7 +100,6 @@ public static class DatasetsApi
         }
         else format = inline.Content.TrimStart().StartsWith('{') ? DatasetFormat.Jsonl : DatasetFormat.Csv;
         var name = inline.Name?.Trim() is { Length: > 0 } given ? given : "dataset";
-        if (name.Length > 200) return Problems.Validation("name", "must be at most 200 characters.");
         using var content = new MemoryStream(bytes);
         return await StoreAsync(content, bytes.Length, "content", name, format, contexts, files, time, cancellationToken);
     }
@@ -115,6 +113,7 @@ public static class DatasetsApi
         Stream source, long length, string field, string name, DatasetFormat format, IDbContextFactory<RnnDbContext> contexts, FileStore files,
         TimeProvider time, CancellationToken cancellationToken)
     {
+        if (name.Length > 200) return Problems.Validation("name", "must be at most 200 characters.");
         // Written beside its final place, parsed, and moved in only when valid: a bad upload leaves nothing behind.
         var id = Ids.New("ds");
         var fileName = id + (format == DatasetFormat.Csv ? ".csv" : ".jsonl");
