@@ -87,7 +87,10 @@ public sealed class BatchingTests(ITestOutputHelper output)
         {
             model = "load", inputs = Enumerable.Range(0, 8).Select(_ => Enumerable.Range(0, 3000).Select(_ => random.NextDouble()).ToArray()).ToArray(),
         });
-        await Task.Delay(100);
+        // The next request must queue behind the long one, so wait until the long one is in the engine.
+        var running = DateTime.UtcNow.AddSeconds(10);
+        while (Statistics(factory).Running == 0 && !blocker.IsCompleted && DateTime.UtcNow < running) await Task.Delay(5);
+        Assert.True(Statistics(factory).Running == 1, "the long request was not in the engine");
         using (var gone = new CancellationTokenSource(TimeSpan.FromMilliseconds(100)))
         {
             await Assert.ThrowsAnyAsync<OperationCanceledException>(() =>

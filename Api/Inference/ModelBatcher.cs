@@ -11,9 +11,12 @@ public sealed record SequenceResult(float[] Output, float[]? States);
 /// <summary>Counters over every batcher of the process: what batching did.</summary>
 public sealed class InferenceStatistics
 {
-    private long engineCalls, sequences, dropped, realSteps, paddedSteps;
+    private long engineCalls, running, sequences, dropped, realSteps, paddedSteps;
 
     public long EngineCalls => Interlocked.Read(ref engineCalls);
+
+    /// <summary>Engine calls under way now.</summary>
+    public long Running => Interlocked.Read(ref running);
 
     public long Sequences => Interlocked.Read(ref sequences);
 
@@ -24,6 +27,10 @@ public sealed class InferenceStatistics
 
     /// <summary>Engine calls × their longest length, summed: <see cref="RealSteps"/> plus padding.</summary>
     public long PaddedSteps => Interlocked.Read(ref paddedSteps);
+
+    internal void RecordStart() => Interlocked.Increment(ref running);
+
+    internal void RecordEnd() => Interlocked.Decrement(ref running);
 
     internal void RecordCall(int count, long real, long padded)
     {
@@ -188,7 +195,16 @@ public sealed class ModelBatcher
             ? SequenceBatch.FromTokens(chunk.Select(item => item.Sequence.Tokens!).ToList())
             : SequenceBatch.FromFeatures(chunk.Select(item => item.Sequence.Features!).ToList(), spec.InputSize);
         var states = chunk.Exists(item => item.States);
-        var result = model.Model.Forward(batch, returnStates: states);
+        statistics.RecordStart();
+        ForwardResult result;
+        try
+        {
+            result = model.Model.Forward(batch, returnStates: states);
+        }
+        finally
+        {
+            statistics.RecordEnd();
+        }
         statistics.RecordCall(chunk.Count, batch.Lengths.Sum(), (long)batch.Count * batch.Steps);
         for (var i = 0; i < chunk.Count; i++)
         {
