@@ -26,6 +26,10 @@ public class RnnServiceFactory : WebApplicationFactory<Program>
 
     public string DataDirectory { get; } = Directory.CreateTempSubdirectory("rnnservice-tests-").FullName;
 
+    /// <summary>The settings that put another service on this one's store (folder, and database when PostgreSQL).</summary>
+    public IReadOnlyDictionary<string, string> StoreSettings =>
+        new Dictionary<string, string>(database?.Settings ?? new Dictionary<string, string>()) { ["Storage:DataDirectory"] = DataDirectory };
+
     protected override void ConfigureWebHost(IWebHostBuilder builder)
     {
         builder.UseEnvironment("Testing");

@@ -44,7 +44,7 @@ public static class TrainingJobsApi
 
     public static async Task<Results<Accepted<TrainingJobResponse>, ValidationProblem>> CreateTrainingJobAsync(
         TrainingJobRequest request, IDbContextFactory<RnnDbContext> contexts, JobQueue queue, JobSignals signals, EngineInfo engine,
-        CancellationToken cancellationToken)
+        ServiceRoles roles, CancellationToken cancellationToken)
     {
         var errors = new List<ValidationError>();
         if (string.IsNullOrWhiteSpace(request.DatasetId)) errors.Add(new("datasetId", "is required."));
@@ -58,7 +58,11 @@ public static class TrainingJobsApi
             ?? await context.Datasets.AsNoTracking().Where(d => d.Name == request.DatasetId)
                 .OrderByDescending(d => d.CreatedAt).FirstOrDefaultAsync(cancellationToken);
         if (dataset is null) return Problems.Validation("datasetId", $"there is no dataset with the id or name '{request.DatasetId}'.");
-        var (resolved, problems) = TrainingRequestResolver.Resolve(request with { DatasetId = dataset.Id }, StoredJson.Read<DatasetSummary>(dataset.Summary), engine.CudaAvailable);
+        // A process that trains its own jobs refuses cuda without a GPU. An api-only process cannot know the workers' devices
+        // (GPU workers run apart from CPU API replicas), so it queues the job; a worker without CUDA fails it by name.
+        var cudaPossible = !roles.Worker || engine.CudaAvailable;
+        var (resolved, problems) = TrainingRequestResolver.Resolve(
+            request with { DatasetId = dataset.Id }, StoredJson.Read<DatasetSummary>(dataset.Summary), cudaPossible);
         if (resolved is null) return Problems.Validation(problems);
 
         var job = new TrainingJobRecord
