@@ -17,21 +17,35 @@ public sealed class PyTorchParityTests(PyTorchCases pytorch)
     public static TheoryData<string> CaseNames()
     {
         var names = new TheoryData<string>();
-        foreach (var cell in new[] { "lstm", "gru", "rnn" })
-        foreach (var layers in new[] { 1, 2 })
-        foreach (var direction in new[] { "uni", "bi" })
-        foreach (var input in new[] { "feat", "emb" })
-            names.Add($"{cell}-l{layers}-{direction}-{input}");
+        foreach (var name in Names()) names.Add(name);
         return names;
     }
 
+    /// <summary>Every case through each way the engine runs mixed lengths: packed, and padded with per-sequence read-out.</summary>
+    public static TheoryData<string, SequencePath> CasesAndPaths()
+    {
+        var cases = new TheoryData<string, SequencePath>();
+        foreach (var name in Names())
+        foreach (var path in new[] { SequencePath.Packed, SequencePath.Padded })
+            cases.Add(name, path);
+        return cases;
+    }
+
+    private static IEnumerable<string> Names() =>
+        from cell in new[] { "lstm", "gru", "rnn" }
+        from layers in new[] { 1, 2 }
+        from direction in new[] { "uni", "bi" }
+        from input in new[] { "feat", "emb" }
+        select $"{cell}-l{layers}-{direction}-{input}";
+
     [Theory]
-    [MemberData(nameof(CaseNames))]
-    public void WeightsSavedByPyTorchReproducePyTorchOutputsAndStates(string name)
+    [MemberData(nameof(CasesAndPaths))]
+    public void WeightsSavedByPyTorchReproducePyTorchOutputsAndStates(string name, SequencePath path)
     {
         var reference = pytorch[name];
         using var weights = File.OpenRead(reference.WeightsPath);
         using var model = SequenceModel.Load(reference.Spec, weights);
+        model.SequencePath = path;
 
         var result = model.Forward(reference.Batch(), returnStates: true);
 

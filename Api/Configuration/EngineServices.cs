@@ -16,6 +16,13 @@ public sealed class EngineOptions
 
     /// <summary>Treat denormal floats as zero: much faster on x86 CPUs, invisible in these models.</summary>
     public bool FlushDenormals { get; set; } = true;
+
+    /// <summary>
+    /// Free memory, in MiB, that the process keeps for libtorch's next allocations instead of handing it back to the
+    /// system (glibc); 0 leaves malloc's defaults. Training allocates and frees the same large tensors every step.
+    /// </summary>
+    [Range(0, 2047)]
+    public int KeepFreedMemoryMiB { get; set; } = 256;
 }
 
 public static class EngineServices
@@ -37,6 +44,7 @@ public static class EngineServices
     {
         if (options.IntraOpThreads > 0) TorchEngine.SetIntraOpThreads(options.IntraOpThreads);
         TorchEngine.SetFlushDenormals(options.FlushDenormals);
+        if (options.KeepFreedMemoryMiB > 0) TorchEngine.KeepFreedMemory(Math.Max(options.KeepFreedMemoryMiB, 32));
         return TorchEngine.Query();
     }
 

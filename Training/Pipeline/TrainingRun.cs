@@ -50,15 +50,9 @@ public static class TrainingRun
             // Shuffling and dropout depend on the seed and the epoch only, so a resumed epoch repeats exactly.
             TorchEngine.SetSeed(unchecked((ulong)(seed * 1_000_003 + epoch)));
             var random = new Random(unchecked((int)(seed * 1_000_003 + epoch)));
-            double lossSum = 0;
-            foreach (var indices in Batches.ByLength(pipeline.Train, options.BatchSize!.Value, random))
-            {
-                cancellationToken.ThrowIfCancellationRequested();
-                var (batch, targets) = Batches.Build(pipeline.Train, indices, pipeline.FeatureCount);
-                lossSum += trainer.Step(batch, targets) * indices.Length;
-            }
+            var lossSum = TrainEpoch(trainer, pipeline.Train, pipeline.FeatureCount, options.BatchSize!.Value, random, cancellationToken);
             cancellationToken.ThrowIfCancellationRequested();
-            var (validationLoss, outputs) = Evaluate(model, pipeline, cancellationToken);
+            var (validationLoss, outputs) = Evaluate(model, pipeline.Validation, pipeline, cancellationToken);
             var metrics = pipeline.Metrics(outputs);
 
             var weights = Weights(model);
@@ -85,22 +79,46 @@ public static class TrainingRun
         return new RunResult(progress, bestWeights, spec, model.ParameterCount);
     }
 
-    /// <summary>Mean validation loss and the raw outputs in validation order.</summary>
-    private static (double Loss, float[] Outputs) Evaluate(SequenceModel model, TaskPipeline pipeline, CancellationToken cancellationToken)
+    /// <summary>
+    /// One pass over the training examples in batches of similar lengths (seeded order), a training step each; returns
+    /// the sum of the examples' losses. The benchmarks in <c>bench/</c> time this same loop.
+    /// </summary>
+    public static double TrainEpoch(
+        ModelTrainer trainer, IReadOnlyList<Example> examples, int featureCount, int batchSize, Random random,
+        CancellationToken cancellationToken)
     {
-        var outputs = new float[pipeline.Validation.Count * pipeline.OutputSize];
         double lossSum = 0;
-        foreach (var indices in Batches.InLengthOrder(pipeline.Validation, EvaluationBatchSize))
+        foreach (var indices in Batches.ByLength(examples, batchSize, random))
         {
             cancellationToken.ThrowIfCancellationRequested();
-            var (batch, targets) = Batches.Build(pipeline.Validation, indices, pipeline.FeatureCount);
-            var evaluation = model.Evaluate(batch, targets, pipeline.Loss);
+            var (batch, targets) = Batches.Build(examples, indices, featureCount);
+            lossSum += trainer.Step(batch, targets) * indices.Length;
+        }
+        return lossSum;
+    }
+
+    /// <summary>Mean loss over <paramref name="examples"/> and the raw outputs in their order.</summary>
+    public static (double Loss, float[] Outputs) Evaluate(
+        SequenceModel model, IReadOnlyList<Example> examples, TaskPipeline pipeline, CancellationToken cancellationToken) =>
+        Evaluate(model, examples, pipeline.FeatureCount, pipeline.OutputSize, pipeline.Loss, cancellationToken);
+
+    /// <summary>Mean loss over <paramref name="examples"/> and the raw outputs in their order.</summary>
+    public static (double Loss, float[] Outputs) Evaluate(
+        SequenceModel model, IReadOnlyList<Example> examples, int featureCount, int outputSize, LossKind loss,
+        CancellationToken cancellationToken)
+    {
+        var outputs = new float[examples.Count * outputSize];
+        double lossSum = 0;
+        foreach (var indices in Batches.InLengthOrder(examples, EvaluationBatchSize))
+        {
+            cancellationToken.ThrowIfCancellationRequested();
+            var (batch, targets) = Batches.Build(examples, indices, featureCount);
+            var evaluation = model.Evaluate(batch, targets, loss);
             lossSum += evaluation.Loss * indices.Length;
             for (var j = 0; j < indices.Length; j++)
-                evaluation.Outputs.AsSpan(j * pipeline.OutputSize, pipeline.OutputSize)
-                    .CopyTo(outputs.AsSpan(indices[j] * pipeline.OutputSize));
+                evaluation.Outputs.AsSpan(j * outputSize, outputSize).CopyTo(outputs.AsSpan(indices[j] * outputSize));
         }
-        return (lossSum / pipeline.Validation.Count, outputs);
+        return (lossSum / examples.Count, outputs);
     }
 
     private static byte[] Weights(SequenceModel model)

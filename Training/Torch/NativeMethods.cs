@@ -23,6 +23,12 @@ internal static unsafe partial class NativeMethods
     internal static partial int rnn_engine_set_flush_denormal(int on);
 
     [LibraryImport(Library)]
+    internal static partial int rnn_model_set_sequence_path(ModelHandle model, int path);
+
+    [LibraryImport(Library)]
+    internal static partial int rnn_engine_keep_freed_memory(long mmapThreshold, long trimThreshold);
+
+    [LibraryImport(Library)]
     internal static partial int rnn_model_create(in NativeModelSpec spec, int device, long seed, out ModelHandle model);
 
     [LibraryImport(Library)]

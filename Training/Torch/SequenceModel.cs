@@ -34,6 +34,17 @@ public sealed class SequenceModel : IDisposable
 
     internal ModelHandle Handle => handle;
 
+    /// <summary>How this model's recurrent layers meet sequences of different lengths; Auto unless a test forces one.</summary>
+    public SequencePath SequencePath
+    {
+        get;
+        set
+        {
+            TorchEngineException.Check(NativeMethods.rnn_model_set_sequence_path(handle, (int)value));
+            field = value;
+        }
+    }
+
     /// <summary>A freshly initialised model. With a seed its weights depend on nothing else.</summary>
     public static SequenceModel Create(ModelSpec spec, EngineDevice? device = null, long? seed = null)
     {

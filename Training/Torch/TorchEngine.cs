@@ -9,6 +9,19 @@ public sealed record EngineInfo(string LibtorchVersion, bool CudaAvailable, int 
     public EngineDevice DefaultDevice => CudaAvailable ? EngineDevice.Cuda() : EngineDevice.Cpu;
 }
 
+/// <summary>How the recurrent layers meet sequences of different lengths; both give the same results.</summary>
+public enum SequencePath
+{
+    /// <summary>Packed on CUDA; on the CPU padded for training and for inference with little padding, else packed.</summary>
+    Auto,
+
+    /// <summary>pack_padded_sequence: no padded step runs, but libtorch's CPU backward is quadratic in the length.</summary>
+    Packed,
+
+    /// <summary>Padded batches, each sequence's own last step read out (reversed within its length backwards).</summary>
+    Padded,
+}
+
 /// <summary>Process-wide engine settings. libtorch keeps these globally, so do we.</summary>
 public static class TorchEngine
 {
@@ -37,4 +50,15 @@ public static class TorchEngine
     /// <summary>Denormal floats are slow on x86 CPUs and never matter to these models.</summary>
     public static void SetFlushDenormals(bool on) =>
         TorchEngineException.Check(NativeMethods.rnn_engine_set_flush_denormal(on ? 1 : 0));
+
+    /// <summary>
+    /// Keeps memory that libtorch frees for its next allocation instead of handing it back to the system (glibc):
+    /// blocks up to 32 MiB from the heap and up to <paramref name="keepMiB"/> MiB of free heap kept. Training
+    /// allocates and frees the same large tensors every step; handed back, each costs page faults and zeroing again.
+    /// </summary>
+    public static void KeepFreedMemory(int keepMiB)
+    {
+        ArgumentOutOfRangeException.ThrowIfLessThan(keepMiB, 32);
+        TorchEngineException.Check(NativeMethods.rnn_engine_keep_freed_memory(32L << 20, (long)keepMiB << 20));
+    }
 }

@@ -93,6 +93,11 @@ RNN_API rnn_status rnn_engine_query(rnn_engine_info* out);
 RNN_API rnn_status rnn_engine_set_seed(uint64_t seed);
 RNN_API rnn_status rnn_engine_set_threads(int32_t intra_op_threads);
 RNN_API rnn_status rnn_engine_set_flush_denormal(int32_t on);
+// Keeps freed memory for reuse instead of handing it back to the system (glibc's malloc; elsewhere a no-op):
+// blocks up to mmap_threshold bytes come from the heap, and up to trim_threshold bytes of free heap are kept.
+// libtorch frees and allocates the same large activations and gradients every training step; given back, each
+// allocation costs page faults and zeroing again (a third of a step's time for the models here).
+RNN_API rnn_status rnn_engine_keep_freed_memory(int64_t mmap_threshold, int64_t trim_threshold);
 
 // Models. device: -1 for the CPU, k >= 0 for CUDA device k. seed < 0 leaves the
 // generator as it is; otherwise the initial weights depend on the seed alone.
@@ -109,6 +114,13 @@ RNN_API rnn_status rnn_model_write_parameters(rnn_model* model, const float* sou
 // Inference: no autograd, dropout off. outputs: (batch_size, output_size).
 // states, when not NULL: (batch_size, steps, directions * hidden_size), the top layer's
 // hidden state at each step, zero past each sequence's length.
+// How a model's recurrent layers meet sequences of different lengths: RNN_PATH_AUTO (packed on CUDA; on the CPU
+// padded for training and for inference with little padding, packed otherwise), or one of the two for every call
+// (the tests check that both give PyTorch's results).
+#define RNN_PATH_AUTO 0
+#define RNN_PATH_PACKED 1
+#define RNN_PATH_PADDED 2
+RNN_API rnn_status rnn_model_set_sequence_path(rnn_model* model, int32_t path);
 RNN_API rnn_status rnn_model_forward(rnn_model* model, const rnn_batch* batch, int32_t flags,
                                      float* outputs, float* states);
 // Loss of a batch without autograd; outputs (may be NULL) as in rnn_model_forward.

@@ -1,6 +1,7 @@
 // The exported C functions. Each one checks its arguments, runs its body through guarded()
 // and holds the model's lock while it touches the model, so a handle may be shared by threads.
 #include <cmath>
+#include <cstdint>
 #include <cstring>
 #include <memory>
 #include <mutex>
@@ -11,6 +12,10 @@
 
 #include <torch/torch.h>
 #include <torch/version.h>
+
+#if defined(__GLIBC__)
+#include <malloc.h>
+#endif
 
 #include "guard.h"
 #include "rnnshim.h"
@@ -199,6 +204,19 @@ rnn_status rnn_engine_set_flush_denormal(int32_t on) {
   return guarded([&] { at::globalContext().setFlushDenormal(on != 0); });
 }
 
+rnn_status rnn_engine_keep_freed_memory(int64_t mmap_threshold, int64_t trim_threshold) {
+  return guarded([&] {
+    if (mmap_threshold < 0 || trim_threshold < 0) fail("thresholds must not be negative");
+#if defined(__GLIBC__)
+    // glibc takes an int and at most 32 MiB (HEAP_MAX_SIZE / 2 on 64-bit) as the mmap threshold.
+    if (mmap_threshold > (32 << 20)) fail("the mmap threshold may be at most 32 MiB, got ", mmap_threshold);
+    if (trim_threshold > INT32_MAX) fail("the trim threshold may be at most 2 GiB, got ", trim_threshold);
+    if (mallopt(M_MMAP_THRESHOLD, static_cast<int>(mmap_threshold)) != 1) fail("malloc refused the mmap threshold");
+    if (mallopt(M_TRIM_THRESHOLD, static_cast<int>(trim_threshold)) != 1) fail("malloc refused the trim threshold");
+#endif
+  });
+}
+
 rnn_status rnn_model_create(const rnn_model_spec* spec, int32_t device, int64_t seed, rnn_model** out) {
   return guarded([&] {
     if (spec == nullptr || out == nullptr) fail("spec and output must not be null");
@@ -272,6 +290,15 @@ rnn_status rnn_model_write_parameters(rnn_model* model, const float* source, int
       parameter.copy_(torch::from_blob(const_cast<float*>(source + offset), parameter.sizes(), torch::kFloat32));
       offset += parameter.numel();
     }
+  });
+}
+
+rnn_status rnn_model_set_sequence_path(rnn_model* model, int32_t path) {
+  return guarded([&] {
+    auto& m = *require(model, "model").state;
+    if (path < RNN_PATH_AUTO || path > RNN_PATH_PADDED) fail("path ", path, " is not auto (0), packed (1) or padded (2)");
+    std::lock_guard<std::mutex> lock(m.mutex);
+    m.module->path = path;
   });
 }
 

@@ -56,43 +56,114 @@ SequenceModelImpl::SequenceModelImpl(const rnn_model_spec& model_spec) : spec(mo
       break;
   }
   head = register_module("head", torch::nn::Linear(directions() * spec.hidden_size, spec.output_size));
+
+  // The recurrent weights by layer and direction, in the order the functional ops take them. They are the module's
+  // own tensors, so optimizers, loads and device moves are seen here too.
+  auto named = named_parameters(/*recurse=*/true);
+  for (int64_t layer = 0; layer < spec.num_layers; ++layer) {
+    for (int64_t direction = 0; direction < directions(); ++direction) {
+      const auto suffix = "_l" + std::to_string(layer) + (direction == 1 ? "_reverse" : "");
+      layer_weights.push_back({named["rnn.weight_ih" + suffix], named["rnn.weight_hh" + suffix],
+                               named["rnn.bias_ih" + suffix], named["rnn.bias_hh" + suffix]});
+    }
+  }
 }
 
-std::pair<nnu::PackedSequence, torch::Tensor> SequenceModelImpl::run_rnn(const nnu::PackedSequence& packed) {
-  if (lstm) {
-    auto result = lstm->forward_with_packed_input(packed);
-    return {std::get<0>(result), std::get<0>(std::get<1>(result))};  // h_n of (h_n, c_n)
-  }
-  if (gru) {
-    auto result = gru->forward_with_packed_input(packed);
-    return {std::get<0>(result), std::get<1>(result)};
-  }
-  auto result = elman->forward_with_packed_input(packed);
-  return {std::get<0>(result), std::get<1>(result)};
-}
-
-torch::Tensor SequenceModelImpl::forward(const torch::Tensor& inputs, const torch::Tensor& lengths,
-                                         torch::Tensor* states, int64_t total_steps) {
-  const int64_t batch = inputs.size(0);
-  // (batch, steps, input_size)
-  auto x = embedding ? embedding->forward(inputs) : inputs;
+SequenceModelImpl::Encoded SequenceModelImpl::encode_packed(const torch::Tensor& x, const torch::Tensor& lengths,
+                                                             bool want_states) {
+  const int64_t batch = x.size(0);
   // Packing makes every sequence stop at its own length: padding never reaches h_n.
   auto packed = nnu::pack_padded_sequence(x, lengths, /*batch_first=*/true, /*enforce_sorted=*/false);
-
-  // output: per-step states of the top layer; h_n: (num_layers * directions, batch, hidden),
-  // in the caller's order
-  auto [output, h_n] = run_rnn(packed);
-
+  // output: per-step states of the top layer; h_n: (num_layers * directions, batch, hidden), in the caller's order
+  auto [output, h_n] = [&]() -> std::tuple<nnu::PackedSequence, torch::Tensor> {
+    if (lstm) {
+      auto result = lstm->forward_with_packed_input(packed);
+      return {std::get<0>(result), std::get<0>(std::get<1>(result))};  // h_n of (h_n, c_n)
+    }
+    if (gru) return gru->forward_with_packed_input(packed);
+    return elman->forward_with_packed_input(packed);
+  }();
   // (num_layers, directions, batch, hidden) -> the top layer: (directions, batch, hidden)
   auto top = h_n.view({spec.num_layers, directions(), batch, spec.hidden_size}).select(0, spec.num_layers - 1);
   // (batch, directions * hidden): forward direction first, as torch.cat([h[-2], h[-1]], 1)
   auto representation = top.permute({1, 0, 2}).reshape({batch, directions() * spec.hidden_size});
+  torch::Tensor steps;
+  if (want_states) steps = std::get<0>(nnu::pad_packed_sequence(output, /*batch_first=*/true, 0.0, x.size(1)));
+  return {representation, steps};
+}
 
+torch::Tensor SequenceModelImpl::run_stack(const torch::Tensor& x) {
+  if (lstm) return std::get<0>(lstm->forward(x));
+  if (gru) return std::get<0>(gru->forward(x));
+  return std::get<0>(elman->forward(x));
+}
+
+torch::Tensor SequenceModelImpl::run_layer(const torch::Tensor& x, int64_t layer, bool reverse) {
+  const auto& weights = layer_weights.at(static_cast<size_t>(layer * directions() + (reverse ? 1 : 0)));
+  auto h0 = torch::zeros({1, x.size(0), spec.hidden_size}, x.options());
+  const bool train = is_training();
+  if (lstm) return std::get<0>(torch::lstm(x, {h0, h0}, weights, true, 1, 0.0, train, false, /*batch_first=*/true));
+  if (gru) return std::get<0>(torch::gru(x, h0, weights, true, 1, 0.0, train, false, /*batch_first=*/true));
+  return std::get<0>(torch::rnn_tanh(x, h0, weights, true, 1, 0.0, train, false, /*batch_first=*/true));
+}
+
+SequenceModelImpl::Encoded SequenceModelImpl::encode_padded(const torch::Tensor& x, const torch::Tensor& lengths) {
+  const int64_t batch = x.size(0);
+  const int64_t steps = x.size(1);
+  const int64_t hidden = spec.hidden_size;
+  // Each sequence's last step, as a gather index over (batch, steps, hidden): (batch, 1, hidden)
+  auto last = (lengths - 1).to(x.device()).view({batch, 1, 1}).expand({batch, 1, hidden});
+  auto at_last = [&](const torch::Tensor& output) { return output.gather(1, last).squeeze(1); };
+
+  // Forward direction: steps past a sequence's end come after the step that is read, so they change nothing.
+  if (!spec.bidirectional) {
+    auto output = run_stack(x);  // (batch, steps, hidden)
+    return {at_last(output), output};
+  }
+
+  // Backward direction: it must start at each sequence's own last step, so each layer reads its input reversed
+  // within the sequence's length (padding stays where it is) and its output is reversed back the same way.
+  auto t = torch::arange(steps, torch::TensorOptions().dtype(torch::kInt64).device(x.device())).unsqueeze(0);
+  auto l = lengths.to(x.device()).unsqueeze(1);
+  auto flip_index = torch::where(t < l, l - 1 - t, t).unsqueeze(2);  // (batch, steps, 1)
+  auto flip = [&](const torch::Tensor& v) { return v.gather(1, flip_index.expand({batch, steps, v.size(2)})); };
+
+  const double dropout = spec.num_layers > 1 ? spec.dropout : 0.0;
+  torch::Tensor input = x, forward_output, backward_reversed;
+  for (int64_t layer = 0; layer < spec.num_layers; ++layer) {
+    // As nn.LSTM: dropout on every layer's output but the last, in training.
+    if (layer > 0 && dropout > 0) input = torch::dropout(input, dropout, is_training());
+    forward_output = run_layer(input, layer, false);
+    backward_reversed = run_layer(flip(input), layer, true);
+    input = torch::cat({forward_output, flip(backward_reversed)}, 2);
+  }
+  // The backward direction's final state is its state after reading the whole sequence reversed.
+  return {torch::cat({at_last(forward_output), at_last(backward_reversed)}, 1), input};
+}
+
+bool SequenceModelImpl::use_padded(const torch::Tensor& x, const torch::Tensor& lengths) const {
+  if (path != RNN_PATH_AUTO) return path == RNN_PATH_PADDED;
+  if (!x.device().is_cpu()) return false;  // cuDNN runs packed batches well
+  if (torch::GradMode::is_enabled()) return true;  // libtorch's packed backward is quadratic on the CPU
+  // Without a backward, packing costs only its copies, and it runs no padded step: it wins once padding is more than
+  // a little (the serving batcher mixes lengths; training batches are cut from similar lengths).
+  const int64_t real = lengths.sum().item<int64_t>();
+  return x.size(0) * x.size(1) * 4 <= real * 5;
+}
+
+torch::Tensor SequenceModelImpl::forward(const torch::Tensor& inputs, const torch::Tensor& lengths,
+                                         torch::Tensor* states, int64_t total_steps) {
+  // (batch, steps, input_size)
+  auto x = embedding ? embedding->forward(inputs) : inputs;
+  Encoded encoded = use_padded(x, lengths) ? encode_padded(x, lengths) : encode_packed(x, lengths, states != nullptr);
   if (states != nullptr) {
     // (batch, total_steps, directions * hidden), zeros past each length
-    *states = std::get<0>(nnu::pad_packed_sequence(output, /*batch_first=*/true, 0.0, total_steps));
+    auto output = encoded.second;
+    auto t = torch::arange(output.size(1), torch::TensorOptions().dtype(torch::kInt64).device(output.device()));
+    auto valid = (t.unsqueeze(0) < lengths.to(output.device()).unsqueeze(1)).unsqueeze(2);
+    *states = output.masked_fill(valid.logical_not(), 0.0);
   }
-  return head->forward(representation);  // (batch, output_size)
+  return head->forward(encoded.first);  // (batch, output_size)
 }
 
 }  // namespace rnn

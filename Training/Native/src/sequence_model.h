@@ -7,6 +7,12 @@
 //
 // The representation of a sequence is the top layer's final hidden state at the sequence's
 // own length (both directions concatenated), which is what h_n gives for a packed batch.
+//
+// Two ways to get there, with the same results: packing (pack_padded_sequence, as PyTorch users
+// write it; what cuDNN runs best) and, on the CPU, padded batches. On the CPU libtorch's packed
+// backward accumulates the gradient of the precomputed input projection once per step over the
+// whole batch (quadratic in the length: seconds per step at 300 steps), while the padded path is
+// linear; padding costs little because batches are cut from sequences of similar lengths.
 #pragma once
 
 #include <torch/torch.h>
@@ -24,18 +30,31 @@ struct SequenceModelImpl : torch::nn::Module {
   torch::Tensor forward(const torch::Tensor& inputs, const torch::Tensor& lengths,
                         torch::Tensor* states = nullptr, int64_t total_steps = 0);
 
-  // The recurrent layers over a packed batch: (per-step output, h_n).
-  std::pair<torch::nn::utils::rnn::PackedSequence, torch::Tensor> run_rnn(
-      const torch::nn::utils::rnn::PackedSequence& packed);
+  // (representation (batch, directions * hidden), top layer's per-step output (batch, steps, directions * hidden)
+  // or undefined when not asked for)
+  using Encoded = std::pair<torch::Tensor, torch::Tensor>;
+
+  // Padded on the CPU for training, and for inference when padding is at most a quarter of the real steps.
+  bool use_padded(const torch::Tensor& x, const torch::Tensor& lengths) const;
+  Encoded encode_packed(const torch::Tensor& x, const torch::Tensor& lengths, bool want_states);
+  Encoded encode_padded(const torch::Tensor& x, const torch::Tensor& lengths);
+
+  // The whole recurrent stack over a tensor (padded) input: the top layer's per-step output.
+  torch::Tensor run_stack(const torch::Tensor& x);
+  // One layer in one direction over a padded input, by the functional ops: per-step output.
+  torch::Tensor run_layer(const torch::Tensor& x, int64_t layer, bool reverse);
 
   int64_t directions() const { return spec.bidirectional ? 2 : 1; }
 
   rnn_model_spec spec;
+  int32_t path = RNN_PATH_AUTO;  // or a path forced by rnn_model_set_sequence_path
   torch::nn::Embedding embedding{nullptr};
   torch::nn::LSTM lstm{nullptr};
   torch::nn::GRU gru{nullptr};
   torch::nn::RNN elman{nullptr};
   torch::nn::Linear head{nullptr};
+  // Per layer and direction (layer-major, forward first): weight_ih, weight_hh, bias_ih, bias_hh.
+  std::vector<std::vector<torch::Tensor>> layer_weights;
 };
 TORCH_MODULE(SequenceModel);
 
