@@ -32,7 +32,7 @@ RUN dotnet publish Api/Api.csproj -c Release --no-restore -p:SkipNativeBuild=tru
 # The runtime: Debian's libtorch, the .NET runtime taken from the SDK stage, the service, a non-root user.
 FROM ${RUNTIME_IMAGE}
 RUN apt-get update \
- && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends libtorch1.13 curl ca-certificates \
+ && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends libtorch1.13 libopenblas0-openmp curl ca-certificates \
  && rm -rf /var/lib/apt/lists/*
 COPY --from=dotnet /usr/share/dotnet/dotnet /usr/share/dotnet/dotnet
 COPY --from=dotnet /usr/share/dotnet/host /usr/share/dotnet/host
