@@ -44,7 +44,7 @@ public static class EngineServices
     {
         if (options.IntraOpThreads > 0) TorchEngine.SetIntraOpThreads(options.IntraOpThreads);
         TorchEngine.SetFlushDenormals(options.FlushDenormals);
-        if (options.KeepFreedMemoryMiB > 0) TorchEngine.KeepFreedMemory(Math.Max(options.KeepFreedMemoryMiB, 32));
+        if (options.KeepFreedMemoryMiB > 0) TorchEngine.KeepFreedMemory(options.KeepFreedMemoryMiB);
         return TorchEngine.Query();
     }
 

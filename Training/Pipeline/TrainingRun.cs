@@ -52,7 +52,8 @@ public static class TrainingRun
             var random = new Random(unchecked((int)(seed * 1_000_003 + epoch)));
             var lossSum = TrainEpoch(trainer, pipeline.Train, pipeline.FeatureCount, options.BatchSize!.Value, random, cancellationToken);
             cancellationToken.ThrowIfCancellationRequested();
-            var (validationLoss, outputs) = Evaluate(model, pipeline.Validation, pipeline, cancellationToken);
+            var (validationLoss, outputs) = Evaluate(
+                model, pipeline.Validation, pipeline.FeatureCount, pipeline.OutputSize, pipeline.Loss, cancellationToken);
             var metrics = pipeline.Metrics(outputs);
 
             var weights = Weights(model);
@@ -96,11 +97,6 @@ public static class TrainingRun
         }
         return lossSum;
     }
-
-    /// <summary>Mean loss over <paramref name="examples"/> and the raw outputs in their order.</summary>
-    public static (double Loss, float[] Outputs) Evaluate(
-        SequenceModel model, IReadOnlyList<Example> examples, TaskPipeline pipeline, CancellationToken cancellationToken) =>
-        Evaluate(model, examples, pipeline.FeatureCount, pipeline.OutputSize, pipeline.Loss, cancellationToken);
 
     /// <summary>Mean loss over <paramref name="examples"/> and the raw outputs in their order.</summary>
     public static (double Loss, float[] Outputs) Evaluate(

@@ -15,6 +15,19 @@ public enum LossKind
     CrossEntropy = 2,
 }
 
+/// <summary>How the recurrent layers meet sequences of different lengths; both give the same results.</summary>
+public enum SequencePath
+{
+    /// <summary>Packed on CUDA; on the CPU padded for training and for inference with little padding, else packed.</summary>
+    Auto,
+
+    /// <summary>pack_padded_sequence: no padded step runs, but libtorch's CPU backward is quadratic in the length.</summary>
+    Packed,
+
+    /// <summary>Padded batches, each sequence's own last step read out (reversed within its length backwards).</summary>
+    Padded,
+}
+
 public enum OptimizerKind
 {
     Adam = 0,

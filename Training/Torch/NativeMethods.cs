@@ -23,10 +23,10 @@ internal static unsafe partial class NativeMethods
     internal static partial int rnn_engine_set_flush_denormal(int on);
 
     [LibraryImport(Library)]
-    internal static partial int rnn_model_set_sequence_path(ModelHandle model, int path);
+    internal static partial int rnn_engine_keep_freed_memory(long mmapThreshold, long trimThreshold);
 
     [LibraryImport(Library)]
-    internal static partial int rnn_engine_keep_freed_memory(long mmapThreshold, long trimThreshold);
+    internal static partial int rnn_model_set_sequence_path(ModelHandle model, int path);
 
     [LibraryImport(Library)]
     internal static partial int rnn_model_create(in NativeModelSpec spec, int device, long seed, out ModelHandle model);

@@ -9,19 +9,6 @@ public sealed record EngineInfo(string LibtorchVersion, bool CudaAvailable, int 
     public EngineDevice DefaultDevice => CudaAvailable ? EngineDevice.Cuda() : EngineDevice.Cpu;
 }
 
-/// <summary>How the recurrent layers meet sequences of different lengths; both give the same results.</summary>
-public enum SequencePath
-{
-    /// <summary>Packed on CUDA; on the CPU padded for training and for inference with little padding, else packed.</summary>
-    Auto,
-
-    /// <summary>pack_padded_sequence: no padded step runs, but libtorch's CPU backward is quadratic in the length.</summary>
-    Packed,
-
-    /// <summary>Padded batches, each sequence's own last step read out (reversed within its length backwards).</summary>
-    Padded,
-}
-
 /// <summary>Process-wide engine settings. libtorch keeps these globally, so do we.</summary>
 public static class TorchEngine
 {
@@ -58,7 +45,7 @@ public static class TorchEngine
     /// </summary>
     public static void KeepFreedMemory(int keepMiB)
     {
-        ArgumentOutOfRangeException.ThrowIfLessThan(keepMiB, 32);
+        ArgumentOutOfRangeException.ThrowIfNegativeOrZero(keepMiB);
         TorchEngineException.Check(NativeMethods.rnn_engine_keep_freed_memory(32L << 20, (long)keepMiB << 20));
     }
 }

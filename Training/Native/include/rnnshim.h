@@ -111,9 +111,6 @@ RNN_API rnn_status rnn_model_describe_parameters(rnn_model* model, rnn_buffer** 
 RNN_API rnn_status rnn_model_read_parameters(rnn_model* model, float* destination, int64_t count);
 RNN_API rnn_status rnn_model_write_parameters(rnn_model* model, const float* source, int64_t count);
 
-// Inference: no autograd, dropout off. outputs: (batch_size, output_size).
-// states, when not NULL: (batch_size, steps, directions * hidden_size), the top layer's
-// hidden state at each step, zero past each sequence's length.
 // How a model's recurrent layers meet sequences of different lengths: RNN_PATH_AUTO (packed on CUDA; on the CPU
 // padded for training and for inference with little padding, packed otherwise), or one of the two for every call
 // (the tests check that both give PyTorch's results).
@@ -121,6 +118,10 @@ RNN_API rnn_status rnn_model_write_parameters(rnn_model* model, const float* sou
 #define RNN_PATH_PACKED 1
 #define RNN_PATH_PADDED 2
 RNN_API rnn_status rnn_model_set_sequence_path(rnn_model* model, int32_t path);
+
+// Inference: no autograd, dropout off. outputs: (batch_size, output_size).
+// states, when not NULL: (batch_size, steps, directions * hidden_size), the top layer's
+// hidden state at each step, zero past each sequence's length.
 RNN_API rnn_status rnn_model_forward(rnn_model* model, const rnn_batch* batch, int32_t flags,
                                      float* outputs, float* states);
 // Loss of a batch without autograd; outputs (may be NULL) as in rnn_model_forward.

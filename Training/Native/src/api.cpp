@@ -311,7 +311,7 @@ rnn_status rnn_model_forward(rnn_model* model, const rnn_batch* batch, int32_t f
     torch::InferenceMode inference;
     m.module->eval();
     torch::Tensor hidden_states;
-    auto y = m.module->forward(tensors.inputs, tensors.lengths, states ? &hidden_states : nullptr, tensors.steps);
+    auto y = m.module->forward(tensors.inputs, tensors.lengths, states ? &hidden_states : nullptr);
     if ((flags & RNN_FORWARD_SOFTMAX) != 0) y = torch::softmax(y, /*dim=*/1);
     rnn::copy_out(y, outputs);
     if (states != nullptr) rnn::copy_out(hidden_states, states);

@@ -107,24 +107,29 @@ torch::Tensor SequenceModelImpl::run_layer(const torch::Tensor& x, int64_t layer
   return std::get<0>(torch::rnn_tanh(x, h0, weights, true, 1, 0.0, train, false, /*batch_first=*/true));
 }
 
-SequenceModelImpl::Encoded SequenceModelImpl::encode_padded(const torch::Tensor& x, const torch::Tensor& lengths) {
+SequenceModelImpl::Encoded SequenceModelImpl::encode_padded(const torch::Tensor& x, const torch::Tensor& lengths,
+                                                             bool want_states) {
   const int64_t batch = x.size(0);
   const int64_t steps = x.size(1);
   const int64_t hidden = spec.hidden_size;
+  auto l = lengths.to(x.device()).unsqueeze(1);  // (batch, 1)
+  auto t = torch::arange(steps, torch::TensorOptions().dtype(torch::kInt64).device(x.device())).unsqueeze(0);
   // Each sequence's last step, as a gather index over (batch, steps, hidden): (batch, 1, hidden)
-  auto last = (lengths - 1).to(x.device()).view({batch, 1, 1}).expand({batch, 1, hidden});
+  auto last = (l - 1).view({batch, 1, 1}).expand({batch, 1, hidden});
   auto at_last = [&](const torch::Tensor& output) { return output.gather(1, last).squeeze(1); };
+  // The per-step output the caller sees: zeros past each length, as pad_packed_sequence gives.
+  auto states_of = [&](const torch::Tensor& output) {
+    return want_states ? output.masked_fill((t < l).unsqueeze(2).logical_not(), 0.0) : torch::Tensor();
+  };
 
   // Forward direction: steps past a sequence's end come after the step that is read, so they change nothing.
   if (!spec.bidirectional) {
     auto output = run_stack(x);  // (batch, steps, hidden)
-    return {at_last(output), output};
+    return {at_last(output), states_of(output)};
   }
 
   // Backward direction: it must start at each sequence's own last step, so each layer reads its input reversed
   // within the sequence's length (padding stays where it is) and its output is reversed back the same way.
-  auto t = torch::arange(steps, torch::TensorOptions().dtype(torch::kInt64).device(x.device())).unsqueeze(0);
-  auto l = lengths.to(x.device()).unsqueeze(1);
   auto flip_index = torch::where(t < l, l - 1 - t, t).unsqueeze(2);  // (batch, steps, 1)
   auto flip = [&](const torch::Tensor& v) { return v.gather(1, flip_index.expand({batch, steps, v.size(2)})); };
 
@@ -138,7 +143,7 @@ SequenceModelImpl::Encoded SequenceModelImpl::encode_padded(const torch::Tensor&
     input = torch::cat({forward_output, flip(backward_reversed)}, 2);
   }
   // The backward direction's final state is its state after reading the whole sequence reversed.
-  return {torch::cat({at_last(forward_output), at_last(backward_reversed)}, 1), input};
+  return {torch::cat({at_last(forward_output), at_last(backward_reversed)}, 1), states_of(input)};
 }
 
 bool SequenceModelImpl::use_padded(const torch::Tensor& x, const torch::Tensor& lengths) const {
@@ -152,18 +157,14 @@ bool SequenceModelImpl::use_padded(const torch::Tensor& x, const torch::Tensor& 
 }
 
 torch::Tensor SequenceModelImpl::forward(const torch::Tensor& inputs, const torch::Tensor& lengths,
-                                         torch::Tensor* states, int64_t total_steps) {
+                                         torch::Tensor* states) {
   // (batch, steps, input_size)
   auto x = embedding ? embedding->forward(inputs) : inputs;
-  Encoded encoded = use_padded(x, lengths) ? encode_padded(x, lengths) : encode_packed(x, lengths, states != nullptr);
-  if (states != nullptr) {
-    // (batch, total_steps, directions * hidden), zeros past each length
-    auto output = encoded.second;
-    auto t = torch::arange(output.size(1), torch::TensorOptions().dtype(torch::kInt64).device(output.device()));
-    auto valid = (t.unsqueeze(0) < lengths.to(output.device()).unsqueeze(1)).unsqueeze(2);
-    *states = output.masked_fill(valid.logical_not(), 0.0);
-  }
-  return head->forward(encoded.first);  // (batch, output_size)
+  const bool want_states = states != nullptr;
+  auto [representation, steps] =
+      use_padded(x, lengths) ? encode_padded(x, lengths, want_states) : encode_packed(x, lengths, want_states);
+  if (want_states) *states = steps;  // (batch, steps, directions * hidden)
+  return head->forward(representation);  // (batch, output_size)
 }
 
 }  // namespace rnn

@@ -26,18 +26,17 @@ struct SequenceModelImpl : torch::nn::Module {
 
   // inputs: (batch, steps, input_size) float, or (batch, steps) int64 tokens.
   // lengths: (batch) int64 on the CPU. Returns the head's outputs (batch, output_size);
-  // when states is given it receives (batch, total_steps, directions * hidden).
-  torch::Tensor forward(const torch::Tensor& inputs, const torch::Tensor& lengths,
-                        torch::Tensor* states = nullptr, int64_t total_steps = 0);
+  // when states is given it receives (batch, steps, directions * hidden), zeros past each length.
+  torch::Tensor forward(const torch::Tensor& inputs, const torch::Tensor& lengths, torch::Tensor* states = nullptr);
 
-  // (representation (batch, directions * hidden), top layer's per-step output (batch, steps, directions * hidden)
-  // or undefined when not asked for)
+  // (representation (batch, directions * hidden), the top layer's per-step output (batch, steps, directions * hidden),
+  // zeros past each length, or undefined when not asked for)
   using Encoded = std::pair<torch::Tensor, torch::Tensor>;
 
   // Padded on the CPU for training, and for inference when padding is at most a quarter of the real steps.
   bool use_padded(const torch::Tensor& x, const torch::Tensor& lengths) const;
   Encoded encode_packed(const torch::Tensor& x, const torch::Tensor& lengths, bool want_states);
-  Encoded encode_padded(const torch::Tensor& x, const torch::Tensor& lengths);
+  Encoded encode_padded(const torch::Tensor& x, const torch::Tensor& lengths, bool want_states);
 
   // The whole recurrent stack over a tensor (padded) input: the top layer's per-step output.
   torch::Tensor run_stack(const torch::Tensor& x);
