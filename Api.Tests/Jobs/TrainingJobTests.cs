@@ -40,6 +40,7 @@ public sealed class TrainingJobTests(RnnServiceFactory factory) : IClassFixture<
         var version = (await client.GetFromJsonAsync<JsonObject>("/models/load/versions/1"))!;
         Assert.Equal(first["id"]!.GetValue<string>(), version["source"]!.GetValue<string>());
         Assert.Equal("gru", version["spec"]!["cell"]!.GetValue<string>());
+        Assert.Equal("cpu", version["device"]!.GetValue<string>());
         Assert.Equal(3, version["spec"]!["outputSize"]!.GetValue<int>());
         Assert.Equal("window", version["preprocessing"]!["scaling"]!.GetValue<string>());
         Assert.Equal(first["metrics"]!.ToJsonString(), version["metrics"]!.ToJsonString());

@@ -56,6 +56,74 @@ public sealed class DeviceChoiceTests(RnnServiceFactory both, NoWorkerServiceFac
         Assert.Equal("no CUDA device on this worker", done["error"]!.GetValue<string>());
     }
 
+    [Fact]
+    public async Task ServingOnCudaWithoutAGpuStopsTheStartNamingTheSetting()
+    {
+        using var service = RnnServiceFactory.With(new Dictionary<string, string> { ["Roles"] = "api", ["Inference:Device"] = "cuda" });
+
+        if (Cuda)
+        {
+            var health = (await service.CreateClient().GetFromJsonAsync<JsonObject>("/health/ready"))!;
+            Assert.Equal("cuda:0", health["checks"]!["engine"]!["data"]!["inferenceDevice"]!.GetValue<string>());
+            return;
+        }
+        var error = Assert.ThrowsAny<Exception>(() => service.CreateClient());
+        Assert.Contains("Inference:Device is cuda, but there is no CUDA device on this server", error.ToString());
+    }
+
+    [Fact]
+    public async Task ReadinessNamesTheDevicesThatTrainAndServe()
+    {
+        var client = both.CreateClient();
+        using var servingOnCpu = RnnServiceFactory.With(new Dictionary<string, string> { ["Roles"] = "api", ["Inference:Device"] = "cpu" });
+        using var workerOnly = RnnServiceFactory.With(new Dictionary<string, string> { ["Roles"] = "worker" });
+
+        var engine = (await client.GetFromJsonAsync<JsonObject>("/health/ready"))!["checks"]!["engine"]!["data"]!;
+        var api = (await servingOnCpu.CreateClient().GetFromJsonAsync<JsonObject>("/health/ready"))!["checks"]!["engine"]!["data"]!;
+        var worker = (await workerOnly.CreateClient().GetFromJsonAsync<JsonObject>("/health/ready"))!["checks"]!["engine"]!["data"]!;
+
+        var auto = Cuda ? "cuda:0" : "cpu";
+        Assert.Equal(auto, engine["trainingDevice"]!.GetValue<string>());
+        Assert.Equal(auto, engine["inferenceDevice"]!.GetValue<string>());
+        Assert.Equal("cpu", api["inferenceDevice"]!.GetValue<string>());
+        Assert.Null(api["trainingDevice"]);
+        Assert.Equal(auto, worker["trainingDevice"]!.GetValue<string>());
+        Assert.Null(worker["inferenceDevice"]);
+    }
+
+    [CudaFact]
+    public async Task ACudaJobRecordsItsDeviceAndItsModelServesTheSameOnTheCpu()
+    {
+        var client = both.CreateClient();
+        var dataset = await client.UploadDatasetAsync(TestData.SeasonalCsv(48), "gpu.csv");
+
+        var job = await client.WaitForEndAsync(await client.CreateJobAsync(CudaJob(dataset, "gpu-trained")));
+
+        Assert.Equal("succeeded", job.State());
+        Assert.Equal("cuda:0", job["device"]!.GetValue<string>());
+        var version = (await client.GetFromJsonAsync<JsonObject>("/models/gpu-trained/versions/1"))!;
+        Assert.Equal("cuda:0", version["device"]!.GetValue<string>());
+
+        // Served on the GPU by this process and on the CPU by an api replica on the same store: the same forecast.
+        using var cpuReplica = RnnServiceFactory.With(
+            new Dictionary<string, string>(both.StoreSettings) { ["Roles"] = "api", ["Inference:Device"] = "cpu" });
+        var request = new { model = "gpu-trained", inputs = new[] { new[] { 1.0, 3, 2, 5, 4, 6 }, new[] { 9.0, 8, 7, 6, 5, 4 } } };
+        var onGpu = await (await client.PostAsJsonAsync("/predict", request)).Content.ReadFromJsonAsync<JsonObject>();
+        var onCpu = await (await cpuReplica.CreateClient().PostAsJsonAsync("/predict", request)).Content.ReadFromJsonAsync<JsonObject>();
+        var gpuForecast = Forecasts(onGpu!);
+        var cpuForecast = Forecasts(onCpu!);
+        Assert.Equal(4, gpuForecast.Length);
+        // Forecasts are in the series' scale (about 100 to 200): within 1e-4 relative.
+        for (var i = 0; i < gpuForecast.Length; i++)
+            Assert.True(Math.Abs(gpuForecast[i] - cpuForecast[i]) <= 1e-4 * Math.Max(1, Math.Abs(gpuForecast[i])),
+                $"forecast[{i}]: {cpuForecast[i]} on the CPU, {gpuForecast[i]} on the GPU");
+    }
+
+    private static float[] Forecasts(JsonObject answer) =>
+        answer["outputs"]!.AsArray()
+            .SelectMany(output => output!["forecast"]!.AsArray().Select(step => step!.AsArray()[0]!.GetValue<float>()))
+            .ToArray();
+
     private static object CudaJob(string dataset, string name) => new
     {
         datasetId = dataset, modelName = name, task = new { kind = "forecast", inputLength = 6, horizon = 2 },

@@ -1,6 +1,9 @@
-using RnnService.Api.Health;
 using System.ComponentModel.DataAnnotations;
+using Microsoft.Extensions.Diagnostics.HealthChecks;
 using Microsoft.Extensions.Options;
+using RnnService.Api.Health;
+using RnnService.Api.Inference;
+using RnnService.Training.Jobs;
 using RnnService.Training.Torch;
 
 namespace RnnService.Api.Configuration;
@@ -36,7 +39,13 @@ public static class EngineServices
         // Loading the engine is the first thing the process does with it: a missing libtorch fails the start, loudly.
         builder.Services.AddSingleton(services => ConfigureEngine(services.GetRequiredService<IOptions<EngineOptions>>().Value));
         builder.Services.AddHostedService<EngineWarmup>();
-        builder.Services.AddHealthChecks().AddCheck<EngineHealthCheck>("engine", tags: ["ready"]);
+        // The served models' device is known only where the api role registered serving.
+        builder.Services.AddHealthChecks().Add(new HealthCheckRegistration(
+            "engine",
+            services => new EngineHealthCheck(
+                services.GetRequiredService<EngineInfo>(), services.GetRequiredService<ServiceRoles>(), services.GetService<InferenceDevice>()),
+            failureStatus: null,
+            tags: ["ready"]));
         return builder;
     }
 

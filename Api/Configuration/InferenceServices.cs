@@ -1,5 +1,8 @@
+using Microsoft.Extensions.Options;
 using RnnService.Api.Inference;
 using RnnService.Api.Models;
+using RnnService.Domain.Jobs;
+using RnnService.Training.Torch;
 
 namespace RnnService.Api.Configuration;
 
@@ -13,11 +16,15 @@ public static class InferenceServices
             .ValidateDataAnnotations()
             .Validate(options => System.ComponentModel.DataAnnotations.Validator.TryValidateObject(
                 options.Batching, new(options.Batching), null, validateAllProperties: true), "Inference:Batching is not valid.")
+            .Validate<EngineInfo>((options, engine) => options.Device != DeviceChoice.Cuda || engine.CudaAvailable,
+                "Inference:Device is cuda, but there is no CUDA device on this server; use auto or cpu.")
             .ValidateOnStart();
         builder.Services.AddOptions<ModelImportOptions>()
             .BindConfiguration(ModelImportOptions.Section)
             .ValidateDataAnnotations()
             .ValidateOnStart();
+        builder.Services.AddSingleton(services => InferenceDevice.Resolve(
+            services.GetRequiredService<IOptions<InferenceOptions>>().Value.Device, services.GetRequiredService<EngineInfo>()));
         builder.Services.AddSingleton<InferenceStatistics>();
         builder.Services.AddSingleton<ModelCache>();
         return builder;

@@ -1,26 +1,34 @@
 using Microsoft.Extensions.Diagnostics.HealthChecks;
 using Microsoft.Extensions.Options;
 using Microsoft.EntityFrameworkCore;
+using RnnService.Api.Inference;
 using RnnService.Training.Jobs;
 using RnnService.Training.Storage;
 using RnnService.Training.Torch;
 
 namespace RnnService.Api.Health;
 
-/// <summary>Ready when libtorch is loaded; reports the device that <c>auto</c> picks and the libtorch version.</summary>
-public sealed class EngineHealthCheck(EngineInfo engine) : IHealthCheck
+/// <summary>
+/// Ready when libtorch is loaded. Reports the device that <c>auto</c> picks, the devices this process trains
+/// (worker) and serves (api) on, and the libtorch version.
+/// </summary>
+public sealed class EngineHealthCheck(EngineInfo engine, ServiceRoles roles, InferenceDevice? serving) : IHealthCheck
 {
-    public Task<HealthCheckResult> CheckHealthAsync(HealthCheckContext context, CancellationToken cancellationToken = default) =>
-        Task.FromResult(HealthCheckResult.Healthy(
-            $"libtorch {engine.LibtorchVersion} on {engine.DefaultDevice.Kind.ToString().ToLowerInvariant()}",
-            new Dictionary<string, object>
-            {
-                ["device"] = engine.DefaultDevice.Kind.ToString().ToLowerInvariant(),
-                ["libtorchVersion"] = engine.LibtorchVersion,
-                ["cudaAvailable"] = engine.CudaAvailable,
-                ["cudaDeviceCount"] = engine.CudaDeviceCount,
-                ["intraOpThreads"] = engine.IntraOpThreads,
-            }));
+    public Task<HealthCheckResult> CheckHealthAsync(HealthCheckContext context, CancellationToken cancellationToken = default)
+    {
+        var data = new Dictionary<string, object>
+        {
+            ["device"] = engine.DefaultDevice.Kind.ToString().ToLowerInvariant(),
+            ["libtorchVersion"] = engine.LibtorchVersion,
+            ["cudaAvailable"] = engine.CudaAvailable,
+            ["cudaDeviceCount"] = engine.CudaDeviceCount,
+            ["intraOpThreads"] = engine.IntraOpThreads,
+        };
+        if (roles.Worker) data["trainingDevice"] = engine.DefaultDevice.ToString();
+        if (serving is not null) data["inferenceDevice"] = serving.Device.ToString();
+        return Task.FromResult(HealthCheckResult.Healthy(
+            $"libtorch {engine.LibtorchVersion} on {engine.DefaultDevice.Kind.ToString().ToLowerInvariant()}", data));
+    }
 }
 
 /// <summary>

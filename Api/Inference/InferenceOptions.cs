@@ -1,4 +1,5 @@
 using System.ComponentModel.DataAnnotations;
+using RnnService.Domain.Jobs;
 
 namespace RnnService.Api.Inference;
 
@@ -6,6 +7,9 @@ namespace RnnService.Api.Inference;
 public sealed class InferenceOptions
 {
     public const string Section = "Inference";
+
+    /// <summary>Where served models are loaded and run: auto (the first CUDA device when there is one), cpu or cuda.</summary>
+    public DeviceChoice Device { get; set; } = DeviceChoice.Auto;
 
     /// <summary>Largest predict body, in bytes; larger ones get 413.</summary>
     [Range(1024, long.MaxValue)]
@@ -61,7 +65,8 @@ public sealed class BatchingOptions
 
     /// <summary>
     /// Engine calls of one model that may run at once; while all are busy, arriving sequences gather into the next
-    /// batch. 0 means one per group of intra-op threads: cores ÷ libtorch's intra-op threads.
+    /// batch. 0 means one per group of intra-op threads on the CPU (cores ÷ libtorch's intra-op threads) and two on a
+    /// GPU (one runs while the next is made ready; the GPU runs one batch at a time best, as large as it can be).
     /// </summary>
     [Range(0, 1024)]
     public int MaxConcurrentBatches { get; set; }

@@ -109,13 +109,16 @@ public sealed record CacheStatistics(long Loads, long Hits, long Evictions, int 
 /// that is not loaded yet share one load.
 /// </summary>
 public sealed class ModelCache(
-    IOptions<InferenceOptions> options, FileStore files, EngineInfo engine, InferenceStatistics statistics, ILogger<ModelCache> logger)
+    IOptions<InferenceOptions> options, FileStore files, EngineInfo engine, InferenceDevice device, InferenceStatistics statistics,
+    ILogger<ModelCache> logger)
     : IDisposable
 {
-    /// <summary>Engine calls one model may run at once: as configured, or one per group of intra-op threads.</summary>
+    /// <summary>Engine calls one model may run at once: as configured, else one per group of intra-op threads, or two on a GPU.</summary>
     private readonly int concurrentBatches = options.Value.Batching.MaxConcurrentBatches is > 0 and var configured
         ? configured
-        : Math.Max(1, Environment.ProcessorCount / Math.Max(1, engine.IntraOpThreads));
+        : device.Device.Kind == DeviceKind.Cuda
+            ? 2
+            : Math.Max(1, Environment.ProcessorCount / Math.Max(1, engine.IntraOpThreads));
 
     private readonly Lock gate = new();
     private readonly Dictionary<string, LinkedListNode<Entry>> entries = new(StringComparer.Ordinal);
@@ -202,7 +205,7 @@ public sealed class ModelCache(
         SequenceModel network;
         using (var weights = File.OpenRead(files.WeightsPath(record.WeightsFile)))
         {
-            network = SequenceModel.Load(spec, weights);
+            network = SequenceModel.Load(spec, weights, device.Device);
         }
         try
         {
@@ -214,7 +217,8 @@ public sealed class ModelCache(
             network.Dispose();
             throw;
         }
-        logger.LogInformation("Loaded model {Name} version {Version} ({Parameters} parameters)", record.Name, record.Version, network.ParameterCount);
+        logger.LogInformation("Loaded model {Name} version {Version} ({Parameters} parameters) on {Device}",
+            record.Name, record.Version, network.ParameterCount, device.Device);
         return new LoadedModel(record, network, servable, options.Value.Batching, concurrentBatches, statistics);
     }
 

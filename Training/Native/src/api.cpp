@@ -66,13 +66,16 @@ torch::Device device_for(int32_t index) {
 }
 
 struct BatchTensors {
-  torch::Tensor inputs;   // (batch, steps, features) float or (batch, steps) int64, on the model's device
-  torch::Tensor lengths;  // (batch) int64, on the CPU as packing requires
+  torch::Tensor inputs;          // (batch, steps, features) float or (batch, steps) int64, on the model's device
+  torch::Tensor lengths;         // (batch) int64, on the CPU as packing requires
+  torch::Tensor device_lengths;  // the same on the model's device (the padded path masks and gathers with it)
+  torch::Tensor targets;         // (batch, outputs) float or (batch) int64 on the model's device; undefined without
   int64_t batch_size;
   int64_t steps;
 };
 
-BatchTensors to_tensors(const ModelState& model, const rnn_batch* batch) {
+// Checks the caller's batch (and targets, when the call has them) before anything runs.
+void check_batch(const ModelState& model, const rnn_batch* batch) {
   if (batch == nullptr) fail("batch is null");
   const auto& spec = model.module->spec;
   const int64_t n = batch->batch_size;
@@ -85,13 +88,8 @@ BatchTensors to_tensors(const ModelState& model, const rnn_batch* batch) {
     if (length < 1) fail("sequence ", i, " has length ", length, "; every sequence needs at least one step");
     if (length > steps) fail("sequence ", i, " has length ", length, ", beyond the padded length ", steps);
   }
-  auto lengths = torch::from_blob(const_cast<int64_t*>(batch->lengths), {n}, torch::kInt64).clone();
-
-  torch::Tensor inputs;
   if (spec.vocabulary_size > 0) {
     if (batch->tokens == nullptr) fail("this model reads token ids (it has an embedding), but the batch holds no tokens");
-    // (batch, steps)
-    inputs = torch::from_blob(const_cast<int64_t*>(batch->tokens), {n, steps}, torch::kInt64);
     const auto* ids = batch->tokens;
     for (int64_t k = 0; k < n * steps; ++k) {
       if (ids[k] < 0 || ids[k] >= spec.vocabulary_size)
@@ -102,46 +100,129 @@ BatchTensors to_tensors(const ModelState& model, const rnn_batch* batch) {
     if (batch->features == nullptr) fail("this model reads features, but the batch holds none");
     if (batch->feature_count != spec.input_size)
       fail("the batch has ", batch->feature_count, " features per step, but the model expects ", spec.input_size);
-    // (batch, steps, features)
-    inputs = torch::from_blob(const_cast<float*>(batch->features), {n, steps, spec.input_size}, torch::kFloat32);
   }
-  // The caller's memory is pinned for the whole call and no tensor made from it outlives the call
-  // (packing copies the steps it keeps), so on the CPU it is used in place; other devices get one copy.
-  if (!model.device.is_cpu()) inputs = inputs.to(model.device);
-  return {inputs, lengths, n, steps};
 }
 
-torch::Tensor compute_loss(const ModelState& model, const torch::Tensor& outputs, const rnn_targets* targets,
-                           int32_t loss, double huber_delta, int64_t batch_size) {
+void check_targets(const ModelState& model, const rnn_targets* targets, int32_t loss, int64_t batch_size) {
   if (targets == nullptr) fail("targets are missing");
   if (targets->batch_size != batch_size)
     fail("the targets hold ", targets->batch_size, " rows, but the batch has ", batch_size, " sequences");
   const int64_t output_size = model.module->spec.output_size;
   switch (loss) {
     case RNN_LOSS_MSE:
-    case RNN_LOSS_HUBER: {
+    case RNN_LOSS_HUBER:
       if (targets->values == nullptr) fail("a regression loss needs target values");
-      // (batch, output_size)
-      auto expected = torch::from_blob(const_cast<float*>(targets->values), {batch_size, output_size}, torch::kFloat32)
-                          .to(model.device, /*non_blocking=*/false, /*copy=*/true);
-      if (loss == RNN_LOSS_MSE) return torch::mse_loss(outputs, expected);
-      if (!(huber_delta > 0)) fail("the Huber delta must be positive, got ", huber_delta);
-      return torch::huber_loss(outputs, expected, at::Reduction::Mean, huber_delta);
-    }
-    case RNN_LOSS_CROSS_ENTROPY: {
+      break;
+    case RNN_LOSS_CROSS_ENTROPY:
       if (targets->classes == nullptr) fail("the cross-entropy loss needs target classes");
       for (int64_t i = 0; i < batch_size; ++i) {
         const int64_t c = targets->classes[i];
-        if (c < 0 || c >= output_size)
-          fail("target class ", c, " of sequence ", i, " is outside 0..", output_size - 1);
+        if (c < 0 || c >= output_size) fail("target class ", c, " of sequence ", i, " is outside 0..", output_size - 1);
       }
-      // (batch)
-      auto expected = torch::from_blob(const_cast<int64_t*>(targets->classes), {batch_size}, torch::kInt64)
-                          .to(model.device, /*non_blocking=*/false, /*copy=*/true);
-      return torch::nn::functional::cross_entropy(outputs, expected);
-    }
+      break;
     default:
       fail("loss ", loss, " is not mse (0), huber (1) or cross-entropy (2)");
+  }
+}
+
+// One part of a batch as the caller holds it: where, how many bytes, and the tensor it becomes.
+struct HostPart {
+  const void* data;
+  torch::ScalarType type;
+  std::vector<int64_t> shape;
+  int64_t bytes() const {
+    int64_t count = 1;
+    for (auto d : shape) count *= d;
+    return count * static_cast<int64_t>(c10::elementSize(type));
+  }
+};
+
+// The parts as tensors on the model's device. On the CPU the caller's memory is used in place: it is pinned for the
+// whole call, and no tensor made from it outlives the call (packing copies the steps it keeps). On a GPU the parts are
+// packed into one page-locked staging buffer and cross in one asynchronous host-to-device copy; the caching host
+// allocator keeps that buffer from being reused until the copy has run.
+std::vector<torch::Tensor> to_device(const std::vector<HostPart>& parts, const torch::Device& device) {
+  std::vector<torch::Tensor> tensors;
+  if (device.is_cpu()) {
+    for (const auto& part : parts)
+      tensors.push_back(torch::from_blob(const_cast<void*>(part.data), part.shape, torch::dtype(part.type)));
+    return tensors;
+  }
+  constexpr int64_t alignment = 64;  // every part starts aligned for any element type
+  std::vector<int64_t> offsets;
+  int64_t total = 0;
+  for (const auto& part : parts) {
+    offsets.push_back(total);
+    total += (part.bytes() + alignment - 1) / alignment * alignment;
+  }
+  auto staging = torch::empty({total}, torch::dtype(torch::kUInt8).pinned_memory(true));
+  auto* base = staging.data_ptr<uint8_t>();
+  for (size_t i = 0; i < parts.size(); ++i) std::memcpy(base + offsets[i], parts[i].data, parts[i].bytes());
+  auto on_device = staging.to(device, /*non_blocking=*/true);
+  for (size_t i = 0; i < parts.size(); ++i) {
+    tensors.push_back(on_device.narrow(0, offsets[i], parts[i].bytes()).view(parts[i].type).view(parts[i].shape));
+  }
+  return tensors;
+}
+
+// The batch (and its targets, for a loss of that kind) checked and on the model's device.
+BatchTensors to_tensors(const ModelState& model, const rnn_batch* batch, const rnn_targets* targets = nullptr,
+                        int32_t loss = RNN_LOSS_MSE) {
+  check_batch(model, batch);
+  const auto& spec = model.module->spec;
+  const int64_t n = batch->batch_size;
+  const int64_t steps = batch->steps;
+  if (targets != nullptr) check_targets(model, targets, loss, n);
+
+  std::vector<HostPart> parts;
+  if (spec.vocabulary_size > 0) {
+    parts.push_back({batch->tokens, torch::kInt64, {n, steps}});
+  } else {
+    parts.push_back({batch->features, torch::kFloat32, {n, steps, spec.input_size}});
+  }
+  parts.push_back({batch->lengths, torch::kInt64, {n}});
+  if (targets != nullptr) {
+    if (loss == RNN_LOSS_CROSS_ENTROPY) {
+      parts.push_back({targets->classes, torch::kInt64, {n}});
+    } else {
+      parts.push_back({targets->values, torch::kFloat32, {n, spec.output_size}});
+    }
+  }
+  auto tensors = to_device(parts, model.device);
+  // Packing reads the lengths on the CPU; the caller's memory is only borrowed, so they are copied.
+  auto lengths = torch::from_blob(const_cast<int64_t*>(batch->lengths), {n}, torch::kInt64).clone();
+  return {tensors[0], lengths, model.device.is_cpu() ? lengths : tensors[1],
+          targets != nullptr ? tensors[2] : torch::Tensor(), n, steps};
+}
+
+torch::Tensor compute_loss(const torch::Tensor& outputs, const BatchTensors& batch, int32_t loss, double huber_delta) {
+  switch (loss) {
+    case RNN_LOSS_MSE:
+      return torch::mse_loss(outputs, batch.targets);
+    case RNN_LOSS_HUBER:
+      if (!(huber_delta > 0)) fail("the Huber delta must be positive, got ", huber_delta);
+      return torch::huber_loss(outputs, batch.targets, at::Reduction::Mean, huber_delta);
+    default:
+      return torch::nn::functional::cross_entropy(outputs, batch.targets);
+  }
+}
+
+template <typename State>
+void move_moments(State& state, const torch::Device& device) {
+  state.exp_avg(state.exp_avg().to(device));
+  state.exp_avg_sq(state.exp_avg_sq().to(device));
+  if (state.max_exp_avg_sq().defined()) state.max_exp_avg_sq(state.max_exp_avg_sq().to(device));
+}
+
+// Moves an optimizer's state (Adam's and AdamW's moments) to a device; a no-op where it already is.
+void move_state(torch::optim::Optimizer& optimizer, const torch::Device& device) {
+  for (auto& entry : optimizer.state()) {
+    auto* state = entry.second.get();
+    if (auto* adam = dynamic_cast<torch::optim::AdamParamState*>(state)) {
+      move_moments(*adam, device);
+    } else if (auto* adamw = dynamic_cast<torch::optim::AdamWParamState*>(state)) {
+      move_moments(*adamw, device);
+    }
   }
 }
 
@@ -268,6 +349,13 @@ rnn_status rnn_model_read_parameters(rnn_model* model, float* destination, int64
     if (count != m.parameter_count) fail("the model has ", m.parameter_count, " parameter values, not ", count);
     std::lock_guard<std::mutex> lock(m.mutex);
     torch::NoGradGuard no_grad;
+    if (!m.device.is_cpu()) {
+      // One device-to-host copy of all of them, not one per parameter.
+      std::vector<torch::Tensor> flat;
+      for (const auto& entry : m.parameters) flat.push_back(entry.second.reshape({-1}));
+      torch::from_blob(destination, {count}, torch::kFloat32).copy_(torch::cat(flat));
+      return;
+    }
     int64_t offset = 0;
     for (const auto& entry : m.parameters) {
       rnn::copy_out(entry.second, destination + offset);
@@ -283,11 +371,13 @@ rnn_status rnn_model_write_parameters(rnn_model* model, const float* source, int
     if (count != m.parameter_count) fail("the model has ", m.parameter_count, " parameter values, not ", count);
     std::lock_guard<std::mutex> lock(m.mutex);
     torch::NoGradGuard no_grad;
+    // On a GPU all of them cross in one host-to-device copy.
+    auto all = torch::from_blob(const_cast<float*>(source), {count}, torch::kFloat32).to(m.device);
     int64_t offset = 0;
     for (auto& entry : m.parameters) {
       auto& parameter = entry.second;
       // In place, so that views (the RNN's flat weights) and optimizers keep seeing it.
-      parameter.copy_(torch::from_blob(const_cast<float*>(source + offset), parameter.sizes(), torch::kFloat32));
+      parameter.copy_(all.narrow(0, offset, parameter.numel()).view(parameter.sizes()));
       offset += parameter.numel();
     }
   });
@@ -311,7 +401,8 @@ rnn_status rnn_model_forward(rnn_model* model, const rnn_batch* batch, int32_t f
     torch::InferenceMode inference;
     m.module->eval();
     torch::Tensor hidden_states;
-    auto y = m.module->forward(tensors.inputs, tensors.lengths, states ? &hidden_states : nullptr);
+    auto y = m.module->forward(tensors.inputs, tensors.lengths, tensors.device_lengths,
+                               states ? &hidden_states : nullptr);
     if ((flags & RNN_FORWARD_SOFTMAX) != 0) y = torch::softmax(y, /*dim=*/1);
     rnn::copy_out(y, outputs);
     if (states != nullptr) rnn::copy_out(hidden_states, states);
@@ -324,11 +415,11 @@ rnn_status rnn_model_evaluate(rnn_model* model, const rnn_batch* batch, const rn
     auto& m = *require(model, "model").state;
     if (loss_out == nullptr) fail("loss output is null");
     std::lock_guard<std::mutex> lock(m.mutex);
-    auto tensors = rnn::to_tensors(m, batch);
+    auto tensors = rnn::to_tensors(m, batch, targets, loss);
     torch::NoGradGuard no_grad;
     m.module->eval();
-    auto y = m.module->forward(tensors.inputs, tensors.lengths);
-    auto value = rnn::compute_loss(m, y, targets, loss, huber_delta, tensors.batch_size);
+    auto y = m.module->forward(tensors.inputs, tensors.lengths, tensors.device_lengths);
+    auto value = rnn::compute_loss(y, tensors, loss, huber_delta);
     *loss_out = value.item<double>();
     if (outputs != nullptr) rnn::copy_out(y, outputs);
   });
@@ -380,11 +471,11 @@ rnn_status rnn_trainer_step(rnn_trainer* trainer, const rnn_batch* batch, const 
     auto& m = *t.model;
     if (loss_out == nullptr) fail("loss output is null");
     std::lock_guard<std::mutex> lock(m.mutex);
-    auto tensors = rnn::to_tensors(m, batch);
+    auto tensors = rnn::to_tensors(m, batch, targets, t.options.loss);
     m.module->train();
     t.optimizer->zero_grad();
-    auto y = m.module->forward(tensors.inputs, tensors.lengths);
-    auto loss = rnn::compute_loss(m, y, targets, t.options.loss, t.options.huber_delta, tensors.batch_size);
+    auto y = m.module->forward(tensors.inputs, tensors.lengths, tensors.device_lengths);
+    auto loss = rnn::compute_loss(y, tensors, t.options.loss, t.options.huber_delta);
     const double value = loss.item<double>();
     // A diverged batch must not poison the weights: report it and leave them as they were.
     if (!std::isfinite(value)) throw std::runtime_error("the training loss is not finite (" + std::to_string(value) + "); the step was skipped");
@@ -416,7 +507,15 @@ rnn_status rnn_trainer_save(rnn_trainer* trainer, rnn_buffer** out) {
     if (out == nullptr) fail("output is null");
     std::lock_guard<std::mutex> lock(t.model->mutex);
     torch::serialize::OutputArchive archive;
-    t.optimizer->save(archive);
+    // Written from CPU copies, so that a GPU job's checkpoint resumes on any machine.
+    rnn::move_state(*t.optimizer, torch::kCPU);
+    try {
+      t.optimizer->save(archive);
+    } catch (...) {
+      rnn::move_state(*t.optimizer, t.model->device);
+      throw;
+    }
+    rnn::move_state(*t.optimizer, t.model->device);
     auto buffer = std::make_unique<rnn_buffer>();
     archive.save_to([&](const void* data, size_t size) {
       const auto* bytes = static_cast<const uint8_t*>(data);
@@ -433,8 +532,10 @@ rnn_status rnn_trainer_load(rnn_trainer* trainer, const uint8_t* data, int64_t s
     if (data == nullptr || size <= 0) fail("optimizer state is empty");
     std::lock_guard<std::mutex> lock(t.model->mutex);
     torch::serialize::InputArchive archive;
-    archive.load_from(reinterpret_cast<const char*>(data), static_cast<size_t>(size));
+    // Read onto the CPU whatever device wrote it, then moved to where the model is.
+    archive.load_from(reinterpret_cast<const char*>(data), static_cast<size_t>(size), torch::Device(torch::kCPU));
     t.optimizer->load(archive);
+    rnn::move_state(*t.optimizer, t.model->device);
   });
 }
 

@@ -107,12 +107,12 @@ torch::Tensor SequenceModelImpl::run_layer(const torch::Tensor& x, int64_t layer
   return std::get<0>(torch::rnn_tanh(x, h0, weights, true, 1, 0.0, train, false, /*batch_first=*/true));
 }
 
-SequenceModelImpl::Encoded SequenceModelImpl::encode_padded(const torch::Tensor& x, const torch::Tensor& lengths,
-                                                             bool want_states) {
+SequenceModelImpl::Encoded SequenceModelImpl::encode_padded(const torch::Tensor& x,
+                                                             const torch::Tensor& device_lengths, bool want_states) {
   const int64_t batch = x.size(0);
   const int64_t steps = x.size(1);
   const int64_t hidden = spec.hidden_size;
-  auto l = lengths.to(x.device()).unsqueeze(1);  // (batch, 1)
+  auto l = device_lengths.unsqueeze(1);  // (batch, 1)
   auto t = torch::arange(steps, torch::TensorOptions().dtype(torch::kInt64).device(x.device())).unsqueeze(0);
   // Each sequence's last step, as a gather index over (batch, steps, hidden): (batch, 1, hidden)
   auto last = (l - 1).view({batch, 1, 1}).expand({batch, 1, hidden});
@@ -157,12 +157,12 @@ bool SequenceModelImpl::use_padded(const torch::Tensor& x, const torch::Tensor& 
 }
 
 torch::Tensor SequenceModelImpl::forward(const torch::Tensor& inputs, const torch::Tensor& lengths,
-                                         torch::Tensor* states) {
+                                         const torch::Tensor& device_lengths, torch::Tensor* states) {
   // (batch, steps, input_size)
   auto x = embedding ? embedding->forward(inputs) : inputs;
   const bool want_states = states != nullptr;
   auto [representation, steps] =
-      use_padded(x, lengths) ? encode_padded(x, lengths, want_states) : encode_packed(x, lengths, want_states);
+      use_padded(x, lengths) ? encode_padded(x, device_lengths, want_states) : encode_packed(x, lengths, want_states);
   if (want_states) *states = steps;  // (batch, steps, directions * hidden)
   return head->forward(representation);  // (batch, output_size)
 }

@@ -24,10 +24,11 @@ namespace rnn {
 struct SequenceModelImpl : torch::nn::Module {
   explicit SequenceModelImpl(const rnn_model_spec& spec);
 
-  // inputs: (batch, steps, input_size) float, or (batch, steps) int64 tokens.
-  // lengths: (batch) int64 on the CPU. Returns the head's outputs (batch, output_size);
-  // when states is given it receives (batch, steps, directions * hidden), zeros past each length.
-  torch::Tensor forward(const torch::Tensor& inputs, const torch::Tensor& lengths, torch::Tensor* states = nullptr);
+  // inputs: (batch, steps, input_size) float, or (batch, steps) int64 tokens, on the model's device.
+  // lengths: (batch) int64 on the CPU; device_lengths: the same on the model's device. Returns the head's outputs
+  // (batch, output_size); when states is given it receives (batch, steps, directions * hidden), zeros past each length.
+  torch::Tensor forward(const torch::Tensor& inputs, const torch::Tensor& lengths, const torch::Tensor& device_lengths,
+                        torch::Tensor* states = nullptr);
 
   // (representation (batch, directions * hidden), the top layer's per-step output (batch, steps, directions * hidden),
   // zeros past each length, or undefined when not asked for)
@@ -36,7 +37,7 @@ struct SequenceModelImpl : torch::nn::Module {
   // Padded on the CPU for training, and for inference when padding is at most a quarter of the real steps.
   bool use_padded(const torch::Tensor& x, const torch::Tensor& lengths) const;
   Encoded encode_packed(const torch::Tensor& x, const torch::Tensor& lengths, bool want_states);
-  Encoded encode_padded(const torch::Tensor& x, const torch::Tensor& lengths, bool want_states);
+  Encoded encode_padded(const torch::Tensor& x, const torch::Tensor& device_lengths, bool want_states);
 
   // The whole recurrent stack over a tensor (padded) input: the top layer's per-step output.
   torch::Tensor run_stack(const torch::Tensor& x);

@@ -1,0 +1,112 @@
+using RnnService.Api.Tests.Infrastructure;
+using RnnService.Domain.Models;
+using RnnService.Training.Torch;
+using RnnService.Training.Torch.StateDicts;
+
+namespace RnnService.Api.Tests.Engine;
+
+/// <summary>
+/// The engine on a CUDA device: PyTorch's outputs within float32-on-GPU tolerance, the CPU's training steps, and
+/// weights and optimizer state that move between the GPU and the CPU in both directions.
+/// </summary>
+[Collection(PyTorchCollection.Name)]
+public sealed class CudaTests(PyTorchCases pytorch)
+{
+    private const double Tolerance = 1e-4;
+    private static readonly EngineDevice Gpu = EngineDevice.Cuda();
+
+    [CudaTheory]
+    [MemberData(nameof(PyTorchParityTests.CasesAndPaths), MemberType = typeof(PyTorchParityTests))]
+    public void WeightsSavedByPyTorchReproducePyTorchOutputsAndStatesOnCuda(string name, SequencePath path)
+    {
+        var reference = pytorch[name];
+        using var weights = File.OpenRead(reference.WeightsPath);
+        using var model = SequenceModel.Load(reference.Spec, weights, Gpu);
+        model.SequencePath = path;
+
+        var result = model.Forward(reference.Batch(), returnStates: true);
+
+        Assert.Equal(Gpu, model.Device);
+        for (var i = 0; i < reference.Lengths.Length; i++)
+        {
+            Infrastructure.Tolerance.AssertClose(reference.Outputs[i], result.Output(i), Tolerance, $"{name} outputs[{i}]");
+            var expectedStates = reference.States[i].Take((int)reference.Lengths[i]).SelectMany(step => step).ToArray();
+            Infrastructure.Tolerance.AssertClose(expectedStates, result.StatesOf(i), Tolerance, $"{name} states[{i}]");
+        }
+    }
+
+    [CudaTheory]
+    [InlineData(CellKind.Lstm, true)]
+    [InlineData(CellKind.Gru, false)]
+    [InlineData(CellKind.Rnn, true)]
+    public void TrainingStepsOnCudaGiveTheWeightsOfTheCpu(CellKind cell, bool bidirectional)
+    {
+        var (spec, batch, targets) = Problem(cell, bidirectional);
+
+        var cpu = Train(spec, batch, targets, EngineDevice.Cpu, steps: 3);
+        var gpu = Train(spec, batch, targets, Gpu, steps: 3);
+
+        using var fresh = SequenceModel.Create(spec, seed: 11);
+        var initial = fresh.GetStateDict();
+        foreach (var tensor in cpu)
+        {
+            Assert.NotEqual(initial[tensor.Name].Values, tensor.Values);  // the steps moved it
+            Infrastructure.Tolerance.AssertClose(tensor.Values, gpu[tensor.Name].Values, Tolerance, tensor.Name);
+        }
+    }
+
+    [CudaTheory]
+    [InlineData(true)]
+    [InlineData(false)]
+    public void AModelTrainedOnOneDeviceServesAndResumesOnTheOther(bool fromGpu)
+    {
+        var (spec, batch, targets) = Problem(CellKind.Lstm, bidirectional: true);
+        var (from, to) = fromGpu ? (Gpu, EngineDevice.Cpu) : (EngineDevice.Cpu, Gpu);
+        var options = new TrainerOptions { Loss = LossKind.CrossEntropy, LearningRate = 0.01 };
+
+        // Trained where it started: the weights file and the optimizer state are what a checkpoint holds.
+        using var source = SequenceModel.Create(spec, from, seed: 11);
+        using var sourceTrainer = new ModelTrainer(source, options);
+        for (var step = 0; step < 3; step++) sourceTrainer.Step(batch, targets);
+        var weights = new MemoryStream();
+        source.SaveWeights(weights);
+        var optimizerState = sourceTrainer.SaveState();
+
+        // Served where it moved to: the same outputs.
+        weights.Position = 0;
+        using var moved = SequenceModel.Load(spec, weights, to);
+        Assert.Equal(to, moved.Device);
+        Infrastructure.Tolerance.AssertClose(source.Forward(batch).Outputs, moved.Forward(batch).Outputs, Tolerance, "outputs");
+
+        // Resumed where it moved to: the same step as one more where it was.
+        using var movedTrainer = new ModelTrainer(moved, options);
+        movedTrainer.LoadState(optimizerState);
+        var continued = sourceTrainer.Step(batch, targets);
+        var resumed = movedTrainer.Step(batch, targets);
+        Assert.Equal(continued, resumed, Tolerance);
+        var expected = source.GetStateDict();
+        foreach (var tensor in moved.GetStateDict())
+            Infrastructure.Tolerance.AssertClose(expected[tensor.Name].Values, tensor.Values, Tolerance, tensor.Name);
+    }
+
+    private static (ModelSpec Spec, SequenceBatch Batch, BatchTargets Targets) Problem(CellKind cell, bool bidirectional)
+    {
+        var spec = new ModelSpec
+        {
+            Cell = cell, InputSize = 3, HiddenSize = 8, NumLayers = 2, Bidirectional = bidirectional, OutputSize = 2, Dropout = 0,
+        };
+        var random = new Random(3);
+        var sequences = new[] { 9, 1, 23, 5, 14 }
+            .Select(length => Enumerable.Range(0, length * 3).Select(_ => random.NextSingle() * 2 - 1).ToArray())
+            .ToList();
+        return (spec, SequenceBatch.FromFeatures(sequences, 3), BatchTargets.FromClasses([0, 1, 1, 0, 1]));
+    }
+
+    private static StateDict Train(ModelSpec spec, SequenceBatch batch, BatchTargets targets, EngineDevice device, int steps)
+    {
+        using var model = SequenceModel.Create(spec, device, seed: 11);
+        using var trainer = new ModelTrainer(model, new TrainerOptions { Loss = LossKind.CrossEntropy, LearningRate = 0.01 });
+        for (var step = 0; step < steps; step++) trainer.Step(batch, targets);
+        return model.GetStateDict();
+    }
+}
