@@ -10,10 +10,18 @@ namespace RnnService.Api.Tests.Engine;
 /// weights and optimizer state that move between the GPU and the CPU in both directions.
 /// </summary>
 [Collection(PyTorchCollection.Name)]
-public sealed class CudaTests(PyTorchCases pytorch)
+public sealed class CudaTests
 {
     private const double Tolerance = 1e-4;
     private static readonly EngineDevice Gpu = EngineDevice.Cuda();
+    private readonly PyTorchCases pytorch;
+
+    public CudaTests(PyTorchCases pytorch)
+    {
+        this.pytorch = pytorch;
+        // As the service configures the engine by default (Engine:AllowTf32 false): float32 on the GPU too.
+        TorchEngine.SetAllowTf32(false);
+    }
 
     [CudaTheory]
     [MemberData(nameof(PyTorchParityTests.CasesAndPaths), MemberType = typeof(PyTorchParityTests))]

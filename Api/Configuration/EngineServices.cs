@@ -26,6 +26,18 @@ public sealed class EngineOptions
     /// </summary>
     [Range(0, 2047)]
     public int KeepFreedMemoryMiB { get; set; } = 256;
+
+    /// <summary>
+    /// TensorFloat-32 on GPUs that have it (Ampere and later): faster training and inference with about three
+    /// significant digits. Off by default, so that a model's outputs on the GPU and the CPU agree within 1e-4.
+    /// </summary>
+    public bool AllowTf32 { get; set; }
+
+    /// <summary>
+    /// oneDNN's CPU kernels where libtorch picks them (its LSTM for inference). Off by default: libtorch's own kernels
+    /// are the ones checked against PyTorch, and Debian's libtorch 2.6 computes wrong LSTM outputs through oneDNN.
+    /// </summary>
+    public bool OneDnn { get; set; }
 }
 
 public static class EngineServices
@@ -53,6 +65,8 @@ public static class EngineServices
     {
         if (options.IntraOpThreads > 0) TorchEngine.SetIntraOpThreads(options.IntraOpThreads);
         TorchEngine.SetFlushDenormals(options.FlushDenormals);
+        TorchEngine.SetAllowTf32(options.AllowTf32);
+        TorchEngine.SetOneDnn(options.OneDnn);
         if (options.KeepFreedMemoryMiB > 0) TorchEngine.KeepFreedMemory(options.KeepFreedMemoryMiB);
         return TorchEngine.Query();
     }

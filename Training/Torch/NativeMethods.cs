@@ -23,6 +23,12 @@ internal static unsafe partial class NativeMethods
     internal static partial int rnn_engine_set_flush_denormal(int on);
 
     [LibraryImport(Library)]
+    internal static partial int rnn_engine_set_allow_tf32(int on);
+
+    [LibraryImport(Library)]
+    internal static partial int rnn_engine_set_onednn(int on);
+
+    [LibraryImport(Library)]
     internal static partial int rnn_engine_keep_freed_memory(long mmapThreshold, long trimThreshold);
 
     [LibraryImport(Library)]

@@ -39,6 +39,19 @@ public static class TorchEngine
         TorchEngineException.Check(NativeMethods.rnn_engine_set_flush_denormal(on ? 1 : 0));
 
     /// <summary>
+    /// TensorFloat-32 on GPUs that have it (Ampere and later), in cuDNN's RNNs and cuBLAS's float32 products: faster,
+    /// with about three significant digits. Off, a model gives the same outputs on the GPU as on the CPU (within 1e-4).
+    /// </summary>
+    public static void SetAllowTf32(bool on) => TorchEngineException.Check(NativeMethods.rnn_engine_set_allow_tf32(on ? 1 : 0));
+
+    /// <summary>
+    /// oneDNN's CPU kernels where libtorch would pick them (its LSTM for inference). Off when the engine loads:
+    /// libtorch's own kernels are the ones checked against PyTorch, and Debian's libtorch 2.6 computes wrong LSTM
+    /// outputs through oneDNN.
+    /// </summary>
+    public static void SetOneDnn(bool on) => TorchEngineException.Check(NativeMethods.rnn_engine_set_onednn(on ? 1 : 0));
+
+    /// <summary>
     /// Keeps memory that libtorch frees for its next allocation instead of handing it back to the system (glibc):
     /// blocks up to 32 MiB from the heap and up to <paramref name="keepMiB"/> MiB of free heap kept. Training
     /// allocates and frees the same large tensors every step; handed back, each costs page faults and zeroing again.

@@ -93,6 +93,14 @@ RNN_API rnn_status rnn_engine_query(rnn_engine_info* out);
 RNN_API rnn_status rnn_engine_set_seed(uint64_t seed);
 RNN_API rnn_status rnn_engine_set_threads(int32_t intra_op_threads);
 RNN_API rnn_status rnn_engine_set_flush_denormal(int32_t on);
+// TensorFloat-32 in cuDNN's RNNs and cuBLAS's float32 products on GPUs that have it (Ampere and later): faster, with
+// about three significant digits instead of float32's seven. libtorch allows it in cuDNN by default; RnnService
+// turns it off unless configured, so that a model gives the same outputs on the GPU as on the CPU (within 1e-4).
+RNN_API rnn_status rnn_engine_set_allow_tf32(int32_t on);
+// oneDNN (mkldnn) kernels where libtorch would pick them: its CPU LSTM for inference. Off from the moment the shim is
+// loaded: libtorch's own kernels are the ones the parity tests check, and Debian's libtorch 2.6 computes LSTM outputs
+// through oneDNN that are off by 0.2 (scripts/check-libtorch2.sh found it; PyTorch 2.6 from the same package agrees).
+RNN_API rnn_status rnn_engine_set_onednn(int32_t on);
 // Keeps freed memory for reuse instead of handing it back to the system (glibc's malloc; elsewhere a no-op):
 // blocks up to mmap_threshold bytes come from the heap, and up to trim_threshold bytes of free heap are kept.
 // libtorch frees and allocates the same large activations and gradients every training step; given back, each

@@ -25,6 +25,12 @@ namespace rnn {
 
 thread_local std::string last_error;
 
+// libtorch's own CPU kernels unless rnn_engine_set_onednn says otherwise (see rnnshim.h).
+const bool onednn_off_at_load = [] {
+  at::globalContext().setUserEnabledMkldnn(false);
+  return true;
+}();
+
 void set_last_error(std::string message) { last_error = std::move(message); }
 
 // What a model handle owns; shared with the trainers made from it, so that the handles
@@ -283,6 +289,17 @@ rnn_status rnn_engine_set_threads(int32_t intra_op_threads) {
 
 rnn_status rnn_engine_set_flush_denormal(int32_t on) {
   return guarded([&] { at::globalContext().setFlushDenormal(on != 0); });
+}
+
+rnn_status rnn_engine_set_onednn(int32_t on) {
+  return guarded([&] { at::globalContext().setUserEnabledMkldnn(on != 0); });
+}
+
+rnn_status rnn_engine_set_allow_tf32(int32_t on) {
+  return guarded([&] {
+    at::globalContext().setAllowTF32CuDNN(on != 0);
+    at::globalContext().setFloat32MatmulPrecision(on != 0 ? "high" : "highest");
+  });
 }
 
 rnn_status rnn_engine_keep_freed_memory(int64_t mmap_threshold, int64_t trim_threshold) {
