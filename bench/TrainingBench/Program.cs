@@ -3,7 +3,7 @@
 // engine configured as the service configures it. The first epoch warms up; the later ones are timed. Prints one
 // JSON line in the peer's format (bench/peers/train.py).
 //
-//   TrainingBench WORKLOAD_DIR --threads N [--seed S]
+//   TrainingBench WORKLOAD_DIR --threads N [--seed S] [--device cpu|cuda]
 using System.Diagnostics;
 using System.Globalization;
 using System.Runtime.InteropServices;
@@ -17,11 +17,18 @@ string Option(string name, string fallback) =>
     args.SkipWhile(a => a != name).Skip(1).FirstOrDefault() ?? fallback;
 var threads = int.Parse(Option("--threads", "1"), CultureInfo.InvariantCulture);
 var seed = int.Parse(Option("--seed", "1"), CultureInfo.InvariantCulture);
+var device = Option("--device", "cpu") switch
+{
+    "cpu" => EngineDevice.Cpu,
+    "cuda" => EngineDevice.Cuda(),
+    var other => throw new ArgumentException($"--device {other}: use cpu or cuda"),
+};
 
 // As the service starts the engine (Api/Configuration/EngineServices.cs).
 TorchEngine.SetIntraOpThreads(threads);
 TorchEngine.SetFlushDenormals(true);
 TorchEngine.KeepFreedMemory(256);
+TorchEngine.SetAllowTf32(false);
 
 var workload = JsonDocument.Parse(File.ReadAllText(Path.Combine(folder, "workload.json"))).RootElement;
 int Int(string name) => workload.GetProperty(name).GetInt32();
@@ -65,7 +72,7 @@ var spec = new ModelSpec
     Dropout = 0,
 };
 var loss = classification ? LossKind.CrossEntropy : LossKind.Mse;
-using var model = SequenceModel.Create(spec, EngineDevice.Cpu, seed);
+using var model = SequenceModel.Create(spec, device, seed);
 using var trainer = new ModelTrainer(model, new TrainerOptions
 {
     Loss = loss,
@@ -103,4 +110,5 @@ Console.WriteLine(JsonSerializer.Serialize(new
     msPerStep = Math.Round(1000 * timedSeconds / timedSteps, 2),
     validationLoss = Math.Round(validationLoss, 5),
     engine = $"libtorch {engine.LibtorchVersion}",
+    device = device.ToString(),
 }));

@@ -1,14 +1,15 @@
 """The training peer: each workload written the way PyTorch users usually write it, on the same data.
 
-    train.py WORKLOAD_DIR --threads N [--seed S] [--style packed|padded]
+    train.py WORKLOAD_DIR --threads N [--seed S] [--style packed|padded] [--device cpu|cuda]
 
 A model class with nn.Embedding / nn.LSTM / nn.GRU and a linear head; each epoch a shuffled order cut into batches
 of 64; a batch padded to its longest sequence (pad_sequence), and then, for variable lengths, either
     packed: pack_padded_sequence(enforce_sorted=False), the representation is h_n (the default), or
     padded: the RNN runs over the padding and the representation is the output at each sequence's last step
             (for a bidirectional RNN the backward half is its output at step 0, after it has read the padding);
-Adam, loss, backward, clip_grad_norm_, step. The first epoch is the warm-up; the later ones are timed. Prints one
-JSON line: sequences/s, ms per step, final validation loss.
+Adam, loss, backward, clip_grad_norm_, step. On a GPU the model lives there and each batch is moved there as users
+write it (`.to(device)`; packing takes its lengths on the CPU). The first epoch is the warm-up; the later ones are
+timed (with the GPU synchronised at both ends). Prints one JSON line: sequences/s, ms per step, final validation loss.
 """
 import argparse
 import json
@@ -55,13 +56,21 @@ def batches(inputs, targets, order, size):
         yield pad_sequence(sequences, batch_first=True), lengths, torch.from_numpy(targets[chosen])
 
 
+def synchronize(device):
+    if device.type == "cuda":
+        torch.cuda.synchronize(device)
+
+
 def main():
     parser = argparse.ArgumentParser()
     parser.add_argument("folder")
     parser.add_argument("--threads", type=int, required=True)
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--style", choices=["packed", "padded"], default="packed")
+    parser.add_argument("--device", choices=["cpu", "cuda"], default="cpu")
     args = parser.parse_args()
+    device = torch.device(args.device)
+    torch.backends.cudnn.allow_tf32 = False  # float32, as RnnService runs by default (Engine:AllowTf32)
     torch.set_num_threads(args.threads)
     torch.manual_seed(args.seed)
 
@@ -69,7 +78,7 @@ def main():
     _, validation_x, validation_y = workloads.read(args.folder, "validation")
     # Sequences of one length need no packing, and users do not pack them.
     style = args.style if spec["min_steps"] != spec["max_steps"] else "padded"
-    model = SequenceModel(spec, style)
+    model = SequenceModel(spec, style).to(device)
     optimizer = torch.optim.Adam(model.parameters(), lr=spec["learning_rate"])
     loss_function = F.mse_loss if spec["loss"] == "mse" else F.cross_entropy
     regression = spec["loss"] == "mse"
@@ -78,9 +87,11 @@ def main():
     for epoch in range(spec["epochs"]):
         model.train()
         order = torch.randperm(len(train_x)).numpy()
+        synchronize(device)
         started = time.perf_counter()
         steps = 0
         for x, lengths, y in batches(train_x, train_y, order, spec["batch"]):
+            x, y = x.to(device), y.to(device)
             optimizer.zero_grad()
             output = model(x, lengths)
             loss = loss_function(output.squeeze(1) if regression else output, y)
@@ -88,6 +99,7 @@ def main():
             nn.utils.clip_grad_norm_(model.parameters(), spec["clip"])
             optimizer.step()
             steps += 1
+        synchronize(device)
         if epoch > 0:  # the first epoch warms up
             timed_seconds += time.perf_counter() - started
             timed_steps += steps
@@ -98,6 +110,7 @@ def main():
     with torch.no_grad():
         order = sorted(range(len(validation_x)), key=lambda i: len(validation_x[i]))
         for x, lengths, y in batches(validation_x, validation_y, order, 256):
+            x, y = x.to(device), y.to(device)
             output = model(x, lengths)
             total += loss_function(output.squeeze(1) if regression else output, y, reduction="sum").item()
     print(json.dumps({
@@ -106,7 +119,7 @@ def main():
         "sequencesPerSecond": round(timed_sequences / timed_seconds, 1),
         "msPerStep": round(1000 * timed_seconds / timed_steps, 2),
         "validationLoss": round(total / len(validation_x), 5),
-        "engine": f"PyTorch {torch.__version__}",
+        "engine": f"PyTorch {torch.__version__}", "device": str(device),
     }))
 
 

@@ -6,34 +6,47 @@
 # workload with RnnService (bench/TrainingBench: the service's epoch loop) and with the PyTorch peer
 # (bench/peers/train.py) in its packed and padded styles, in turn. Figures go to stdout and bench/results/training.json,
 # which bench/compare.py then compares with the last recorded figures (bench/recorded/training.json).
+# On a GPU (RNN_BENCH_DEVICE=cuda; scripts/gpu/verify.sh sets it) both sides train there and the figures go to
+# bench/results/training-cuda.json (RNN_BENCH_SUFFIX replaces "-cuda"). RNN_BENCH_PREBUILT names a folder with
+# TrainingBench.dll already built (a machine without the SDK), RNN_BENCH_PYTHON the interpreter with torch (default
+# Debian's).
 set -euo pipefail
 cd "$(dirname "$0")/../.."
-scripts/install-deps.sh --bench
 runs="${1:-3}"
 threads="${2:-$(nproc)}"
+device="${RNN_BENCH_DEVICE:-cpu}"
+python="${RNN_BENCH_PYTHON:-/usr/bin/python3}"
 work="$(mktemp -d)"
 trap 'rm -rf "$work"' EXIT
 
-dotnet build bench/TrainingBench -c Release --nologo -v quiet >/dev/null
-/usr/bin/python3 bench/peers/workloads.py "$work/data"
-harness=bench/TrainingBench/bin/Release/net10.0/TrainingBench.dll
+if [[ -n "${RNN_BENCH_PREBUILT:-}" ]]; then
+  harness="$RNN_BENCH_PREBUILT/TrainingBench.dll"
+else
+  scripts/install-deps.sh --bench
+  dotnet build bench/TrainingBench -c Release --nologo -v quiet >/dev/null
+  harness=bench/TrainingBench/bin/Release/net10.0/TrainingBench.dll
+fi
+"$python" bench/peers/workloads.py "$work/data"
+suffix="${RNN_BENCH_SUFFIX-$([[ "$device" == cpu ]] || echo "-$device")}"
 mkdir -p bench/results
-lines=bench/results/training-runs.jsonl  # every run's line, kept
+lines="bench/results/training-runs$suffix.jsonl"  # every run's line, kept
 : > "$lines"
 
-/usr/bin/python3 bench/peers/matmul.py --threads "$threads" | tee -a "$lines"
+"$python" bench/peers/matmul.py --threads "$threads" --device "$device" | tee -a "$lines"
 for run in $(seq 1 "$runs"); do
   for workload in a-lstm-fixed b-gru-variable c-text-bilstm; do
     folder="$work/data/$workload"
-    dotnet "$harness" "$folder" --threads "$threads" --seed "$run" | tee -a "$lines"
+    dotnet "$harness" "$folder" --threads "$threads" --seed "$run" --device "$device" | tee -a "$lines"
     styles=(packed padded)
     [[ "$workload" == a-* ]] && styles=(padded)  # one length: nothing to pack
     for style in "${styles[@]}"; do
-      (cd bench/peers && /usr/bin/python3 train.py "$folder" --threads "$threads" --seed "$run" --style "$style") | tee -a "$lines"
+      (cd bench/peers && "$python" train.py "$folder" --threads "$threads" --seed "$run" --style "$style" --device "$device") \
+        | tee -a "$lines"
     done
   done
 done
 
-/usr/bin/python3 bench/training/summarize.py "$lines" "$work/data" > bench/results/training.json
-/usr/bin/python3 bench/training/summarize.py --table bench/results/training.json
-/usr/bin/python3 bench/compare.py bench/results/training.json bench/recorded/training.json
+"$python" bench/training/summarize.py "$lines" "$work/data" > "bench/results/training$suffix.json"
+"$python" bench/training/summarize.py --table "bench/results/training$suffix.json"
+recorded="bench/recorded/training$suffix.json"
+if [[ -e "$recorded" ]]; then "$python" bench/compare.py "bench/results/training$suffix.json" "$recorded"; fi

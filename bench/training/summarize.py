@@ -63,7 +63,11 @@ def summarize(lines_path, data_dir):
             entry["peerGflops"] = round(flops / peers[fastest]["msPerStep"] / 1e6, 1)
             entry["fractionOfMatmulRate"] = round(entry["rnnserviceGflops"] / matmul["gflops"], 3)
         workloads.append(entry)
-    return {"machine": f"{os.cpu_count()} cores, {cpu}", "threads": matmul["threads"],
+    device = matmul.get("device", "cpu")
+    if device == "cuda":
+        import torch
+        cpu += f"; GPU {torch.cuda.get_device_name(0)}"
+    return {"machine": f"{os.cpu_count()} cores, {cpu}", "device": device, "threads": matmul["threads"],
             "runs": len([r for r in rows if r["side"] == "rnnservice"]) // max(1, len(workloads)),
             "engine": next(r["engine"] for r in rows if r["side"] == "rnnservice"),
             "peerEngine": next(r["engine"] for r in rows if r["side"] != "rnnservice"),
@@ -73,7 +77,7 @@ def summarize(lines_path, data_dir):
 def table(path):
     data = json.load(open(path))
     print(f"\n{data['machine']}; {data['threads']} threads; {data['engine']} vs {data['peerEngine']}; "
-          f"median of {data['runs']} runs; sgemm ceiling {data['matmulGflops']} GFLOP/s")
+          f"median of {data['runs']} runs; on {data.get('device', 'cpu')}; float32 matmul ceiling {data['matmulGflops']} GFLOP/s")
     print(f"{'workload':16} {'side':16} {'ms/step':>9} {'seq/s':>8} {'val loss':>9} {'ratio':>6}")
     for w in data["workloads"]:
         ours = w["rnnservice"]
@@ -86,7 +90,7 @@ def table(path):
                 f"{w['validationLossDifference']} (noise {w['validationLossNoise']}, within: {w['validationLossWithinNoise']})")
         print(line)
         if "rnnserviceGflops" in w:
-            print(f"{'':16} {w['rnnserviceGflops']} GFLOP/s = {100 * w['fractionOfMatmulRate']:.0f}% of the sgemm rate "
+            print(f"{'':16} {w['rnnserviceGflops']} GFLOP/s = {100 * w['fractionOfMatmulRate']:.0f}% of the matmul rate "
                   f"(peer {w['peerGflops']} GFLOP/s)")
 
 
