@@ -116,7 +116,8 @@ public sealed class TrainingWorker(
                     var recorded = queue.UpdateAsync(job.Id, WorkerId, null, StoredJson.Write(figures),
                         StoredJson.Write(progress.History), CancellationToken.None).GetAwaiter().GetResult();
                     if (!recorded) throw new LeaseLostException();
-                }, stop.Token),
+                }, stop.Token,
+                problem => logger.LogWarning("Job {Job}: a damaged checkpoint was skipped ({Problem})", job.Id, problem)),
                 stop.Token, TaskCreationOptions.LongRunning, TaskScheduler.Default);
 
             var metrics = result.Progress.BestMetrics is null ? null : StoredJson.Write(result.Progress.BestMetrics);

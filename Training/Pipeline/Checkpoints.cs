@@ -1,4 +1,5 @@
 using System.IO.Compression;
+using System.Security.Cryptography;
 using RnnService.Training.Storage;
 
 namespace RnnService.Training.Pipeline;
@@ -35,37 +36,81 @@ public sealed record TrainerProgress
 public sealed record Checkpoint(TrainerProgress Progress, byte[] Weights, byte[] Optimizer, byte[] BestWeights);
 
 /// <summary>
-/// One checkpoint file per job (a zip: progress JSON, weights, optimizer state, best weights), replaced atomically
-/// after every epoch, so that a process killed at any moment leaves the previous complete checkpoint.
+/// A job's checkpoints (zips: progress JSON, weights, optimizer state, best weights, and the SHA-256 of each in
+/// <c>sha256.json</c>). After every epoch the last one becomes <c>checkpoint.previous.zip</c> and the new one is
+/// written atomically as <c>checkpoint.zip</c>, so a process killed at any moment leaves a complete checkpoint, and a
+/// checkpoint damaged on disk later (truncated, bytes changed) is detected by its checksums and the previous one used.
 /// </summary>
 public static class CheckpointFiles
 {
     public const string FileName = "checkpoint.zip";
+    public const string PreviousFileName = "checkpoint.previous.zip";
+    private const string Manifest = "sha256.json";
 
     public static void Save(string directory, Checkpoint checkpoint)
     {
         var path = Path.Combine(directory, FileName);
+        var entries = new (string Name, byte[] Content)[]
+        {
+            ("progress.json", System.Text.Encoding.UTF8.GetBytes(StoredJson.Write(checkpoint.Progress))),
+            ("weights.pt", checkpoint.Weights),
+            ("optimizer.bin", checkpoint.Optimizer),
+            ("best.pt", checkpoint.BestWeights),
+        };
+        var manifest = entries.ToDictionary(entry => entry.Name, entry => Convert.ToHexStringLower(SHA256.HashData(entry.Content)));
+        if (File.Exists(path)) File.Move(path, Path.Combine(directory, PreviousFileName), overwrite: true);
         FileStore.WriteAtomicallyAsync(path, stream =>
         {
             using (var archive = new ZipArchive(stream, ZipArchiveMode.Create, leaveOpen: true))
             {
-                Add(archive, "progress.json", System.Text.Encoding.UTF8.GetBytes(StoredJson.Write(checkpoint.Progress)));
-                Add(archive, "weights.pt", checkpoint.Weights);
-                Add(archive, "optimizer.bin", checkpoint.Optimizer);
-                Add(archive, "best.pt", checkpoint.BestWeights);
+                foreach (var (name, content) in entries) Add(archive, name, content);
+                Add(archive, Manifest, System.Text.Encoding.UTF8.GetBytes(StoredJson.Write(manifest)));
             }
             return Task.CompletedTask;
         }).GetAwaiter().GetResult();
     }
 
-    /// <summary>The job's last complete checkpoint, or null when it has none.</summary>
-    public static Checkpoint? TryLoad(string directory)
+    /// <summary>
+    /// The job's newest checkpoint that is whole, or null when it has none; <paramref name="rejected"/> says which files
+    /// were damaged and how.
+    /// </summary>
+    public static Checkpoint? TryLoad(string directory, out IReadOnlyList<string> rejected)
     {
-        var path = Path.Combine(directory, FileName);
-        if (!File.Exists(path)) return null;
+        var problems = new List<string>();
+        rejected = problems;
+        foreach (var name in new[] { FileName, PreviousFileName })
+        {
+            var path = Path.Combine(directory, name);
+            if (!File.Exists(path)) continue;
+            try
+            {
+                return Load(path);
+            }
+            catch (Exception exception) when (exception is InvalidDataException or IOException or System.Text.Json.JsonException)
+            {
+                problems.Add($"{name}: {exception.Message}");
+            }
+        }
+        return null;
+    }
+
+    private static Checkpoint Load(string path)
+    {
         using var archive = ZipFile.OpenRead(path);
-        var progress = StoredJson.Read<TrainerProgress>(System.Text.Encoding.UTF8.GetString(Read(archive, "progress.json")));
-        return new Checkpoint(progress, Read(archive, "weights.pt"), Read(archive, "optimizer.bin"), Read(archive, "best.pt"));
+        var entries = new[] { "progress.json", "weights.pt", "optimizer.bin", "best.pt" }.ToDictionary(name => name, name => Read(archive, name));
+        // Checkpoints written before checksums have no manifest; the zip's own CRC-32 is all they have.
+        if (archive.GetEntry(Manifest) is not null)
+        {
+            var manifest = StoredJson.Read<Dictionary<string, string>>(System.Text.Encoding.UTF8.GetString(Read(archive, Manifest)));
+            foreach (var (name, content) in entries)
+            {
+                if (!manifest.TryGetValue(name, out var expected)
+                    || !string.Equals(expected, Convert.ToHexStringLower(SHA256.HashData(content)), StringComparison.Ordinal))
+                    throw new InvalidDataException($"checkpoint entry {name} does not match its SHA-256");
+            }
+        }
+        var progress = StoredJson.Read<TrainerProgress>(System.Text.Encoding.UTF8.GetString(entries["progress.json"]));
+        return new Checkpoint(progress, entries["weights.pt"], entries["optimizer.bin"], entries["best.pt"]);
     }
 
     private static void Add(ZipArchive archive, string name, byte[] content)

@@ -19,7 +19,8 @@ public static class TrainingRun
 
     public static RunResult Run(
         TaskPipeline pipeline, ModelSpec spec, TrainingOptions options, EngineDevice device, string checkpointDirectory,
-        int attempt, Action<EpochEntry, TrainerProgress> onEpoch, CancellationToken cancellationToken)
+        int attempt, Action<EpochEntry, TrainerProgress> onEpoch, CancellationToken cancellationToken,
+        Action<string>? onCheckpointRejected = null)
     {
         var seed = options.Seed!.Value;
         using var model = SequenceModel.Create(spec, device, seed);
@@ -32,7 +33,8 @@ public static class TrainingRun
 
         var progress = new TrainerProgress();
         byte[] bestWeights;
-        var checkpoint = CheckpointFiles.TryLoad(checkpointDirectory);
+        var checkpoint = CheckpointFiles.TryLoad(checkpointDirectory, out var rejected);
+        foreach (var problem in rejected) onCheckpointRejected?.Invoke(problem);
         if (checkpoint is not null)
         {
             model.LoadWeights(new MemoryStream(checkpoint.Weights));

@@ -137,14 +137,34 @@ public sealed class DatabaseMigrator(
     }
 }
 
-/// <summary>The files of datasets, model weights and checkpoints, each named by an id the service generated.</summary>
+/// <summary>
+/// The files of datasets, model weights and checkpoints, each named by an id the service generated. A name is one path
+/// segment of letters, digits, '.', '_' and '-' (not '.' or '..'), and the path it gives is checked to lie inside its
+/// folder: nothing a request carries can reach a file outside the data directory.
+/// </summary>
 public sealed class FileStore(IOptions<StorageOptions> options)
 {
-    public string DatasetPath(string fileName) => Path.Combine(options.Value.DatasetsDirectory, Path.GetFileName(fileName));
+    public string DatasetPath(string fileName) => Inside(options.Value.DatasetsDirectory, fileName);
 
-    public string WeightsPath(string fileName) => Path.Combine(options.Value.ModelsDirectory, Path.GetFileName(fileName));
+    public string WeightsPath(string fileName) => Inside(options.Value.ModelsDirectory, fileName);
 
-    public string CheckpointDirectory(string jobId) => Path.Combine(options.Value.CheckpointsDirectory, Path.GetFileName(jobId));
+    public string CheckpointDirectory(string jobId) => Inside(options.Value.CheckpointsDirectory, jobId);
+
+    /// <summary>True when <paramref name="name"/> may name a file or folder of the store.</summary>
+    public static bool IsSafeName(string? name) =>
+        !string.IsNullOrEmpty(name) && name.Length <= 200 && name is not ("." or "..")
+        && name.All(c => char.IsAsciiLetterOrDigit(c) || c is '.' or '_' or '-');
+
+    /// <summary>The path of <paramref name="name"/> in <paramref name="folder"/>; refuses any name that could leave it.</summary>
+    public static string Inside(string folder, string name)
+    {
+        if (!IsSafeName(name)) throw new ArgumentException($"'{name}' is not a valid storage name", nameof(name));
+        var root = Path.GetFullPath(folder);
+        var path = Path.GetFullPath(Path.Combine(root, name));
+        if (!path.StartsWith(root + Path.DirectorySeparatorChar, StringComparison.Ordinal))
+            throw new ArgumentException($"'{name}' leads outside {root}", nameof(name));
+        return path;
+    }
 
     /// <summary>A temporary file beside <paramref name="path"/>, for writing before an atomic rename.</summary>
     public static string TemporaryBeside(string path) => $"{path}.{Guid.NewGuid():N}.tmp";
