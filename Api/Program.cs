@@ -15,7 +15,9 @@ builder.AddStorageServices(roles);
 builder.AddEngineServices();
 if (roles.Api)
 {
+    builder.AddSecurityServices();
     builder.AddInferenceServices();
+    builder.AddTrainingJobsApi();
     builder.AddApiDocumentation();
 }
 
@@ -27,6 +29,7 @@ app.UseStatusCodePages();
 app.MapHealthApi();
 if (roles.Api)
 {
+    app.UseSecurity();
     app.MapApiDocumentation();
     app.MapDatasetsApi();
     app.MapTrainingJobsApi();

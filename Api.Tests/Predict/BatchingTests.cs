@@ -88,8 +88,14 @@ public sealed class BatchingTests(ITestOutputHelper output)
             model = "load", inputs = Enumerable.Range(0, 8).Select(_ => Enumerable.Range(0, 3000).Select(_ => random.NextDouble()).ToArray()).ToArray(),
         });
         // The next request must queue behind the long one, so wait until the long one is in the engine.
+        // Watched from a thread of its own: a thread-pool continuation may not get a turn while the engine holds the cores.
         var running = DateTime.UtcNow.AddSeconds(10);
-        while (Statistics(factory).Running == 0 && !blocker.IsCompleted && DateTime.UtcNow < running) await Task.Delay(5);
+        var watcher = new Thread(() =>
+        {
+            while (Statistics(factory).Running == 0 && !blocker.IsCompleted && DateTime.UtcNow < running) Thread.Sleep(1);
+        }) { Priority = ThreadPriority.AboveNormal };
+        watcher.Start();
+        watcher.Join();
         Assert.True(Statistics(factory).Running == 1, "the long request was not in the engine");
         using (var gone = new CancellationTokenSource(TimeSpan.FromMilliseconds(100)))
         {

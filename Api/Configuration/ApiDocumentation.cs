@@ -1,3 +1,5 @@
+using RnnService.Api.Security;
+
 namespace RnnService.Api.Configuration;
 
 public static class ApiDocumentation
@@ -17,6 +19,7 @@ public static class ApiDocumentation
                 return Task.CompletedTask;
             });
             options.AddRequestExamples();
+            options.AddApiKeySecurity();
         });
         return builder;
     }
@@ -30,6 +33,7 @@ public static class ApiDocumentation
             options.SwaggerEndpoint(DocumentPath, "RnnService v1");
             options.RoutePrefix = "swagger";
             options.DocumentTitle = "RnnService API";
+            options.EnablePersistAuthorization();
         });
         return app;
     }

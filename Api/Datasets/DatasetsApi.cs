@@ -3,6 +3,7 @@ using Microsoft.AspNetCore.Http.HttpResults;
 using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.Options;
 using RnnService.Api.Infrastructure;
+using RnnService.Api.Security;
 using RnnService.Domain.Datasets;
 using RnnService.Domain.Jobs;
 using RnnService.Training.Data;
@@ -29,14 +30,16 @@ public static class DatasetsApi
                 "Time-series CSV: a header row, numeric columns, an optional `timestamp` (or any date) column that orders the rows, " +
                 "an optional `series` column. JSON lines: `{\"sequence\": [[f1,...,fk], ...], \"label\": 2}` or `{\"text\": \"...\", \"label\": 1}`.")
             .Accepts<DatasetUploadForm>("multipart/form-data", "application/json")
-            .DisableAntiforgery();
+            .DisableAntiforgery()
+            .RequireScope(Scopes.Train);
 
-        group.MapGet("/", ListDatasetsAsync).WithName("ListDatasets").WithSummary("List datasets, newest first");
-        group.MapGet("/{id}", GetDatasetAsync).WithName("GetDataset").WithSummary("A dataset's summary");
+        group.MapGet("/", ListDatasetsAsync).WithName("ListDatasets").WithSummary("List datasets, newest first").RequireScope(Scopes.Train);
+        group.MapGet("/{id}", GetDatasetAsync).WithName("GetDataset").WithSummary("A dataset's summary").RequireScope(Scopes.Train);
         group.MapDelete("/{id}", DeleteDatasetAsync)
             .WithName("DeleteDataset")
             .WithSummary("Delete a dataset")
-            .WithDescription("409 while a queued or running job uses it.");
+            .WithDescription("409 while a queued or running job uses it.")
+            .RequireScope(Scopes.Admin);
         return group;
     }
 

@@ -70,4 +70,11 @@ public sealed class BatchingOptions
     /// </summary>
     [Range(0, 1024)]
     public int MaxConcurrentBatches { get; set; }
+
+    /// <summary>
+    /// Most sequences waiting for one model version; a request that would go past it gets 503 with Retry-After (a request
+    /// arriving at an empty queue is always taken, up to <see cref="InferenceOptions.MaxSequencesPerRequest"/>).
+    /// </summary>
+    [Range(1, 10_000_000)]
+    public int MaxQueuedSequences { get; set; } = 8192;
 }

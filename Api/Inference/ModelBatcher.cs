@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using System.Runtime.ExceptionServices;
 using System.Threading.Channels;
+using RnnService.Api.Infrastructure;
 using RnnService.Training.Torch;
 
 namespace RnnService.Api.Inference;
@@ -11,7 +12,7 @@ public sealed record SequenceResult(float[] Output, float[]? States);
 /// <summary>Counters over every batcher of the process: what batching did.</summary>
 public sealed class InferenceStatistics
 {
-    private long engineCalls, running, sequences, dropped, realSteps, paddedSteps;
+    private long engineCalls, running, sequences, dropped, refused, realSteps, paddedSteps;
 
     public long EngineCalls => Interlocked.Read(ref engineCalls);
 
@@ -22,6 +23,9 @@ public sealed class InferenceStatistics
 
     /// <summary>Sequences taken out of the queue unrun because their client had gone away.</summary>
     public long Dropped => Interlocked.Read(ref dropped);
+
+    /// <summary>Requests refused (503) because their model's queue was full.</summary>
+    public long Refused => Interlocked.Read(ref refused);
 
     public long RealSteps => Interlocked.Read(ref realSteps);
 
@@ -41,6 +45,8 @@ public sealed class InferenceStatistics
     }
 
     internal void RecordDropped() => Interlocked.Increment(ref dropped);
+
+    internal void RecordRefused() => Interlocked.Increment(ref refused);
 }
 
 /// <summary>
@@ -58,6 +64,7 @@ public sealed class ModelBatcher
     private readonly Channel<Pending> queue = Channel.CreateUnbounded<Pending>(new UnboundedChannelOptions { SingleReader = true });
     private readonly SemaphoreSlim slots;
     private int inFlight;
+    private int queued;
 
     internal ModelBatcher(LoadedModel model, BatchingOptions options, int concurrentBatches, InferenceStatistics statistics)
     {
@@ -73,12 +80,24 @@ public sealed class ModelBatcher
     public Task<SequenceResult[]> RunAsync(PreparedSequence[] sequences, bool states, CancellationToken cancellationToken)
     {
         if (!options.Enabled) return Task.FromResult(RunNow(sequences, states));
+        var waiting = Interlocked.Add(ref queued, sequences.Length);
+        if (waiting > options.MaxQueuedSequences && waiting > sequences.Length)
+        {
+            Interlocked.Add(ref queued, -sequences.Length);
+            statistics.RecordRefused();
+            throw new ServiceBusyException(
+                $"The model's queue is full ({options.MaxQueuedSequences} sequences waiting at most); retry shortly.", retryAfterSeconds: 1);
+        }
         Interlocked.Increment(ref inFlight);
         var request = new PendingRequest(sequences.Length, () => Interlocked.Decrement(ref inFlight), cancellationToken);
         for (var i = 0; i < sequences.Length; i++)
         {
             if (!queue.Writer.TryWrite(new Pending(request, i, sequences[i], states)))
-                return Task.FromResult(RunNow(sequences, states)); // the model is being unloaded: this request still has it
+            {
+                // The model is being unloaded: this request still has it. What was written is run by the loop.
+                Interlocked.Add(ref queued, -(sequences.Length - i));
+                return Task.FromResult(RunNow(sequences, states));
+            }
         }
         return request.Task;
     }
@@ -111,6 +130,7 @@ public sealed class ModelBatcher
             {
                 if (reader.TryRead(out var item))
                 {
+                    Interlocked.Decrement(ref queued);
                     if (item.Request!.IsAbandoned) statistics.RecordDropped();
                     else
                     {

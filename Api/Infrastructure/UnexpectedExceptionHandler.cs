@@ -32,6 +32,34 @@ public sealed class UnexpectedExceptionHandler(IProblemDetailsService problems, 
             });
         }
 
+        if (exception is InvalidOperationException { InnerException: ArgumentException } charset
+            && charset.Message.StartsWith("Unable to read the request as JSON because the request content type charset", StringComparison.Ordinal))
+        {
+            // A JSON body in an encoding .NET does not know ("charset=nope"): the client's doing.
+            context.Response.StatusCode = StatusCodes.Status415UnsupportedMediaType;
+            return await problems.TryWriteAsync(new()
+            {
+                HttpContext = context,
+                ProblemDetails =
+                {
+                    Status = StatusCodes.Status415UnsupportedMediaType,
+                    Title = "Unsupported media type",
+                    Detail = $"'{context.Request.ContentType}' names a character set this service does not know; send UTF-8 JSON.",
+                },
+            });
+        }
+
+        if (exception is ServiceBusyException busy)
+        {
+            context.Response.StatusCode = StatusCodes.Status503ServiceUnavailable;
+            context.Response.Headers.RetryAfter = busy.RetryAfterSeconds.ToString(System.Globalization.CultureInfo.InvariantCulture);
+            return await problems.TryWriteAsync(new()
+            {
+                HttpContext = context,
+                ProblemDetails = { Status = StatusCodes.Status503ServiceUnavailable, Title = "Service busy", Detail = busy.Message },
+            });
+        }
+
         var detail = exception is TorchEngineException
             ? "The tensor engine failed while handling this request; the details are in the service log."
             : "An unexpected error occurred; the details are in the service log.";

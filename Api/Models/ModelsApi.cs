@@ -5,6 +5,7 @@ using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.Options;
 using RnnService.Api.Inference;
 using RnnService.Api.Infrastructure;
+using RnnService.Api.Security;
 using RnnService.Domain.Models;
 using RnnService.Domain.Validation;
 using RnnService.Training.Torch;
@@ -56,15 +57,19 @@ public static class ModelsApi
     public static RouteGroupBuilder MapModelsApi(this IEndpointRouteBuilder app)
     {
         var group = app.MapGroup("/models").WithTags("Models");
-        group.MapGet("/", ListModelsAsync).WithName("ListModels").WithSummary("Registered names with their latest version");
-        group.MapGet("/{name}", GetModelAsync).WithName("GetModel").WithSummary("A name's versions, newest first, and its aliases");
+        group.MapGet("/", ListModelsAsync).WithName("ListModels").WithSummary("Registered names with their latest version")
+            .RequireScope(Scopes.Predict, Scopes.Train);
+        group.MapGet("/{name}", GetModelAsync).WithName("GetModel").WithSummary("A name's versions, newest first, and its aliases")
+            .RequireScope(Scopes.Predict, Scopes.Train);
         group.MapGet("/{name}/versions/{version:int}", GetModelVersionAsync)
-            .WithName("GetModelVersion").WithSummary("One version: spec, task, preprocessing, metrics, parameter count, source");
+            .WithName("GetModelVersion").WithSummary("One version: spec, task, preprocessing, metrics, parameter count, source")
+            .RequireScope(Scopes.Predict, Scopes.Train);
         group.MapGet("/{name}/versions/{version:int}/weights", GetModelWeightsAsync)
             .WithName("GetModelWeights")
             .WithSummary("The version's weights as a PyTorch state_dict file")
             .WithDescription("`torch.load(path)` gives an OrderedDict that `model.load_state_dict` takes, with the key names of the API contract.")
-            .Produces(StatusCodes.Status200OK, contentType: "application/octet-stream");
+            .Produces(StatusCodes.Status200OK, contentType: "application/octet-stream")
+            .RequireScope(Scopes.Predict, Scopes.Train);
         group.MapPost("/{name}/versions", ImportModelVersionAsync)
             .WithName("ImportModelVersion")
             .WithSummary("Import a model trained elsewhere (PyTorch)")
@@ -74,8 +79,10 @@ public static class ModelsApi
                 "sizes, layers, directions, vocabulary and outputs are read from the weights' shapes. Missing, unexpected or " +
                 "mis-shaped keys are a 400 listing them. 201 with the new version.")
             .Accepts<ModelImportForm>("multipart/form-data")
-            .DisableAntiforgery();
-        group.MapDelete("/{name}/versions/{version:int}", DeleteModelVersionAsync).WithName("DeleteModelVersion").WithSummary("Delete a version");
+            .DisableAntiforgery()
+            .RequireScope(Scopes.Admin);
+        group.MapDelete("/{name}/versions/{version:int}", DeleteModelVersionAsync).WithName("DeleteModelVersion").WithSummary("Delete a version")
+            .RequireScope(Scopes.Admin);
         return group;
     }
 

@@ -2,6 +2,7 @@ using Microsoft.AspNetCore.Http.HttpResults;
 using Microsoft.Extensions.Options;
 using RnnService.Api.Inference;
 using RnnService.Api.Infrastructure;
+using RnnService.Api.Security;
 using RnnService.Domain.Models;
 using RnnService.Domain.Validation;
 using RnnService.Training.Registry;
@@ -12,7 +13,7 @@ public static class PredictApi
 {
     public static RouteGroupBuilder MapPredictApi(this IEndpointRouteBuilder app)
     {
-        var group = app.MapGroup("/predict").WithTags("Predict");
+        var group = app.MapGroup("/predict").WithTags("Predict").RequireScope(Scopes.Predict);
         group.MapPost("/", PredictAsync)
             .WithName("Predict")
             .WithSummary("Predict with a registered model")

@@ -1,9 +1,12 @@
 using System.ComponentModel;
+using System.ComponentModel.DataAnnotations;
 using System.Net.ServerSentEvents;
 using System.Runtime.CompilerServices;
 using Microsoft.AspNetCore.Http.HttpResults;
 using Microsoft.EntityFrameworkCore;
+using Microsoft.Extensions.Options;
 using RnnService.Api.Infrastructure;
+using RnnService.Api.Security;
 using RnnService.Domain.Datasets;
 using RnnService.Domain.Jobs;
 using RnnService.Domain.Models;
@@ -15,11 +18,31 @@ using RnnService.Training.Torch;
 
 namespace RnnService.Api.TrainingJobs;
 
+/// <summary>The <c>Jobs</c> section: limits on what is submitted.</summary>
+public sealed class JobSubmissionOptions
+{
+    public const string Section = "Jobs";
+
+    /// <summary>Most jobs waiting in the queue; a submission beyond it gets 503 with Retry-After and is not stored.</summary>
+    [Range(1, 10_000_000)]
+    public int MaxQueued { get; set; } = 1000;
+
+    /// <summary>What Retry-After says when the queue is full, in seconds.</summary>
+    [Range(1, 3600)]
+    public int RetryAfterSeconds { get; set; } = 30;
+}
+
 public static class TrainingJobsApi
 {
+    public static IHostApplicationBuilder AddTrainingJobsApi(this IHostApplicationBuilder builder)
+    {
+        builder.Services.AddOptions<JobSubmissionOptions>().BindConfiguration(JobSubmissionOptions.Section).ValidateDataAnnotations().ValidateOnStart();
+        return builder;
+    }
+
     public static RouteGroupBuilder MapTrainingJobsApi(this IEndpointRouteBuilder app)
     {
-        var group = app.MapGroup("/training-jobs").WithTags("Training jobs");
+        var group = app.MapGroup("/training-jobs").WithTags("Training jobs").RequireScope(Scopes.Train);
 
         group.MapPost("/", CreateTrainingJobAsync)
             .WithName("CreateTrainingJob")
@@ -44,7 +67,7 @@ public static class TrainingJobsApi
 
     public static async Task<Results<Accepted<TrainingJobResponse>, ValidationProblem>> CreateTrainingJobAsync(
         TrainingJobRequest request, IDbContextFactory<RnnDbContext> contexts, JobQueue queue, JobSignals signals, EngineInfo engine,
-        ServiceRoles roles, CancellationToken cancellationToken)
+        ServiceRoles roles, IOptions<JobSubmissionOptions> limits, CancellationToken cancellationToken)
     {
         var errors = new List<ValidationError>();
         if (string.IsNullOrWhiteSpace(request.DatasetId)) errors.Add(new("datasetId", "is required."));
@@ -64,6 +87,13 @@ public static class TrainingJobsApi
         var (resolved, problems) = TrainingRequestResolver.Resolve(
             request with { DatasetId = dataset.Id }, StoredJson.Read<DatasetSummary>(dataset.Summary), cudaPossible);
         if (resolved is null) return Problems.Validation(problems);
+
+        // Checked after validation, so that a request that cannot train says so even when the queue is full. Submissions at the
+        // same moment may each see room for one: the bound can be passed by the number of them, never grown without bound.
+        var waiting = await context.TrainingJobs.CountAsync(j => j.State == JobState.Queued, cancellationToken);
+        if (waiting >= limits.Value.MaxQueued)
+            throw new ServiceBusyException(
+                $"The job queue is full ({limits.Value.MaxQueued} jobs waiting); nothing was stored, retry later.", limits.Value.RetryAfterSeconds);
 
         var job = new TrainingJobRecord
         {
