@@ -71,6 +71,8 @@ public static class TrainingJobsApi
     {
         var errors = new List<ValidationError>();
         if (string.IsNullOrWhiteSpace(request.DatasetId)) errors.Add(new("datasetId", "is required."));
+        // Control characters (NUL above all: PostgreSQL refuses it in text) are in no id or name.
+        else if (request.DatasetId.Any(char.IsControl)) errors.Add(new("datasetId", "must not contain control characters."));
         if (string.IsNullOrWhiteSpace(request.ModelName)) errors.Add(new("modelName", "is required."));
         else if (!ModelNames.IsValid(request.ModelName)) errors.Add(new("modelName", $"'{request.ModelName}' {ModelNames.Rule}."));
         if (errors.Count > 0) return Problems.Validation(errors);
