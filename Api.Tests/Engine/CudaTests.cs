@@ -49,10 +49,10 @@ public sealed class CudaTests
     [InlineData(CellKind.Rnn, true)]
     public void TrainingStepsOnCudaGiveTheWeightsOfTheCpu(CellKind cell, bool bidirectional)
     {
-        var (spec, batch, targets) = Problem(cell, bidirectional);
+        var (spec, batch, targets) = TrainingProblem.MixedLengths(cell, bidirectional);
 
-        var cpu = Train(spec, batch, targets, EngineDevice.Cpu, steps: 3);
-        var gpu = Train(spec, batch, targets, Gpu, steps: 3);
+        var cpu = TrainingProblem.Train(spec, batch, targets, EngineDevice.Cpu);
+        var gpu = TrainingProblem.Train(spec, batch, targets, Gpu);
 
         using var fresh = SequenceModel.Create(spec, seed: 11);
         var initial = fresh.GetStateDict();
@@ -68,9 +68,9 @@ public sealed class CudaTests
     [InlineData(false)]
     public void AModelTrainedOnOneDeviceServesAndResumesOnTheOther(bool fromGpu)
     {
-        var (spec, batch, targets) = Problem(CellKind.Lstm, bidirectional: true);
+        var (spec, batch, targets) = TrainingProblem.MixedLengths(CellKind.Lstm, bidirectional: true);
         var (from, to) = fromGpu ? (Gpu, EngineDevice.Cpu) : (EngineDevice.Cpu, Gpu);
-        var options = new TrainerOptions { Loss = LossKind.CrossEntropy, LearningRate = 0.01 };
+        var options = TrainingProblem.Options;
 
         // Trained where it started: the weights file and the optimizer state are what a checkpoint holds.
         using var source = SequenceModel.Create(spec, from, seed: 11);
@@ -95,26 +95,5 @@ public sealed class CudaTests
         var expected = source.GetStateDict();
         foreach (var tensor in moved.GetStateDict())
             Infrastructure.Tolerance.AssertClose(expected[tensor.Name].Values, tensor.Values, Tolerance, tensor.Name);
-    }
-
-    private static (ModelSpec Spec, SequenceBatch Batch, BatchTargets Targets) Problem(CellKind cell, bool bidirectional)
-    {
-        var spec = new ModelSpec
-        {
-            Cell = cell, InputSize = 3, HiddenSize = 8, NumLayers = 2, Bidirectional = bidirectional, OutputSize = 2, Dropout = 0,
-        };
-        var random = new Random(3);
-        var sequences = new[] { 9, 1, 23, 5, 14 }
-            .Select(length => Enumerable.Range(0, length * 3).Select(_ => random.NextSingle() * 2 - 1).ToArray())
-            .ToList();
-        return (spec, SequenceBatch.FromFeatures(sequences, 3), BatchTargets.FromClasses([0, 1, 1, 0, 1]));
-    }
-
-    private static StateDict Train(ModelSpec spec, SequenceBatch batch, BatchTargets targets, EngineDevice device, int steps)
-    {
-        using var model = SequenceModel.Create(spec, device, seed: 11);
-        using var trainer = new ModelTrainer(model, new TrainerOptions { Loss = LossKind.CrossEntropy, LearningRate = 0.01 });
-        for (var step = 0; step < steps; step++) trainer.Step(batch, targets);
-        return model.GetStateDict();
     }
 }

@@ -67,28 +67,10 @@ public sealed class PaddingTests
     [InlineData(CellKind.Rnn, true)]
     public void TrainingStepsGiveTheSameWeightsPackedAndPadded(CellKind cell, bool bidirectional)
     {
-        var spec = new ModelSpec
-        {
-            Cell = cell, InputSize = 3, HiddenSize = 8, NumLayers = 2, Bidirectional = bidirectional, OutputSize = 2, Dropout = 0,
-        };
-        var random = new Random(3);
-        var sequences = new[] { 9, 1, 23, 5, 14 }
-            .Select(length => Enumerable.Range(0, length * 3).Select(_ => random.NextSingle() * 2 - 1).ToArray())
-            .ToList();
-        var batch = SequenceBatch.FromFeatures(sequences, 3);
-        var targets = BatchTargets.FromClasses([0, 1, 1, 0, 1]);
+        var (spec, batch, targets) = TrainingProblem.MixedLengths(cell, bidirectional);
 
-        StateDict Train(SequencePath path)
-        {
-            using var model = SequenceModel.Create(spec, seed: 11);
-            model.SequencePath = path;
-            using var trainer = new ModelTrainer(model, new TrainerOptions { Loss = LossKind.CrossEntropy, LearningRate = 0.01 });
-            for (var step = 0; step < 3; step++) trainer.Step(batch, targets);
-            return model.GetStateDict();
-        }
-
-        var packed = Train(SequencePath.Packed);
-        var padded = Train(SequencePath.Padded);
+        var packed = TrainingProblem.Train(spec, batch, targets, path: SequencePath.Packed);
+        var padded = TrainingProblem.Train(spec, batch, targets, path: SequencePath.Padded);
         using var fresh = SequenceModel.Create(spec, seed: 11);
         var initial = fresh.GetStateDict();
         foreach (var tensor in packed)
