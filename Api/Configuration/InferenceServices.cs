@@ -16,8 +16,7 @@ public static class InferenceServices
             .ValidateDataAnnotations()
             .Validate(options => System.ComponentModel.DataAnnotations.Validator.TryValidateObject(
                 options.Batching, new(options.Batching), null, validateAllProperties: true), "Inference:Batching is not valid.")
-            .Validate<EngineInfo>((options, engine) => options.Device != DeviceChoice.Cuda || engine.CudaAvailable,
-                "Inference:Device is cuda, but there is no CUDA device on this server; use auto or cpu.")
+            .Validate<EngineInfo>((options, engine) => options.Device != DeviceChoice.Cuda || engine.CudaAvailable, InferenceDevice.NoCuda)
             .ValidateOnStart();
         builder.Services.AddOptions<ModelImportOptions>()
             .BindConfiguration(ModelImportOptions.Section)

@@ -61,17 +61,20 @@ public static class SecurityServices
             return RateLimitPartition.GetNoLimiter("unlimited");
 
         var name = context.User.Identity?.IsAuthenticated == true ? context.User.Identity.Name : null;
-        var perSecond = limits.PermitsPerSecond;
-        if (name is not null)
-            perSecond = context.RequestServices.GetRequiredService<ApiKeyStore>().Named(name)?.PermitsPerSecond ?? perSecond;
         var partition = name is not null ? $"key:{name}" : $"client:{context.Connection.RemoteIpAddress}";
-        return RateLimitPartition.GetTokenBucketLimiter(partition, _ => new TokenBucketRateLimiterOptions
+        // The factory runs once per partition, when its bucket is made: the key's own rate is looked up then, not per request.
+        var keys = context.RequestServices.GetRequiredService<ApiKeyStore>();
+        return RateLimitPartition.GetTokenBucketLimiter(partition, _ =>
         {
-            TokenLimit = Math.Max(limits.Burst, perSecond),
-            TokensPerPeriod = perSecond,
-            ReplenishmentPeriod = TimeSpan.FromSeconds(1),
-            QueueLimit = 0,
-            AutoReplenishment = true,
+            var perSecond = (name is null ? null : keys.Named(name)?.PermitsPerSecond) ?? limits.PermitsPerSecond;
+            return new TokenBucketRateLimiterOptions
+            {
+                TokenLimit = Math.Max(limits.Burst, perSecond),
+                TokensPerPeriod = perSecond,
+                ReplenishmentPeriod = TimeSpan.FromSeconds(1),
+                QueueLimit = 0,
+                AutoReplenishment = true,
+            };
         });
     }
 

@@ -32,8 +32,7 @@ public sealed class UnexpectedExceptionHandler(IProblemDetailsService problems, 
             });
         }
 
-        if (exception is InvalidOperationException { InnerException: ArgumentException } charset
-            && charset.Message.StartsWith("Unable to read the request as JSON because the request content type charset", StringComparison.Ordinal))
+        if (exception is InvalidOperationException && HasUnknownCharset(context.Request))
         {
             // A JSON body in an encoding .NET does not know ("charset=nope"): the client's doing.
             context.Response.StatusCode = StatusCodes.Status415UnsupportedMediaType;
@@ -76,5 +75,21 @@ public sealed class UnexpectedExceptionHandler(IProblemDetailsService problems, 
                 Detail = detail,
             },
         });
+    }
+
+    /// <summary>A request whose Content-Type names a character set .NET cannot decode (binding JSON then throws).</summary>
+    private static bool HasUnknownCharset(HttpRequest request)
+    {
+        if (!Microsoft.Net.Http.Headers.MediaTypeHeaderValue.TryParse(request.ContentType, out var type)
+            || type.Charset.Value is not { Length: > 0 } charset) return false;
+        try
+        {
+            System.Text.Encoding.GetEncoding(charset.Trim('"'));
+            return false;
+        }
+        catch (ArgumentException)
+        {
+            return true;
+        }
     }
 }

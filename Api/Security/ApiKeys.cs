@@ -69,10 +69,7 @@ public sealed class AuthOptionsValidation : IValidateOptions<AuthOptions>
 }
 
 /// <summary>A configured key, as the service holds it: its hash, never the key.</summary>
-public sealed record ApiKey(string Name, byte[] Hash, IReadOnlySet<string> Scopes, int? PermitsPerSecond)
-{
-    public bool Allows(IEnumerable<string> scopes) => Scopes.Contains(Security.Scopes.Admin) || scopes.Any(Scopes.Contains);
-}
+public sealed record ApiKey(string Name, byte[] Hash, IReadOnlySet<string> Scopes, int? PermitsPerSecond);
 
 /// <summary>The configured keys; finds the one a request presents by hash, in time that does not depend on which.</summary>
 public sealed class ApiKeyStore
