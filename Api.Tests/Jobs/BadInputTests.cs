@@ -134,6 +134,21 @@ public sealed class BadInputTests(NoWorkerServiceFactory factory) : IClassFixtur
         Assert.Equal("must be at most 200 characters.", json.Errors("name"));
     }
 
+    /// <summary>NUL would reach the database as text (PostgreSQL refuses it): a 400 naming the field, on both stores.</summary>
+    [Fact]
+    public async Task ControlCharactersInADatasetNameOrAJobsDatasetIdAreNamed()
+    {
+        var form = await ExpectProblemAsync(await client.UploadAsync(TestData.SeasonalCsv(24), "nul.csv", name: "a\0b"), HttpStatusCode.BadRequest);
+        var json = await ExpectProblemAsync(
+            await client.PostAsJsonAsync("/datasets", new { name = "line\nbreak", format = "csv", content = TestData.SeasonalCsv(24) }),
+            HttpStatusCode.BadRequest);
+        var job = await ExpectProblemAsync(await client.PostJobAsync(Job(datasetId: "ds_\0")), HttpStatusCode.BadRequest);
+
+        Assert.Equal("must not contain control characters.", form.Errors("name"));
+        Assert.Equal("must not contain control characters.", json.Errors("name"));
+        Assert.Equal("must not contain control characters.", job.Errors("datasetId"));
+    }
+
     [Fact]
     public async Task AnUnknownDatasetIs404AndAJobNamingOneIs400()
     {

@@ -117,6 +117,8 @@ public static class DatasetsApi
         TimeProvider time, CancellationToken cancellationToken)
     {
         if (name.Length > 200) return Problems.Validation("name", "must be at most 200 characters.");
+        // NUL above all: PostgreSQL refuses it in text.
+        if (name.Any(char.IsControl)) return Problems.Validation("name", "must not contain control characters.");
         // Written beside its final place, parsed, and moved in only when valid: a bad upload leaves nothing behind.
         var id = Ids.New("ds");
         var fileName = id + (format == DatasetFormat.Csv ? ".csv" : ".jsonl");
