@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using System.Net;
 using System.Net.Sockets;
+using System.Runtime.InteropServices;
 
 namespace RnnService.Api.Tests.Infrastructure;
 
@@ -10,6 +11,8 @@ namespace RnnService.Api.Tests.Infrastructure;
 /// </summary>
 public sealed class ServiceProcess : IDisposable
 {
+    private const int SigTerm = 15;
+
     private readonly Process process;
     private readonly List<string> output = [];
 
@@ -87,6 +90,29 @@ public sealed class ServiceProcess : IDisposable
         process.Kill(entireProcessTree: true);
         process.WaitForExit();
     }
+
+    /// <summary>
+    /// SIGTERM, as a container runtime or Kubernetes stops a container, then waits for the process to end; fails the test
+    /// when it has not within <paramref name="grace"/>. Returns the exit code.
+    /// </summary>
+    public async Task<int> TerminateAsync(TimeSpan grace)
+    {
+        if (Kill(process.Id, SigTerm) != 0) Assert.Fail($"kill({process.Id}, SIGTERM) failed: errno {Marshal.GetLastPInvokeError()}");
+        using var timeout = new CancellationTokenSource(grace);
+        try
+        {
+            await process.WaitForExitAsync(timeout.Token);
+        }
+        catch (OperationCanceledException)
+        {
+            Assert.Fail($"the service was still running {grace.TotalSeconds} s after SIGTERM:\n{Output}");
+        }
+        return process.ExitCode;
+    }
+
+    // DllImport rather than LibraryImport, whose generated code needs unsafe blocks in the tests.
+    [DllImport("libc", EntryPoint = "kill", SetLastError = true)]
+    private static extern int Kill(int pid, int signal);
 
     /// <summary>The last lines of output, for a failure message.</summary>
     public string Output => string.Join("\n", Lines.TakeLast(40));

@@ -15,7 +15,8 @@ namespace RnnService.Training.Jobs;
 
 /// <summary>
 /// Claims queued jobs from the job store and trains them, up to the configured number at once. A bad job fails alone;
-/// the worker goes on. On shutdown a running job goes back to the queue, to resume from its last checkpoint.
+/// the worker goes on. On shutdown a running job stops before its next batch, is checkpointed there and goes back to the
+/// queue, where the next claim goes on from that batch.
 /// </summary>
 public sealed class TrainingWorker(
     JobQueue queue,
@@ -80,7 +81,10 @@ public sealed class TrainingWorker(
     {
         var settings = options.Value;
         var lease = TimeSpan.FromSeconds(settings.LeaseSeconds);
-        using var stop = CancellationTokenSource.CreateLinkedTokenSource(stoppingToken);
+        // stop: the job's owner cancelled it, or the lease was lost. halt: that or the shutdown, which training handles
+        // itself (it checkpoints between batches), while preparing just gives up.
+        using var stop = new CancellationTokenSource();
+        using var halt = CancellationTokenSource.CreateLinkedTokenSource(stop.Token, stoppingToken);
         var cancelRequested = false;
         var leaseLost = false;
         using var local = signals.Running(job.Id, () => { cancelRequested = true; stop.Cancel(); });
@@ -97,7 +101,7 @@ public sealed class TrainingWorker(
         try
         {
             var request = StoredJson.Read<TrainingJobRequest>(job.Request);
-            var pipeline = await Task.Run(() => PrepareAsync(request, stop.Token), stop.Token);
+            var pipeline = await Task.Run(() => PrepareAsync(request, halt.Token), halt.Token);
             var device = ChooseDevice(request.Training!.Device!.Value);
             await queue.UpdateAsync(job.Id, WorkerId, DeviceName(device), null, null, CancellationToken.None);
             var model = request.Model!;
@@ -117,8 +121,8 @@ public sealed class TrainingWorker(
                         StoredJson.Write(progress.History), CancellationToken.None).GetAwaiter().GetResult();
                     if (!recorded) throw new LeaseLostException();
                 }, stop.Token,
-                problem => logger.LogWarning("Job {Job}: a damaged checkpoint was skipped ({Problem})", job.Id, problem)),
-                stop.Token, TaskCreationOptions.LongRunning, TaskScheduler.Default);
+                problem => logger.LogWarning("Job {Job}: a damaged checkpoint was skipped ({Problem})", job.Id, problem), stoppingToken),
+                halt.Token, TaskCreationOptions.LongRunning, TaskScheduler.Default);
 
             var metrics = result.Progress.BestMetrics is null ? null : StoredJson.Write(result.Progress.BestMetrics);
             var version = new ModelVersionRecord
@@ -135,7 +139,7 @@ public sealed class TrainingWorker(
                 Directory.Delete(checkpoints, recursive: true);
             }
         }
-        catch (Exception exception) when (exception is LeaseLostException || exception is OperationCanceledException && stop.IsCancellationRequested)
+        catch (Exception exception) when (exception is LeaseLostException || exception is OperationCanceledException && halt.IsCancellationRequested)
         {
             if (leaseLost || exception is LeaseLostException)
                 logger.LogWarning("Job {Job}: {Worker} lost its lease; another worker resumes it", job.Id, WorkerId);
@@ -147,7 +151,11 @@ public sealed class TrainingWorker(
             else
             {
                 await queue.ReleaseAsync(job.Id, WorkerId, CancellationToken.None);
-                logger.LogInformation("Job {Job} released at shutdown; it resumes from its checkpoint", job.Id);
+                if (exception is TrainingPausedException paused)
+                    logger.LogInformation(
+                        "Job {Job} stopped in epoch {Epoch} after {Done} of {Batches} batches, checkpointed and released at shutdown",
+                        job.Id, paused.Epoch, paused.BatchesDone, paused.BatchCount);
+                else logger.LogInformation("Job {Job} released at shutdown; it resumes from its checkpoint", job.Id);
             }
         }
         catch (Exception exception)

@@ -9,8 +9,9 @@ public sealed record EpochEntry(
     int Epoch, double TrainLoss, double ValidationLoss, double ElapsedSeconds, int Attempt, IReadOnlyDictionary<string, double> Metrics);
 
 /// <summary>
-/// Where training stands after an epoch: what resuming needs besides the tensors. No random state is kept: shuffling
-/// and dropout are seeded from the job's seed and the epoch number, so a resumed epoch draws what it would have drawn.
+/// Where training stands after an epoch, or between two batches when the worker was stopped: what resuming needs
+/// besides the tensors. No random state is kept: the batch order is seeded from the job's seed and the epoch, dropout
+/// from those and the batch's place in the epoch, so a resumed epoch draws what it would have drawn.
 /// </summary>
 public sealed record TrainerProgress
 {
@@ -30,16 +31,29 @@ public sealed record TrainerProgress
     public IReadOnlyDictionary<string, double>? BestMetrics { get; init; }
 
     public IReadOnlyList<EpochEntry> History { get; init; } = [];
+
+    /// <summary>The epoch after <see cref="Epoch"/>, when a shutdown stopped it between batches; null otherwise.</summary>
+    public UnfinishedEpoch? Unfinished { get; init; }
 }
 
-/// <summary>A job's state after an epoch: progress, current weights and optimizer (to go on), best weights (to register).</summary>
+/// <summary>
+/// How far an epoch got before a shutdown stopped it: its first <c>Batches</c> batches were trained, their examples'
+/// losses sum to <c>LossSum</c>, and they took <c>ElapsedSeconds</c>.
+/// </summary>
+public sealed record UnfinishedEpoch(int Epoch, int Batches, double LossSum, double ElapsedSeconds);
+
+/// <summary>
+/// A job's state after an epoch or between batches: progress, current weights and optimizer (to go on), best weights
+/// (to register).
+/// </summary>
 public sealed record Checkpoint(TrainerProgress Progress, byte[] Weights, byte[] Optimizer, byte[] BestWeights);
 
 /// <summary>
 /// A job's checkpoints (zips: progress JSON, weights, optimizer state, best weights, and the SHA-256 of each in
-/// <c>sha256.json</c>). After every epoch the last one becomes <c>checkpoint.previous.zip</c> and the new one is
-/// written atomically as <c>checkpoint.zip</c>, so a process killed at any moment leaves a complete checkpoint, and a
-/// checkpoint damaged on disk later (truncated, bytes changed) is detected by its checksums and the previous one used.
+/// <c>sha256.json</c>). After every epoch, and when a shutdown stops an epoch between batches, the last one becomes
+/// <c>checkpoint.previous.zip</c> and the new one is written atomically as <c>checkpoint.zip</c>, so a process killed
+/// at any moment leaves a complete checkpoint, and a checkpoint damaged on disk later (truncated, bytes changed) is
+/// detected by its checksums and the previous one used.
 /// </summary>
 public static class CheckpointFiles
 {

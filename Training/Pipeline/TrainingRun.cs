@@ -8,10 +8,30 @@ namespace RnnService.Training.Pipeline;
 /// <summary>What a finished run hands to the registry.</summary>
 public sealed record RunResult(TrainerProgress Progress, byte[] BestWeights, ModelSpec Spec, long ParameterCount);
 
+/// <summary>How far one pass over the training examples got: batches trained of all, and their examples' loss sum.</summary>
+public readonly record struct EpochPass(int BatchesDone, int BatchCount, double LossSum)
+{
+    public bool Finished => BatchesDone == BatchCount;
+}
+
+/// <summary>
+/// A shutdown stopped training between two batches; the job's checkpoint holds everything up to the last one.
+/// </summary>
+public sealed class TrainingPausedException(int epoch, int batchesDone, int batchCount, CancellationToken token)
+    : OperationCanceledException($"training stopped in epoch {epoch} after {batchesDone} of {batchCount} batches", token)
+{
+    public int Epoch { get; } = epoch;
+
+    public int BatchesDone { get; } = batchesDone;
+
+    public int BatchCount { get; } = batchCount;
+}
+
 /// <summary>
 /// The epoch loop of one job: batches of similar lengths in a seeded order, a training step each (loss, backward,
 /// gradient clipping, Adam), validation, metrics, early stopping on the validation loss, and a checkpoint after every
-/// epoch. Starts from the job's checkpoint when there is one. Cancellation is checked before every batch.
+/// epoch. Starts from the job's checkpoint when there is one. Cancellation is checked before every batch; so is
+/// <c>pause</c> (the worker's shutdown), which checkpoints the epoch so far and throws <see cref="TrainingPausedException"/>.
 /// </summary>
 public static class TrainingRun
 {
@@ -20,7 +40,7 @@ public static class TrainingRun
     public static RunResult Run(
         TaskPipeline pipeline, ModelSpec spec, TrainingOptions options, EngineDevice device, string checkpointDirectory,
         int attempt, Action<EpochEntry, TrainerProgress> onEpoch, CancellationToken cancellationToken,
-        Action<string>? onCheckpointRejected = null)
+        Action<string>? onCheckpointRejected = null, CancellationToken pause = default)
     {
         var seed = options.Seed!.Value;
         using var model = SequenceModel.Create(spec, device, seed);
@@ -49,11 +69,20 @@ public static class TrainingRun
         {
             var epoch = progress.Epoch + 1;
             var clock = Stopwatch.StartNew();
-            // Shuffling and dropout depend on the seed and the epoch only, so a resumed epoch repeats exactly.
-            TorchEngine.SetSeed(unchecked((ulong)(seed * 1_000_003 + epoch)));
-            var random = new Random(unchecked((int)(seed * 1_000_003 + epoch)));
-            var lossSum = TrainEpoch(trainer, pipeline.Train, pipeline.FeatureCount, options.BatchSize!.Value, random, cancellationToken);
-            cancellationToken.ThrowIfCancellationRequested();
+            var unfinished = progress.Unfinished is { } part && part.Epoch == epoch ? part : null;
+            var pass = TrainEpoch(
+                trainer, pipeline.Train, pipeline.FeatureCount, options.BatchSize!.Value, seed, epoch, cancellationToken, pause, unfinished);
+            var epochSeconds = (unfinished?.ElapsedSeconds ?? 0) + clock.Elapsed.TotalSeconds;
+            if (!pass.Finished)
+            {
+                // Stopped between batches: keep what this claim trained, so that the next one goes on from the next batch.
+                if (pass.BatchesDone > (unfinished?.Batches ?? 0))
+                {
+                    progress = progress with { Unfinished = new UnfinishedEpoch(epoch, pass.BatchesDone, pass.LossSum, epochSeconds) };
+                    CheckpointFiles.Save(checkpointDirectory, new Checkpoint(progress, Weights(model), trainer.SaveState(), bestWeights));
+                }
+                throw new TrainingPausedException(epoch, pass.BatchesDone, pass.BatchCount, pause);
+            }
             var (validationLoss, outputs) = Evaluate(
                 model, pipeline.Validation, pipeline.FeatureCount, pipeline.OutputSize, pipeline.Loss, cancellationToken);
             var metrics = pipeline.Metrics(outputs);
@@ -62,8 +91,8 @@ public static class TrainingRun
             var improved = validationLoss < progress.BestValidationLoss;
             if (improved) bestWeights = weights;
             var withoutImprovement = improved ? 0 : progress.EpochsWithoutImprovement + 1;
-            var elapsed = progress.ElapsedSeconds + clock.Elapsed.TotalSeconds;
-            var entry = new EpochEntry(epoch, lossSum / pipeline.Train.Count, validationLoss, elapsed, attempt, metrics);
+            var elapsed = progress.ElapsedSeconds + epochSeconds;
+            var entry = new EpochEntry(epoch, pass.LossSum / pipeline.Train.Count, validationLoss, elapsed, attempt, metrics);
             progress = progress with
             {
                 Epoch = epoch,
@@ -74,6 +103,7 @@ public static class TrainingRun
                 StoppedEarly = patience > 0 && withoutImprovement >= patience,
                 ElapsedSeconds = elapsed,
                 History = [.. progress.History, entry],
+                Unfinished = null,
             };
             // The checkpoint first: the job's record never claims an epoch that a restart would not find.
             CheckpointFiles.Save(checkpointDirectory, new Checkpoint(progress, weights, trainer.SaveState(), bestWeights));
@@ -83,22 +113,30 @@ public static class TrainingRun
     }
 
     /// <summary>
-    /// One pass over the training examples in batches of similar lengths (seeded order), a training step each; returns
-    /// the sum of the examples' losses. The benchmarks in <c>bench/</c> time this same loop.
+    /// One pass over the training examples in batches of similar lengths, a training step each. The batch order depends
+    /// on the seed and the epoch only, dropout on those and the batch's place, so a pass resumed from
+    /// <paramref name="from"/> trains what the rest of an uninterrupted one would have. Stops before the next batch when
+    /// <paramref name="pause"/> is set. The benchmarks in <c>bench/</c> time this same loop.
     /// </summary>
-    public static double TrainEpoch(
-        ModelTrainer trainer, IReadOnlyList<Example> examples, int featureCount, int batchSize, Random random,
-        CancellationToken cancellationToken)
+    public static EpochPass TrainEpoch(
+        ModelTrainer trainer, IReadOnlyList<Example> examples, int featureCount, int batchSize, long seed, int epoch,
+        CancellationToken cancellationToken, CancellationToken pause = default, UnfinishedEpoch? from = null)
     {
-        double lossSum = 0;
-        foreach (var indices in Batches.ByLength(examples, batchSize, random))
+        var batches = Batches.ByLength(examples, batchSize, new Random(unchecked((int)EpochSeed(seed, epoch))));
+        var lossSum = from?.LossSum ?? 0;
+        for (var done = from?.Batches ?? 0; done < batches.Count; done++)
         {
             cancellationToken.ThrowIfCancellationRequested();
+            if (pause.IsCancellationRequested) return new EpochPass(done, batches.Count, lossSum);
+            TorchEngine.SetSeed(unchecked((ulong)(EpochSeed(seed, epoch) * 1_000_003 + done)));
+            var indices = batches[done];
             var (batch, targets) = Batches.Build(examples, indices, featureCount);
             lossSum += trainer.Step(batch, targets) * indices.Length;
         }
-        return lossSum;
+        return new EpochPass(batches.Count, batches.Count, lossSum);
     }
+
+    private static long EpochSeed(long seed, int epoch) => unchecked(seed * 1_000_003 + epoch);
 
     /// <summary>Mean loss over <paramref name="examples"/> and the raw outputs in their order.</summary>
     public static (double Loss, float[] Outputs) Evaluate(

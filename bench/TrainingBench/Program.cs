@@ -86,10 +86,8 @@ double timedSeconds = 0;
 int timedSteps = 0, timedSequences = 0;
 for (var epoch = 1; epoch <= epochs; epoch++)
 {
-    TorchEngine.SetSeed((ulong)(seed * 1_000_003 + epoch));
-    var random = new Random(seed * 1_000_003 + epoch);
     var clock = Stopwatch.StartNew();
-    TrainingRun.TrainEpoch(trainer, train, features, batchSize, random, CancellationToken.None);
+    TrainingRun.TrainEpoch(trainer, train, features, batchSize, seed, epoch, CancellationToken.None);
     if (epoch == 1) continue;  // the first epoch warms up
     timedSeconds += clock.Elapsed.TotalSeconds;
     timedSteps += (train.Count + batchSize - 1) / batchSize;
