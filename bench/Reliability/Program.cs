@@ -1,0 +1,27 @@
+// Reliability drivers of the published service, on loopback only; both stop by themselves and exit 1 when a rule is
+// broken. bench/fault.sh and bench/soak.sh build the service and run them.
+//
+//   Reliability fault --api RnnService.Api.dll --work DIR [--kills 5] [--seed 1] [--json FILE]
+//   Reliability soak  --api RnnService.Api.dll --work DIR [--seconds 600] [--warmup 120] [--concurrency 32] [--seed 1] [--json FILE]
+using System.Globalization;
+using RnnService.Bench.Reliability;
+
+if (args.Length == 0 || args[0] is not ("fault" or "soak"))
+{
+    Console.Error.WriteLine("usage: Reliability fault|soak --api DLL --work DIR [options]");
+    return 2;
+}
+var settings = new Dictionary<string, string>
+{
+    ["kills"] = "5", ["seed"] = "1", ["seconds"] = "600", ["warmup"] = "120", ["concurrency"] = "32",
+    ["json"] = $"bench/results/{args[0]}.json",
+};
+for (var i = 1; i + 1 < args.Length; i += 2) settings[args[i].TrimStart('-')] = args[i + 1];
+int Setting(string name) => int.Parse(settings[name], CultureInfo.InvariantCulture);
+var api = Path.GetFullPath(settings["api"]);
+var work = Path.GetFullPath(settings["work"]);
+Directory.CreateDirectory(work);
+
+return args[0] == "fault"
+    ? await Fault.RunAsync(api, work, Setting("seed"), Setting("kills"), settings["json"])
+    : await Soak.RunAsync(api, work, Setting("seconds"), Setting("warmup"), Setting("concurrency"), Setting("seed"), settings["json"]);
