@@ -151,6 +151,26 @@ public sealed class ApiKeyTests(KeyedServiceFactory service, RnnServiceFactory o
         Assert.Null(document["paths"]!["/health/live"]!["get"]!["security"]);
     }
 
+    [Fact]
+    public async Task AClientThatAcceptsOnlyHtmlStillGets401And403NotA500()
+    {
+        // A browser opening an endpoint: no writer takes application/problem+json for it, so the status goes alone.
+        HttpRequestMessage Html(string path, string? key = null)
+        {
+            var request = new HttpRequestMessage(HttpMethod.Get, path) { Headers = { { "Accept", "text/html" } } };
+            if (key is not null) request.Headers.Add("X-Api-Key", key);
+            return request;
+        }
+        var client = service.CreateClient();
+
+        var unauthorized = await client.SendAsync(Html("/models"));
+        var forbidden = await client.SendAsync(Html("/datasets", Keys.Predict));
+
+        Assert.Equal(HttpStatusCode.Unauthorized, unauthorized.StatusCode);
+        Assert.Contains("X-Api-Key", unauthorized.Headers.WwwAuthenticate.ToString());
+        Assert.Equal(HttpStatusCode.Forbidden, forbidden.StatusCode);
+    }
+
     [Theory]
     [InlineData("Auth:Keys:0:Sha256", "abc", "Auth:Keys:0:Sha256 must be the key's SHA-256")]
     [InlineData("Auth:Keys:0:Scopes:0", "root", "Auth:Keys:0:Scopes: 'root' is not one of predict, train, admin")]

@@ -55,6 +55,10 @@ public sealed class LimitTests
         var limited = await client.GetAsync("/datasets");
         Assert.Equal(HttpStatusCode.TooManyRequests, limited.StatusCode);
         Assert.Contains("this client", (await limited.ProblemAsync())["detail"]!.GetValue<string>());
+        // A client that accepts only HTML gets the status and Retry-After too, not a 500.
+        var html = await client.SendAsync(new HttpRequestMessage(HttpMethod.Get, "/datasets") { Headers = { { "Accept", "text/html" } } });
+        Assert.Equal(HttpStatusCode.TooManyRequests, html.StatusCode);
+        Assert.NotNull(html.Headers.RetryAfter);
     }
 
     [Fact]

@@ -4,6 +4,7 @@ using System.Threading.RateLimiting;
 using Microsoft.AspNetCore.Authentication;
 using Microsoft.AspNetCore.RateLimiting;
 using Microsoft.Extensions.Options;
+using RnnService.Api.Infrastructure;
 using RnnService.Api.Security;
 
 namespace RnnService.Api.Configuration;
@@ -83,18 +84,9 @@ public static class SecurityServices
         var context = rejected.HttpContext;
         var retryAfter = rejected.Lease.TryGetMetadata(MetadataName.RetryAfter, out var wait) ? wait : TimeSpan.FromSeconds(1);
         var seconds = Math.Max(1, (int)Math.Ceiling(retryAfter.TotalSeconds));
-        context.Response.StatusCode = StatusCodes.Status429TooManyRequests;
         context.Response.Headers.RetryAfter = seconds.ToString(CultureInfo.InvariantCulture);
         var who = context.User.Identity?.IsAuthenticated == true ? $"the API key '{context.User.Identity.Name}'" : "this client";
-        await context.RequestServices.GetRequiredService<IProblemDetailsService>().WriteAsync(new ProblemDetailsContext
-        {
-            HttpContext = context,
-            ProblemDetails =
-            {
-                Status = StatusCodes.Status429TooManyRequests,
-                Title = "Too many requests",
-                Detail = $"Rate limit reached for {who}; retry after {seconds} s.",
-            },
-        });
+        await context.RequestServices.GetRequiredService<IProblemDetailsService>().WriteProblemAsync(
+            context, StatusCodes.Status429TooManyRequests, "Too many requests", $"Rate limit reached for {who}; retry after {seconds} s.");
     }
 }

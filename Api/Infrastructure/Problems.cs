@@ -7,6 +7,22 @@ namespace RnnService.Api.Infrastructure;
 /// <summary>The ProblemDetails answers the endpoints share.</summary>
 public static class Problems
 {
+    /// <summary>
+    /// Sets <paramref name="status"/> and writes a ProblemDetails, for the places outside endpoints (authentication,
+    /// rate limiting, the exception handler). A client that accepts no JSON gets the status and headers alone.
+    /// </summary>
+    public static async Task WriteProblemAsync(
+        this IProblemDetailsService problems, HttpContext context, int status, string title, string detail, Exception? exception = null)
+    {
+        context.Response.StatusCode = status;
+        await problems.TryWriteAsync(new ProblemDetailsContext
+        {
+            HttpContext = context,
+            Exception = exception,
+            ProblemDetails = { Status = status, Title = title, Detail = detail },
+        });
+    }
+
     public static ValidationProblem Validation(string field, string message) => Validation([new ValidationError(field, message)]);
 
     public static ValidationProblem Validation(IEnumerable<ValidationError> errors) =>

@@ -1,6 +1,5 @@
 using System.Text.Json;
 using Microsoft.AspNetCore.Diagnostics;
-using Microsoft.AspNetCore.Mvc;
 using RnnService.Training.Torch;
 
 namespace RnnService.Api.Infrastructure;
@@ -18,63 +17,38 @@ public sealed class UnexpectedExceptionHandler(IProblemDetailsService problems, 
         {
             // A body that is not the JSON the endpoint takes: name the field where reading stopped.
             context.Response.StatusCode = StatusCodes.Status400BadRequest;
-            return await problems.TryWriteAsync(new() { HttpContext = context, ProblemDetails = Problems.InvalidJsonDetails(json) });
+            await problems.TryWriteAsync(new() { HttpContext = context, ProblemDetails = Problems.InvalidJsonDetails(json) });
+            return true;
         }
 
         if (exception is BadHttpRequestException badRequest)
         {
             // Kestrel's own rejections (body too large, malformed request): the client's doing.
-            context.Response.StatusCode = badRequest.StatusCode;
-            return await problems.TryWriteAsync(new()
-            {
-                HttpContext = context,
-                ProblemDetails = { Status = badRequest.StatusCode, Title = "Bad request", Detail = badRequest.Message },
-            });
+            await problems.WriteProblemAsync(context, badRequest.StatusCode, "Bad request", badRequest.Message);
+            return true;
         }
 
         if (exception is InvalidOperationException && HasUnknownCharset(context.Request))
         {
             // A JSON body in an encoding .NET does not know ("charset=nope"): the client's doing.
-            context.Response.StatusCode = StatusCodes.Status415UnsupportedMediaType;
-            return await problems.TryWriteAsync(new()
-            {
-                HttpContext = context,
-                ProblemDetails =
-                {
-                    Status = StatusCodes.Status415UnsupportedMediaType,
-                    Title = "Unsupported media type",
-                    Detail = $"'{context.Request.ContentType}' names a character set this service does not know; send UTF-8 JSON.",
-                },
-            });
+            await problems.WriteProblemAsync(context, StatusCodes.Status415UnsupportedMediaType, "Unsupported media type",
+                $"'{context.Request.ContentType}' names a character set this service does not know; send UTF-8 JSON.");
+            return true;
         }
 
         if (exception is ServiceBusyException busy)
         {
-            context.Response.StatusCode = StatusCodes.Status503ServiceUnavailable;
             context.Response.Headers.RetryAfter = busy.RetryAfterSeconds.ToString(System.Globalization.CultureInfo.InvariantCulture);
-            return await problems.TryWriteAsync(new()
-            {
-                HttpContext = context,
-                ProblemDetails = { Status = StatusCodes.Status503ServiceUnavailable, Title = "Service busy", Detail = busy.Message },
-            });
+            await problems.WriteProblemAsync(context, StatusCodes.Status503ServiceUnavailable, "Service busy", busy.Message);
+            return true;
         }
 
         var detail = exception is TorchEngineException
             ? "The tensor engine failed while handling this request; the details are in the service log."
             : "An unexpected error occurred; the details are in the service log.";
         logger.LogError(exception, "Unhandled exception for {Method} {Path}", context.Request.Method, context.Request.Path);
-        context.Response.StatusCode = StatusCodes.Status500InternalServerError;
-        return await problems.TryWriteAsync(new()
-        {
-            HttpContext = context,
-            Exception = exception,
-            ProblemDetails = new ProblemDetails
-            {
-                Status = StatusCodes.Status500InternalServerError,
-                Title = "Internal server error",
-                Detail = detail,
-            },
-        });
+        await problems.WriteProblemAsync(context, StatusCodes.Status500InternalServerError, "Internal server error", detail, exception);
+        return true;
     }
 
     /// <summary>A request whose Content-Type names a character set .NET cannot decode (binding JSON then throws).</summary>

@@ -3,6 +3,7 @@ using System.Text.Encodings.Web;
 using Microsoft.AspNetCore.Authentication;
 using Microsoft.AspNetCore.Authorization;
 using Microsoft.Extensions.Options;
+using RnnService.Api.Infrastructure;
 
 namespace RnnService.Api.Security;
 
@@ -34,37 +35,18 @@ public sealed class ApiKeyAuthenticationHandler(
     protected override async Task HandleChallengeAsync(AuthenticationProperties properties)
     {
         var presented = Presented(Request) is not null;
-        Response.StatusCode = StatusCodes.Status401Unauthorized;
         Response.Headers.WWWAuthenticate = $"{SchemeName} header=\"{HeaderName}\", Bearer";
-        await problems.WriteAsync(new ProblemDetailsContext
-        {
-            HttpContext = Context,
-            ProblemDetails =
-            {
-                Status = StatusCodes.Status401Unauthorized,
-                Title = "Unauthorized",
-                Detail = presented
-                    ? $"The API key in {HeaderName} (or Authorization: Bearer) is not one this service knows."
-                    : $"This endpoint needs an API key: send it in the {HeaderName} header (or Authorization: Bearer).",
-            },
-        });
+        await problems.WriteProblemAsync(Context, StatusCodes.Status401Unauthorized, "Unauthorized", presented
+            ? $"The API key in {HeaderName} (or Authorization: Bearer) is not one this service knows."
+            : $"This endpoint needs an API key: send it in the {HeaderName} header (or Authorization: Bearer).");
     }
 
     protected override async Task HandleForbiddenAsync(AuthenticationProperties properties)
     {
         var needed = Context.GetEndpoint()?.Metadata.GetMetadata<ScopeRequirement>()?.Scopes ?? [];
-        Response.StatusCode = StatusCodes.Status403Forbidden;
-        await problems.WriteAsync(new ProblemDetailsContext
-        {
-            HttpContext = Context,
-            ProblemDetails =
-            {
-                Status = StatusCodes.Status403Forbidden,
-                Title = "Forbidden",
-                Detail = $"The API key '{Context.User.Identity?.Name}' does not have the scope this endpoint needs: " +
-                         $"{string.Join(" or ", needed.Append(Scopes.Admin).Distinct())}.",
-            },
-        });
+        await problems.WriteProblemAsync(Context, StatusCodes.Status403Forbidden, "Forbidden",
+            $"The API key '{Context.User.Identity?.Name}' does not have the scope this endpoint needs: " +
+            $"{string.Join(" or ", needed.Append(Scopes.Admin).Distinct())}.");
     }
 
     private static string? Presented(HttpRequest request)
