@@ -13,6 +13,8 @@ namespace RnnService.Bench.Reliability;
 /// </summary>
 public static class Fault
 {
+    private const int Epochs = 12;
+
     private sealed record KillRecord(
         int Attempt, string Signal, double SecondsIntoAttempt, int EpochReported, int EpochCheckpointed, int BatchesCheckpointed,
         int DamagedCheckpoints, double AtSeconds);
@@ -43,7 +45,7 @@ public static class Fault
             datasetId = dataset, modelName = "fault",
             task = new { kind = "forecast", inputLength = 48, horizon = 6 },
             model = new { cell = "lstm", hiddenSize = 48, numLayers = 2, dropout = 0.1 },
-            training = new { epochs = 12, batchSize = 16, earlyStoppingPatience = 0, seed },
+            training = new { epochs = Epochs, batchSize = 16, earlyStoppingPatience = 0, seed },
         });
         Console.WriteLine($"job {jobId} queued; {kills} kills follow (seed {seed})");
 
@@ -96,12 +98,11 @@ public static class Fault
 
         var done = await WaitForJobAsync(client, jobId, IsFinal, timeoutSeconds: 900);
         var history = done["history"]!.AsArray().Select(entry => (Epoch: entry!["epoch"]!.GetValue<int>(), Attempt: entry["attempt"]!.GetValue<int>())).ToList();
-        var epochs = done["progress"]?["epochs"]?.GetValue<int>() ?? 12;
         if (State(done) != "succeeded") failures.Add($"the job ended {State(done)}: {done["error"]}");
         if (done["attempts"]!.GetValue<int>() != records.Count + 1)
             failures.Add($"the job was claimed {done["attempts"]} times, expected {records.Count + 1}");
-        if (!history.Select(entry => entry.Epoch).SequenceEqual(Enumerable.Range(1, epochs)))
-            failures.Add($"history epochs {string.Join(",", history.Select(entry => entry.Epoch))}, expected 1..{epochs} once each");
+        if (!history.Select(entry => entry.Epoch).SequenceEqual(Enumerable.Range(1, Epochs)))
+            failures.Add($"history epochs {string.Join(",", history.Select(entry => entry.Epoch))}, expected 1..{Epochs} once each");
         foreach (var record in records)
         {
             // Checkpointed epochs were trained before the kill; the others after it.
@@ -124,13 +125,13 @@ public static class Fault
 
         var result = new
         {
-            seed, stops = records, sigterm = term, job = jobId, state = State(done), attempts = done["attempts"]!.GetValue<int>(), epochs,
+            seed, stops = records, sigterm = term, job = jobId, state = State(done), attempts = done["attempts"]!.GetValue<int>(), epochs = Epochs,
             historyAttempts = history.Select(entry => entry.Attempt), modelVersions = versions.Count,
             predict = (int)predict.StatusCode, seconds = Math.Round(clock.Elapsed.TotalSeconds, 1), failures,
         };
         Report.Write(jsonPath, result);
         Console.WriteLine(failures.Count == 0
-            ? $"PASSED: {kills} kills and a SIGTERM, job {State(done)} after {result.attempts} claims, epochs 1..{epochs} once each, {versions.Count} version"
+            ? $"PASSED: {kills} kills and a SIGTERM, job {State(done)} after {result.attempts} claims, epochs 1..{Epochs} once each, {versions.Count} version"
             : "FAILED:\n  " + string.Join("\n  ", failures));
         return failures.Count == 0 ? 0 : 1;
     }

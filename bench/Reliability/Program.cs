@@ -1,5 +1,5 @@
 // Reliability drivers of the published service, on loopback only; both stop by themselves and exit 1 when a rule is
-// broken. bench/fault.sh and bench/soak.sh build the service and run them.
+// broken. bench/reliability.sh builds the service and runs them.
 //
 //   Reliability fault --api RnnService.Api.dll --work DIR [--kills 5] [--seed 1] [--json FILE]
 //   Reliability soak  --api RnnService.Api.dll --work DIR [--seconds 600] [--warmup 120] [--concurrency 32] [--seed 1] [--json FILE]
