@@ -17,7 +17,6 @@ if (roles.Api)
 {
     builder.AddSecurityServices();
     builder.AddInferenceServices();
-    builder.AddTrainingJobsApi();
     builder.AddApiDocumentation();
 }
 

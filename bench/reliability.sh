@@ -9,14 +9,19 @@
 #     mixed load with API keys on and a training job running: predicts from closed-loop clients, dataset uploads (a
 #     quarter malformed) and deletes, small jobs submitted and half cancelled, listings. Passes with no 5xx and no
 #     failed request, RSS at the end within 10% of RSS after warm-up, and every accepted job in a final state.
+#   bench/reliability.sh memory [shape]
+#     jobs of six shapes (activations, a bidirectional stack, a large model, long windows of data, texts, and the
+#     largest job the default budget admits), one at a time: each one's peak RSS against the estimate the service
+#     answered with (must be within ±25%), and RSS after it against RSS before it (within 10% or 100 MiB).
 # Figures go to stdout and bench/results/{fault,soak}.json; the service's log to the work folder it names.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-mode="${1:?usage: bench/reliability.sh fault|soak [arguments]}"
+mode="${1:?usage: bench/reliability.sh fault|soak|memory [arguments]}"
 case "$mode" in
   fault) args=(--kills "${2:-5}" --seed "${3:-1}") ;;
   soak) args=(--seconds "${2:-600}" --warmup "${3:-120}" --concurrency "${4:-32}") ;;
-  *) echo "usage: bench/reliability.sh fault|soak [arguments]" >&2; exit 2 ;;
+  memory) args=(); [[ -n "${2:-}" ]] && args=(--shape "$2") ;;
+  *) echo "usage: bench/reliability.sh fault|soak|memory [arguments]" >&2; exit 2 ;;
 esac
 scripts/install-deps.sh
 work="$(mktemp -d "/tmp/rnnservice-$mode-XXXX")"

@@ -2,6 +2,7 @@ using System.Net;
 using System.Net.Http.Json;
 using System.Text.Json.Nodes;
 using RnnService.Api.Tests.Infrastructure;
+using RnnService.Training.Pipeline;
 using RnnService.Training.Torch.StateDicts;
 
 namespace RnnService.Api.Tests.Jobs;
@@ -135,7 +136,7 @@ public sealed class TrainingJobTests(RnnServiceFactory factory) : IClassFixture<
         Assert.True(job["cancelRequested"]!.GetValue<bool>());
         Assert.Null(job["model"]);
         Assert.Equal(HttpStatusCode.NotFound, (await client.GetAsync("/models/cancelled")).StatusCode);
-        Assert.True(File.Exists(Path.Combine(factory.DataDirectory, "checkpoints", id, "checkpoint.zip")));
+        Assert.NotNull(CheckpointFiles.TryLoad(Path.Combine(factory.DataDirectory, "checkpoints", id), out _));
         var again = await client.PostAsync($"/training-jobs/{id}/cancel", null);
         Assert.Equal(HttpStatusCode.Accepted, again.StatusCode);
     }

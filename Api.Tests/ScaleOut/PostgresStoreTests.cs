@@ -2,6 +2,7 @@ using System.Collections.Concurrent;
 using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Options;
 using RnnService.Api.Tests.Infrastructure;
 using RnnService.Domain.Jobs;
 using RnnService.Training.Jobs;
@@ -47,14 +48,15 @@ public sealed class PostgresStoreTests : IDisposable
         await Task.WhenAll(Enumerable.Range(0, 4).Select(_ => Task.Run(MigrateAsync)));
         await MigrateAsync();
 
-        Assert.Equal(["20261122000000_Initial"], await database.QueryAsync<string>("""SELECT "MigrationId" FROM "__EFMigrationsHistory" """));
+        Assert.Equal(["20261122000000_Initial", "20261201000000_JobBudgets"],
+            await database.QueryAsync<string>("""SELECT "MigrationId" FROM "__EFMigrationsHistory" ORDER BY "MigrationId" """));
     }
 
     [Fact]
     public async Task ConcurrentWorkersClaimEveryJobExactlyOnce()
     {
         await MigrateAsync();
-        var queue = new JobQueue(Contexts, TimeProvider.System);
+        var queue = new JobQueue(Contexts, TimeProvider.System, Options.Create(new JobsOptions()));
         var ids = Enumerable.Range(0, 40).Select(n => $"job_{n:00}").ToList();
         foreach (var id in ids) await queue.EnqueueAsync(Job(id));
 
@@ -80,12 +82,12 @@ public sealed class PostgresStoreTests : IDisposable
     public async Task AnExpiredLeaseGoesBackToTheQueueAndTheOldHolderCanNoLongerWrite()
     {
         await MigrateAsync();
-        var queue = new JobQueue(Contexts, TimeProvider.System);
+        var queue = new JobQueue(Contexts, TimeProvider.System, Options.Create(new JobsOptions()));
         await queue.EnqueueAsync(Job("job_lost"));
         Assert.NotNull(await queue.TryClaimAsync("gone", TimeSpan.FromMilliseconds(200)));
 
         await Task.Delay(400);
-        Assert.Equal(1, await queue.RequeueExpiredAsync());
+        Assert.Equal(1, (await queue.RequeueExpiredAsync()).Requeued);
         var resumed = await queue.TryClaimAsync("heir", TimeSpan.FromMinutes(1));
 
         Assert.Equal(2, resumed!.Attempts);
@@ -99,7 +101,7 @@ public sealed class PostgresStoreTests : IDisposable
     private async Task MigrateAsync()
     {
         await using var context = await Contexts.CreateDbContextAsync();
-        await context.Database.MigrateAsync();
+        await DatabaseMigrator.MigrateAsync(context);
     }
 
     private static TrainingJobRecord Job(string id) => new() { Id = id, DatasetId = "ds_x", ModelName = "m", Request = "{}" };

@@ -17,57 +17,50 @@ public sealed class CheckpointFileTests : IDisposable
     [Fact]
     public void TheNewestCheckpointLoadsWithNothingRejected()
     {
-        CheckpointFiles.Save(directory, Epoch(1));
-        CheckpointFiles.Save(directory, Epoch(2));
+        Save(1);
+        Save(2);
 
         var loaded = CheckpointFiles.TryLoad(directory, out var rejected);
 
         Assert.Equal(2, loaded!.Progress.Epoch);
-        Assert.Equal(Epoch(2).Weights, loaded.Weights);
+        Assert.Equal(Part(2, CheckpointFiles.WeightsPart), File.ReadAllBytes(loaded.WeightsPath));
+        Assert.Equal(Part(2, CheckpointFiles.OptimizerPart), File.ReadAllBytes(loaded.OptimizerPath));
+        Assert.Equal(Part(2, CheckpointFiles.BestWeightsPart), File.ReadAllBytes(loaded.BestWeightsPath));
         Assert.Empty(rejected);
-        Assert.True(File.Exists(Path.Combine(directory, CheckpointFiles.PreviousFileName)));
+        Assert.True(Directory.Exists(Path.Combine(directory, CheckpointFiles.PreviousFolderName)));
+        // Nothing else is left behind: no temporary folder, no third checkpoint.
+        Assert.Equal([CheckpointFiles.FolderName, CheckpointFiles.PreviousFolderName],
+            Directory.GetDirectories(directory).Select(Path.GetFileName).Order());
     }
 
     [Fact]
-    public void ATruncatedCheckpointIsRejectedAndThePreviousOneUsed()
+    public void ATruncatedPartIsRejectedAndThePreviousCheckpointUsed()
     {
-        CheckpointFiles.Save(directory, Epoch(1));
-        CheckpointFiles.Save(directory, Epoch(2));
-        var path = Path.Combine(directory, CheckpointFiles.FileName);
+        Save(1);
+        Save(2);
+        var path = Path.Combine(directory, CheckpointFiles.FolderName, CheckpointFiles.OptimizerPart);
         File.WriteAllBytes(path, File.ReadAllBytes(path)[..^200]);
 
         var loaded = CheckpointFiles.TryLoad(directory, out var rejected);
 
         Assert.Equal(1, loaded!.Progress.Epoch);
-        Assert.Equal(Epoch(1).Optimizer, loaded.Optimizer);
-        Assert.StartsWith(CheckpointFiles.FileName, Assert.Single(rejected));
+        Assert.Equal(Part(1, CheckpointFiles.OptimizerPart), File.ReadAllBytes(loaded.OptimizerPath));
+        Assert.Equal($"{CheckpointFiles.FolderName}: checkpoint part {CheckpointFiles.OptimizerPart} does not match its SHA-256", Assert.Single(rejected));
     }
 
     [Theory]
-    [InlineData("weights.pt")]
-    [InlineData("optimizer.bin")]
-    [InlineData("best.pt")]
-    [InlineData("progress.json")]
-    public void AChangedPartInAWholeZipFailsItsChecksum(string part)
+    [InlineData(CheckpointFiles.WeightsPart)]
+    [InlineData(CheckpointFiles.OptimizerPart)]
+    [InlineData(CheckpointFiles.BestWeightsPart)]
+    [InlineData(CheckpointFiles.ProgressPart)]
+    public void AChangedByteInAnyPartFailsItsChecksum(string part)
     {
-        CheckpointFiles.Save(directory, Epoch(1));
-        CheckpointFiles.Save(directory, Epoch(2));
-        // A valid zip whose part no longer matches the manifest (bit rot that the zip's own CRC would not see once rewritten).
-        using (var archive = ZipFile.Open(Path.Combine(directory, CheckpointFiles.FileName), ZipArchiveMode.Update))
-        {
-            var entry = archive.GetEntry(part)!;
-            byte[] content;
-            using (var stream = entry.Open())
-            {
-                using var buffer = new MemoryStream();
-                stream.CopyTo(buffer);
-                content = buffer.ToArray();
-            }
-            content[content.Length / 2] ^= 0x01;
-            entry.Delete();
-            using var replaced = archive.CreateEntry(part).Open();
-            replaced.Write(content);
-        }
+        Save(1);
+        Save(2);
+        var path = Path.Combine(directory, CheckpointFiles.FolderName, part);
+        var content = File.ReadAllBytes(path);
+        content[content.Length / 2] ^= 0x01;
+        File.WriteAllBytes(path, content);
 
         var loaded = CheckpointFiles.TryLoad(directory, out var rejected);
 
@@ -76,30 +69,63 @@ public sealed class CheckpointFileTests : IDisposable
     }
 
     [Fact]
-    public void WhenBothAreDamagedTheJobStartsOverAndBothAreNamed()
+    public void AMissingPartOrManifestIsRejected()
     {
-        CheckpointFiles.Save(directory, Epoch(1));
-        CheckpointFiles.Save(directory, Epoch(2));
-        File.WriteAllBytes(Path.Combine(directory, CheckpointFiles.FileName), [1, 2, 3]);
-        File.WriteAllBytes(Path.Combine(directory, CheckpointFiles.PreviousFileName), []);
+        Save(1);
+        Save(2);
+        File.Delete(Path.Combine(directory, CheckpointFiles.FolderName, CheckpointFiles.BestWeightsPart));
+        File.Delete(Path.Combine(directory, CheckpointFiles.PreviousFolderName, "sha256.json"));
 
         Assert.Null(CheckpointFiles.TryLoad(directory, out var rejected));
-        Assert.Equal(2, rejected.Count);
+        Assert.Equal(
+            [$"{CheckpointFiles.FolderName}: checkpoint part {CheckpointFiles.BestWeightsPart} is missing", $"{CheckpointFiles.PreviousFolderName}: sha256.json is missing"],
+            rejected);
     }
 
     [Fact]
-    public void ACheckpointFromBeforeChecksumsStillLoads()
+    public void AKillWhileTheNewCheckpointWasBeingWrittenLeavesTheLastOneWhole()
     {
-        using (var archive = ZipFile.Open(Path.Combine(directory, CheckpointFiles.FileName), ZipArchiveMode.Create))
-        {
-            var checkpoint = Epoch(3);
-            Write(archive, "progress.json", System.Text.Encoding.UTF8.GetBytes(StoredJson.Write(checkpoint.Progress)));
-            Write(archive, "weights.pt", checkpoint.Weights);
-            Write(archive, "optimizer.bin", checkpoint.Optimizer);
-            Write(archive, "best.pt", checkpoint.BestWeights);
-        }
+        Save(1);
+        Save(2);
+        // What a kill during the next save leaves: a half-written folder beside the two whole ones.
+        var half = Directory.CreateDirectory(Path.Combine(directory, $"{CheckpointFiles.FolderName}.0123.tmp")).FullName;
+        File.WriteAllBytes(Path.Combine(half, CheckpointFiles.WeightsPart), [1, 2, 3]);
 
+        Assert.Equal(2, CheckpointFiles.TryLoad(directory, out _)!.Progress.Epoch);
+        Save(3);
+        Assert.False(Directory.Exists(half));
         Assert.Equal(3, CheckpointFiles.TryLoad(directory, out _)!.Progress.Epoch);
+    }
+
+    [Fact]
+    public void AZipCheckpointOfAnEarlierVersionStillLoadsAndTheNextSaveReplacesIt()
+    {
+        WriteLegacy(CheckpointFiles.LegacyFileName, 3, withManifest: true);
+        WriteLegacy(CheckpointFiles.LegacyPreviousFileName, 2, withManifest: false);
+
+        var loaded = CheckpointFiles.TryLoad(directory, out var rejected);
+
+        Assert.Equal(3, loaded!.Progress.Epoch);
+        Assert.Empty(rejected);
+        Assert.Equal(Part(3, "optimizer.bin"), File.ReadAllBytes(loaded.OptimizerPath));
+        Assert.Equal(Part(3, CheckpointFiles.BestWeightsPart), File.ReadAllBytes(loaded.BestWeightsPath));
+
+        Save(4);
+        Assert.False(File.Exists(Path.Combine(directory, CheckpointFiles.LegacyFileName)));
+        Assert.False(File.Exists(Path.Combine(directory, CheckpointFiles.LegacyPreviousFileName)));
+        Assert.Equal(4, CheckpointFiles.TryLoad(directory, out _)!.Progress.Epoch);
+    }
+
+    [Fact]
+    public void ADamagedZipOfAnEarlierVersionFallsBackToItsPrevious()
+    {
+        WriteLegacy(CheckpointFiles.LegacyFileName, 3, withManifest: true, damage: true);
+        WriteLegacy(CheckpointFiles.LegacyPreviousFileName, 2, withManifest: true);
+
+        var loaded = CheckpointFiles.TryLoad(directory, out var rejected);
+
+        Assert.Equal(2, loaded!.Progress.Epoch);
+        Assert.Contains("does not match its SHA-256", Assert.Single(rejected));
     }
 
     [Theory]
@@ -124,15 +150,35 @@ public sealed class CheckpointFileTests : IDisposable
         Assert.Equal(Path.Combine(directory, "job_0123abc.ckpt"), FileStore.Inside(directory, "job_0123abc.ckpt"));
     }
 
-    private static Checkpoint Epoch(int epoch) => new(
-        new TrainerProgress { Epoch = epoch, BestEpoch = epoch },
-        Enumerable.Range(0, 4096).Select(i => (byte)(i * epoch)).ToArray(),
-        Enumerable.Range(0, 512).Select(i => (byte)(i + epoch)).ToArray(),
-        Enumerable.Range(0, 4096).Select(i => (byte)(i ^ epoch)).ToArray());
+    /// <summary>Bytes that differ by epoch and part, standing in for what the engine and the writer put there.</summary>
+    private static byte[] Part(int epoch, string part) =>
+        Enumerable.Range(0, 4096 + part.Length).Select(i => (byte)(i * epoch + part[i % part.Length])).ToArray();
 
-    private static void Write(ZipArchive archive, string name, byte[] content)
+    private void Save(int epoch) => CheckpointFiles.Save(directory, new TrainerProgress { Epoch = epoch, BestEpoch = epoch }, new CheckpointWriters(
+        path => File.WriteAllBytes(path, Part(epoch, CheckpointFiles.WeightsPart)),
+        path => File.WriteAllBytes(path, Part(epoch, CheckpointFiles.OptimizerPart)),
+        path => File.WriteAllBytes(path, Part(epoch, CheckpointFiles.BestWeightsPart))));
+
+    /// <summary>A zip as earlier versions wrote it: the optimizer as optimizer.bin, and (once they had them) the SHA-256 of each entry.</summary>
+    private void WriteLegacy(string name, int epoch, bool withManifest, bool damage = false)
     {
-        using var stream = archive.CreateEntry(name).Open();
-        stream.Write(content);
+        var entries = new Dictionary<string, byte[]>
+        {
+            ["progress.json"] = System.Text.Encoding.UTF8.GetBytes(StoredJson.Write(new TrainerProgress { Epoch = epoch })),
+            ["weights.pt"] = Part(epoch, CheckpointFiles.WeightsPart),
+            ["optimizer.bin"] = Part(epoch, "optimizer.bin"),
+            ["best.pt"] = Part(epoch, CheckpointFiles.BestWeightsPart),
+        };
+        using var archive = ZipFile.Open(Path.Combine(directory, name), ZipArchiveMode.Create);
+        foreach (var (entry, content) in entries)
+        {
+            var written = damage && entry == "best.pt" ? content.Reverse().ToArray() : content;
+            using var stream = archive.CreateEntry(entry).Open();
+            stream.Write(written);
+        }
+        if (!withManifest) return;
+        var manifest = entries.ToDictionary(entry => entry.Key, entry => Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData(entry.Value)));
+        using var manifestStream = archive.CreateEntry("sha256.json").Open();
+        manifestStream.Write(System.Text.Encoding.UTF8.GetBytes(StoredJson.Write(manifest)));
     }
 }

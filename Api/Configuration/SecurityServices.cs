@@ -62,7 +62,7 @@ public static class SecurityServices
             return RateLimitPartition.GetNoLimiter("unlimited");
 
         var name = context.User.Identity?.IsAuthenticated == true ? context.User.Identity.Name : null;
-        var partition = name is not null ? $"key:{name}" : $"client:{context.Connection.RemoteIpAddress}";
+        var partition = ClientIdentity.Of(context);
         // The factory runs once per partition, when its bucket is made: the key's own rate is looked up then, not per request.
         var keys = context.RequestServices.GetRequiredService<ApiKeyStore>();
         return RateLimitPartition.GetTokenBucketLimiter(partition, _ =>
@@ -85,7 +85,7 @@ public static class SecurityServices
         var retryAfter = rejected.Lease.TryGetMetadata(MetadataName.RetryAfter, out var wait) ? wait : TimeSpan.FromSeconds(1);
         var seconds = Math.Max(1, (int)Math.Ceiling(retryAfter.TotalSeconds));
         context.Response.Headers.RetryAfter = seconds.ToString(CultureInfo.InvariantCulture);
-        var who = context.User.Identity?.IsAuthenticated == true ? $"the API key '{context.User.Identity.Name}'" : "this client";
+        var who = ClientIdentity.Describe(context);
         await context.RequestServices.GetRequiredService<IProblemDetailsService>().WriteProblemAsync(
             context, StatusCodes.Status429TooManyRequests, "Too many requests", $"Rate limit reached for {who}; retry after {seconds} s.");
     }

@@ -27,6 +27,13 @@ public sealed class InferenceOptions
     [Range(1, int.MaxValue)]
     public int MaxStateValues { get; set; } = 4_000_000;
 
+    /// <summary>
+    /// Most memory one request may need while it is served, by its estimate (inputs, the engine's forward passes, the
+    /// states it returns), in MiB; a request over it is refused with a 400 before it runs.
+    /// </summary>
+    [Range(1, long.MaxValue / (1 << 20))]
+    public long MaxRequestMemoryMiB { get; set; } = 1024;
+
     /// <summary>Most model versions kept loaded; the least recently used goes first.</summary>
     [Range(1, 10_000)]
     public int CacheMaxModels { get; set; } = 16;

@@ -26,8 +26,12 @@ public sealed class LoadedModel
         Model = model;
         Servable = servable;
         Bytes = model.ParameterCount * sizeof(float);
+        ConcurrentBatches = concurrentBatches;
         Batcher = new ModelBatcher(this, batching, concurrentBatches, statistics);
     }
+
+    /// <summary>Engine calls of this model that may run at once (what a request's memory estimate counts).</summary>
+    public int ConcurrentBatches { get; }
 
     /// <summary>The version record's id: unique for ever, unlike a (name, version) pair whose number a delete frees.</summary>
     public string Id { get; }

@@ -39,7 +39,16 @@ public sealed class UnexpectedExceptionHandler(IProblemDetailsService problems, 
         if (exception is ServiceBusyException busy)
         {
             context.Response.Headers.RetryAfter = busy.RetryAfterSeconds.ToString(System.Globalization.CultureInfo.InvariantCulture);
-            await problems.WriteProblemAsync(context, StatusCodes.Status503ServiceUnavailable, "Service busy", busy.Message);
+            await problems.WriteProblemAsync(context, busy.StatusCode, busy.Title, busy.Message);
+            return true;
+        }
+
+        if (exception is TorchEngineException { Kind: EngineErrorKind.OutOfMemory })
+        {
+            // The request was within its budget, but the machine had too little free at that moment: a retry may succeed.
+            logger.LogWarning(exception, "Out of memory for {Method} {Path}", context.Request.Method, context.Request.Path);
+            context.Response.Headers.RetryAfter = "5";
+            await problems.WriteProblemAsync(context, StatusCodes.Status503ServiceUnavailable, "Service busy", exception.Message + "; retry later.");
             return true;
         }
 

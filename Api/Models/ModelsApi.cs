@@ -6,12 +6,14 @@ using Microsoft.Extensions.Options;
 using RnnService.Api.Inference;
 using RnnService.Api.Infrastructure;
 using RnnService.Api.Security;
+using RnnService.Domain.Budgets;
 using RnnService.Domain.Models;
 using RnnService.Domain.Validation;
-using RnnService.Training.Torch;
-using RnnService.Training.Torch.StateDicts;
+using RnnService.Training.Jobs;
 using RnnService.Training.Registry;
 using RnnService.Training.Storage;
+using RnnService.Training.Torch;
+using RnnService.Training.Torch.StateDicts;
 
 namespace RnnService.Api.Models;
 
@@ -127,7 +129,8 @@ public static class ModelsApi
     }
 
     public static async Task<Results<Created<ModelVersionResponse>, ValidationProblem, ProblemHttpResult>> ImportModelVersionAsync(
-        string name, HttpRequest request, IOptions<ModelImportOptions> options, ModelRegistry registry, CancellationToken cancellationToken)
+        string name, HttpRequest request, IOptions<ModelImportOptions> options, IOptions<JobsOptions> jobs, ModelRegistry registry,
+        CancellationToken cancellationToken)
     {
         if (!ModelNames.IsValid(name)) return Problems.Validation("name", $"'{name}' {ModelNames.Rule}.");
         var limit = options.Value.MaxImportBytes;
@@ -161,10 +164,18 @@ public static class ModelsApi
         if (file is null) return Problems.Validation("weights", "is required: the state_dict file, as a form field named 'weights'.");
         if (file.Length > limit) return Problems.TooLarge($"the weights are {file.Length} bytes; at most {limit} are accepted.");
         StateDict weights;
+        var maxParameters = jobs.Value.MaxParameters;
         try
         {
+            // The shapes are budgeted before any tensor is read: a small file may describe (strided views of) a huge model.
             await using var stream = file.OpenReadStream();
-            weights = StateDictReader.Read(stream, limit);
+            weights = StateDictReader.Read(stream, limit, maxParameters);
+        }
+        catch (StateDictTooLargeException tooMany)
+        {
+            return Problems.Validation("weights",
+                $"the weights hold {Sizes.Count(tooMany.Elements)} parameters ({Sizes.Bytes(Sizes.Product(4, tooMany.Elements))} as float32); " +
+                $"at most {Sizes.Count(maxParameters)} parameters are allowed (Jobs:MaxParameters).");
         }
         catch (StateDictFormatException exception)
         {
@@ -176,16 +187,10 @@ public static class ModelsApi
         if (plan is null) return Problems.Validation(errors);
 
         // Loading into a real network is the strict check: every key present, none extra, every shape right.
-        byte[] canonical;
-        long parameters;
+        using var model = SequenceModel.Create(plan.Spec);
         try
         {
-            using var model = SequenceModel.Create(plan.Spec);
             model.LoadStateDict(weights);
-            using var buffer = new MemoryStream();
-            model.SaveWeights(buffer);
-            canonical = buffer.ToArray();
-            parameters = model.ParameterCount;
         }
         catch (StateDictMismatchException mismatch)
         {
@@ -198,9 +203,14 @@ public static class ModelsApi
         var record = new ModelVersionRecord
         {
             Id = Ids.New("mv"), Name = name, Spec = StoredJson.Write(plan.Spec), Task = StoredJson.Write(plan.Task),
-            Preprocessing = plan.Preprocessing, ParameterCount = parameters,
+            Preprocessing = plan.Preprocessing, ParameterCount = model.ParameterCount,
         };
-        await registry.RegisterImportAsync(record, canonical, cancellationToken);
+        // The stored file is our writer's, straight from the network into the registry's file.
+        await registry.RegisterImportAsync(record, stream =>
+        {
+            model.SaveWeights(stream);
+            return Task.CompletedTask;
+        }, cancellationToken);
         return TypedResults.Created($"/models/{name}/versions/{record.Version}", ModelVersionResponse.From(record));
     }
 

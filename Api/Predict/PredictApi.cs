@@ -3,6 +3,7 @@ using Microsoft.Extensions.Options;
 using RnnService.Api.Inference;
 using RnnService.Api.Infrastructure;
 using RnnService.Api.Security;
+using RnnService.Domain.Budgets;
 using RnnService.Domain.Models;
 using RnnService.Domain.Validation;
 using RnnService.Training.Registry;
@@ -55,6 +56,16 @@ public static class PredictApi
                 return Problems.Validation("returnStates",
                     $"would return {values} state values; at most {limits.MaxStateValues} are allowed. Send fewer or shorter sequences.");
         }
+
+        var spec = model.Model.Spec;
+        var needed = RequestMemory.Estimate(
+            spec, prepared.Select(p => p.Length).ToArray(), spec.HasEmbedding ? sizeof(long) : sizeof(float) * (long)spec.InputSize,
+            body.ReturnStates, limits.Batching.MaxBatchSequences, model.ConcurrentBatches);
+        if (needed > limits.MaxRequestMemoryMiB * Sizes.MiB)
+            return Problems.Validation(body.Texts is null ? "inputs" : "texts",
+                $"serving these {prepared.Length} sequences ({Sizes.Count(prepared.Sum(p => (long)p.Length))} steps{(body.ReturnStates ? ", with their states" : "")}) " +
+                $"would need about {Sizes.Bytes(needed)}; one request may use at most {Sizes.Bytes(limits.MaxRequestMemoryMiB * Sizes.MiB)} " +
+                "(Inference:MaxRequestMemoryMiB). Send fewer or shorter sequences.");
 
         var results = await model.Batcher.RunAsync(prepared, body.ReturnStates, cancellationToken);
         var hidden = model.Model.Spec.HiddenSize;

@@ -1,4 +1,5 @@
 using System.ComponentModel;
+using RnnService.Domain.Budgets;
 using RnnService.Domain.Jobs;
 using RnnService.Training.Jobs;
 using RnnService.Training.Pipeline;
@@ -24,7 +25,9 @@ public sealed record TrainingJobResponse(
     [property: Description("Why it failed.")] string? Error,
     [property: Description("Where it trains: cpu or cuda:N.")] string? Device,
     [property: Description("How many times a worker claimed it; above 1 means it was resumed from a checkpoint.")] int Attempts,
-    bool CancelRequested)
+    bool CancelRequested,
+    [property: Description("What the job needs, estimated when it was submitted: parameters and peak memory, with its parts.")] TrainingEstimate? Estimate,
+    [property: Description("Why a succeeded job stopped: epochs (all ran), earlyStopping, or timeLimit (training.maxDuration; the best epoch so far was registered).")] StopReason? StoppedBy)
 {
     public static TrainingJobResponse From(TrainingJobRecord record, bool withHistory = true) => new(
         record.Id, record.State, record.CreatedAt, record.StartedAt, record.FinishedAt,
@@ -33,7 +36,8 @@ public sealed record TrainingJobResponse(
         withHistory ? StoredJson.Read<List<EpochEntry>>(record.History) : [],
         record.Metrics is null ? null : StoredJson.Read<Dictionary<string, double>>(record.Metrics),
         record.ModelVersion is { } version ? new ModelReference(record.ModelName, version) : null,
-        record.Error, record.Device, record.Attempts, record.CancelRequested);
+        record.Error, record.Device, record.Attempts, record.CancelRequested,
+        record.Estimate is null ? null : StoredJson.Read<TrainingEstimate>(record.Estimate), record.StoppedBy);
 }
 
 /// <summary>One server-sent event of a job: its state (event <c>state</c>) or a finished epoch (event <c>epoch</c>).</summary>

@@ -18,28 +18,8 @@ using RnnService.Training.Torch;
 
 namespace RnnService.Api.TrainingJobs;
 
-/// <summary>The <c>Jobs</c> section: limits on what is submitted.</summary>
-public sealed class JobSubmissionOptions
-{
-    public const string Section = "Jobs";
-
-    /// <summary>Most jobs waiting in the queue; a submission beyond it gets 503 with Retry-After and is not stored.</summary>
-    [Range(1, 10_000_000)]
-    public int MaxQueued { get; set; } = 1000;
-
-    /// <summary>What Retry-After says when the queue is full, in seconds.</summary>
-    [Range(1, 3600)]
-    public int RetryAfterSeconds { get; set; } = 30;
-}
-
 public static class TrainingJobsApi
 {
-    public static IHostApplicationBuilder AddTrainingJobsApi(this IHostApplicationBuilder builder)
-    {
-        builder.Services.AddOptions<JobSubmissionOptions>().BindConfiguration(JobSubmissionOptions.Section).ValidateDataAnnotations().ValidateOnStart();
-        return builder;
-    }
-
     public static RouteGroupBuilder MapTrainingJobsApi(this IEndpointRouteBuilder app)
     {
         var group = app.MapGroup("/training-jobs").WithTags("Training jobs").RequireScope(Scopes.Train);
@@ -50,6 +30,9 @@ public static class TrainingJobsApi
             .WithDescription(
                 "Checks the request against its dataset (columns exist, inputLength + horizon fits the shortest series, labels " +
                 "fit the task) and fills in every default before queuing: a request that cannot train is a 400 naming the field. " +
+                "The job's parameters and peak memory are estimated (`estimate`) and must fit Jobs:MaxParameters and " +
+                "Jobs:MaxTrainingMemoryMiB, its training.maxDuration Jobs:MaxJobDuration; a client with Jobs:MaxQueuedPerClient " +
+                "jobs waiting gets 429 with Retry-After. " +
                 "A worker claims the job, trains it with a checkpoint after every epoch, and registers the best epoch's " +
                 "weights as the next version of modelName.");
         group.MapGet("/", ListTrainingJobsAsync).WithName("ListTrainingJobs").WithSummary("List jobs, newest first");
@@ -66,9 +49,10 @@ public static class TrainingJobsApi
     }
 
     public static async Task<Results<Accepted<TrainingJobResponse>, ValidationProblem>> CreateTrainingJobAsync(
-        TrainingJobRequest request, IDbContextFactory<RnnDbContext> contexts, JobQueue queue, JobSignals signals, EngineInfo engine,
-        ServiceRoles roles, IOptions<JobSubmissionOptions> limits, CancellationToken cancellationToken)
+        TrainingJobRequest request, HttpContext http, IDbContextFactory<RnnDbContext> contexts, JobQueue queue, JobSignals signals,
+        EngineInfo engine, ServiceRoles roles, IOptions<JobsOptions> options, CancellationToken cancellationToken)
     {
+        var limits = options.Value;
         var errors = new List<ValidationError>();
         if (string.IsNullOrWhiteSpace(request.DatasetId)) errors.Add(new("datasetId", "is required."));
         // Control characters (NUL above all: PostgreSQL refuses it in text) are in no id or name.
@@ -86,20 +70,28 @@ public static class TrainingJobsApi
         // A process that trains its own jobs refuses cuda without a GPU. An api-only process cannot know the workers' devices
         // (GPU workers run apart from CPU API replicas), so it queues the job; a worker without CUDA fails it by name.
         var cudaPossible = !roles.Worker || engine.CudaAvailable;
-        var (resolved, problems) = TrainingRequestResolver.Resolve(
-            request with { DatasetId = dataset.Id }, StoredJson.Read<DatasetSummary>(dataset.Summary), cudaPossible);
-        if (resolved is null) return Problems.Validation(problems);
+        var resolution = TrainingRequestResolver.Resolve(
+            request with { DatasetId = dataset.Id }, StoredJson.Read<DatasetSummary>(dataset.Summary), cudaPossible, limits.Limits, dataset.SizeBytes);
+        if (resolution.Request is not { } resolved) return Problems.Validation(resolution.Errors);
 
         // Checked after validation, so that a request that cannot train says so even when the queue is full. Submissions at the
         // same moment may each see room for one: the bound can be passed by the number of them, never grown without bound.
         var waiting = await context.TrainingJobs.CountAsync(j => j.State == JobState.Queued, cancellationToken);
-        if (waiting >= limits.Value.MaxQueued)
+        if (waiting >= limits.MaxQueued)
             throw new ServiceBusyException(
-                $"The job queue is full ({limits.Value.MaxQueued} jobs waiting); nothing was stored, retry later.", limits.Value.RetryAfterSeconds);
+                $"The job queue is full ({limits.MaxQueued} jobs waiting); nothing was stored, retry later.", limits.RetryAfterSeconds);
+        var client = ClientIdentity.Of(http);
+        if (limits.MaxQueuedPerClient > 0
+            && await context.TrainingJobs.CountAsync(j => j.ClientId == client && j.State == JobState.Queued, cancellationToken) >= limits.MaxQueuedPerClient)
+            throw new ServiceBusyException(
+                $"{Capitalized(ClientIdentity.Describe(http))} has {limits.MaxQueuedPerClient} jobs waiting, as many as one client may " +
+                $"(Jobs:MaxQueuedPerClient); nothing was stored. Retry when one has started, or cancel one.",
+                limits.RetryAfterSeconds, StatusCodes.Status429TooManyRequests);
 
         var job = new TrainingJobRecord
         {
             Id = Ids.New("job"), DatasetId = dataset.Id, ModelName = request.ModelName!, Request = StoredJson.Write(resolved),
+            ClientId = client, Estimate = StoredJson.Write(resolution.Estimate),
         };
         await queue.EnqueueAsync(job, cancellationToken);
         signals.JobQueued();
@@ -186,6 +178,8 @@ public static class TrainingJobsApi
             job = await FindAsync(contexts, job.Id, cancellationToken) ?? job;
         }
     }
+
+    private static string Capitalized(string text) => char.ToUpperInvariant(text[0]) + text[1..];
 
     private static async Task<TrainingJobRecord?> FindAsync(IDbContextFactory<RnnDbContext> contexts, string id, CancellationToken cancellationToken)
     {

@@ -33,6 +33,15 @@ public sealed record DatasetSummary
 
     public required int MaxLength { get; init; }
 
+    /// <summary>
+    /// Sequences and texts: steps (tokens) of all examples together, for budgeting a job's memory. Absent from summaries
+    /// stored before it was counted; estimates then take the mean of the shortest and the longest.
+    /// </summary>
+    public long? TotalSteps { get; init; }
+
+    /// <summary>Texts: distinct tokens, the largest vocabulary a model of them can have besides &lt;pad&gt; and &lt;unk&gt;.</summary>
+    public int? DistinctTokens { get; init; }
+
     /// <summary>Sequences and texts: how they are labelled.</summary>
     public LabelSummary? Labels { get; init; }
 }

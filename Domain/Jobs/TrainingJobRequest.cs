@@ -93,6 +93,23 @@ public sealed record ModelOptions
 
     [Description("Texts: width of the word embedding. Default 64.")]
     public int? EmbeddingDim { get; init; }
+
+    /// <summary>
+    /// The network these (resolved) options describe, on data of <paramref name="inputSize"/> features per step (or a
+    /// vocabulary of <paramref name="vocabularySize"/> tokens, embedded in <c>embeddingDim</c>) with
+    /// <paramref name="outputSize"/> outputs.
+    /// </summary>
+    public ModelSpec ToSpec(int inputSize, int vocabularySize, int outputSize) => new()
+    {
+        Cell = Cell!.Value,
+        InputSize = vocabularySize > 0 ? EmbeddingDim!.Value : inputSize,
+        HiddenSize = HiddenSize!.Value,
+        NumLayers = NumLayers!.Value,
+        Bidirectional = Bidirectional!.Value,
+        Dropout = Dropout!.Value,
+        VocabularySize = vocabularySize,
+        OutputSize = outputSize,
+    };
 }
 
 public sealed record TrainingOptions
@@ -120,4 +137,9 @@ public sealed record TrainingOptions
 
     [Description("auto (CUDA when present), cpu or cuda.")]
     public DeviceChoice? Device { get; init; }
+
+    [Description("Longest the job may train, as an ISO 8601 duration (PT30M, PT2H, P1D) or hh:mm:ss, summed over its attempts. " +
+                 "Reached, the job stops after the batch under way and registers its best epoch so far. Default and most: the " +
+                 "server's Jobs:MaxJobDuration (PT24H unless configured).")]
+    public string? MaxDuration { get; init; }
 }

@@ -1,3 +1,6 @@
+using System.Globalization;
+using System.Xml;
+using RnnService.Domain.Budgets;
 using RnnService.Domain.Datasets;
 using RnnService.Domain.Models;
 using RnnService.Domain.Validation;
@@ -5,31 +8,116 @@ using RnnService.Domain.Validation;
 namespace RnnService.Domain.Jobs;
 
 /// <summary>
+/// A resolved request with the estimate of what it needs, or the problems that keep it from being queued. Deconstructs
+/// into the request and the problems.
+/// </summary>
+public sealed record TrainingResolution(TrainingJobRequest? Request, IReadOnlyList<ValidationError> Errors, TrainingEstimate? Estimate)
+{
+    public void Deconstruct(out TrainingJobRequest? request, out IReadOnlyList<ValidationError> errors)
+    {
+        request = Request;
+        errors = Errors;
+    }
+}
+
+/// <summary>
 /// Checks a training request against its dataset and fills in every default, so that a job is queued only when
-/// nothing known up front can make it fail. Errors are keyed by the request's field paths.
+/// nothing known up front can make it fail: the network it describes must be one the engine builds, and its estimated
+/// parameters, memory and time must fit the job limits. Errors are keyed by the request's field paths.
 /// </summary>
 public static class TrainingRequestResolver
 {
     public const int DefaultInputLength = 24;
 
-    public static (TrainingJobRequest? Resolved, IReadOnlyList<ValidationError> Errors) Resolve(
-        TrainingJobRequest request, DatasetSummary dataset, bool cudaAvailable)
+    public static TrainingResolution Resolve(TrainingJobRequest request, DatasetSummary dataset, bool cudaAvailable) =>
+        Resolve(request, dataset, cudaAvailable, JobLimits.None, datasetBytes: 0);
+
+    /// <param name="datasetBytes">The dataset file's size, which parsing it again in the worker costs memory by.</param>
+    public static TrainingResolution Resolve(
+        TrainingJobRequest request, DatasetSummary dataset, bool cudaAvailable, JobLimits limits, long datasetBytes)
     {
         var errors = new List<ValidationError>();
-        var training = ResolveTraining(request.Training ?? new(), cudaAvailable, errors);
+        var training = ResolveTraining(request.Training ?? new(), cudaAvailable, limits, errors);
         var kind = request.Task?.Kind;
         TaskOptions? task = null;
         if (kind is null) errors.Add(new("task.kind", "is required: forecast, classification or regression."));
         else if (kind == TaskKind.Forecast) task = ResolveForecast(request.Task!, dataset, training, errors);
         else task = ResolveSequenceTask(request.Task!, dataset, training, errors);
         var model = ResolveModel(request.Model ?? new(), dataset, errors);
+        if (errors.Count > 0) return new(null, errors, null);
 
-        if (errors.Count > 0) return (null, errors);
-        return (request with { Task = task, Model = model, Training = training }, errors);
+        // The network the worker will build, checked as the engine checks it, then budgeted.
+        var forecast = kind == TaskKind.Forecast;
+        var spec = forecast
+            ? model.ToSpec(task!.Features!.Count, 0, task.Horizon!.Value * task.Targets!.Count)
+            : model.ToSpec(dataset.FeatureCount ?? 1, Vocabulary(task!, dataset), Outputs(task!, dataset));
+        foreach (var error in spec.Validate())
+        {
+            var field = error.Field switch
+            {
+                "outputSize" => forecast ? "task.horizon" : "datasetId",
+                "vocabularySize" => "task.vocabularySize",
+                "inputSize" => forecast ? "task.features" : dataset.Kind == DatasetKind.Texts ? "model.embeddingDim" : "datasetId",
+                var name => "model." + name,
+            };
+            errors.Add(new(field, error.Field == "outputSize" ? $"gives the model {spec.OutputSize} outputs; {error.Message}" : error.Message));
+        }
+        if (errors.Count > 0) return new(null, errors, null);
+        var shape = forecast
+            ? TrainingShapes.Forecast(dataset, task!, training, datasetBytes)
+            : TrainingShapes.Sequences(dataset, training, datasetBytes);
+        var estimate = TrainingEstimate.For(spec, shape);
+        errors.AddRange(limits.Check(estimate, spec, forecast));
+        if (errors.Count > 0) return new(null, errors, estimate);
+        return new(request with { Task = task, Model = model, Training = training }, errors, estimate);
     }
 
-    private static TrainingOptions ResolveTraining(TrainingOptions options, bool cudaAvailable, List<ValidationError> errors)
+    /// <summary>A text model's vocabulary: the requested size, or fewer when the texts have fewer distinct words.</summary>
+    private static int Vocabulary(TaskOptions task, DatasetSummary dataset) =>
+        dataset.Kind != DatasetKind.Texts ? 0
+        : dataset.DistinctTokens is { } distinct ? (int)Math.Min(task.VocabularySize!.Value, distinct + 2L)
+        : task.VocabularySize!.Value;
+
+    private static int Outputs(TaskOptions task, DatasetSummary dataset) =>
+        task.Kind == TaskKind.Classification ? dataset.Labels!.Classes!.Count : dataset.Labels!.Width;
+
+    /// <summary>An ISO 8601 duration (PT2H) or a .NET time span (02:00:00).</summary>
+    public static TimeSpan? ParseDuration(string text)
     {
+        text = text.Trim();
+        if (text.StartsWith('P') || text.StartsWith("-P", StringComparison.Ordinal))
+        {
+            try
+            {
+                return XmlConvert.ToTimeSpan(text);
+            }
+            catch (FormatException)
+            {
+                return null;
+            }
+            catch (OverflowException)
+            {
+                return TimeSpan.MaxValue;
+            }
+        }
+        return TimeSpan.TryParse(text, CultureInfo.InvariantCulture, out var span) ? span : null;
+    }
+
+    private static TrainingOptions ResolveTraining(TrainingOptions options, bool cudaAvailable, JobLimits limits, List<ValidationError> errors)
+    {
+        var maxDuration = limits.MaxDuration;
+        if (options.MaxDuration is { } text)
+        {
+            var parsed = ParseDuration(text);
+            if (parsed is null)
+                errors.Add(new("training.maxDuration", $"'{text}' is not a duration: use ISO 8601 (PT30M, PT2H, P1D) or hh:mm:ss."));
+            else if (parsed <= TimeSpan.Zero)
+                errors.Add(new("training.maxDuration", $"must be positive, got {text}."));
+            else if (parsed > limits.MaxDuration)
+                errors.Add(new("training.maxDuration",
+                    $"is {text}; at most {XmlConvert.ToString(limits.MaxDuration)} is allowed (Jobs:MaxJobDuration)."));
+            else maxDuration = parsed.Value;
+        }
         var resolved = new TrainingOptions
         {
             Epochs = options.Epochs ?? 100,
@@ -40,6 +128,7 @@ public static class TrainingRequestResolver
             EarlyStoppingPatience = options.EarlyStoppingPatience ?? 10,
             Seed = options.Seed ?? 42,
             Device = options.Device ?? DeviceChoice.Auto,
+            MaxDuration = XmlConvert.ToString(maxDuration),
         };
         if (resolved.Epochs is < 1 or > 100_000)
             errors.Add(new("training.epochs", $"must be between 1 and 100000, got {resolved.Epochs}."));

@@ -45,6 +45,32 @@ public sealed record ModelSpec
     [JsonIgnore]
     public int StateSize => Directions * HiddenSize;
 
+    /// <summary>Recurrent gates per cell: LSTM 4 (input, forget, cell, output), GRU 3, plain RNN 1.</summary>
+    [JsonIgnore]
+    public int Gates => Cell switch { CellKind.Lstm => 4, CellKind.Gru => 3, _ => 1 };
+
+    /// <summary>
+    /// What PyTorch's <c>sum(p.numel() for p in model.parameters())</c> says, computed from the spec alone (no model is
+    /// made): per layer and direction <c>weight_ih</c> (gates·hidden × input), <c>weight_hh</c> (gates·hidden × hidden)
+    /// and two bias vectors; the embedding (vocabulary × dimension) and the head. In 64-bit, checked arithmetic: every
+    /// size a spec admits gives a count that fits.
+    /// </summary>
+    public long CountParameters()
+    {
+        checked
+        {
+            long gateRows = (long)Gates * HiddenSize;
+            long count = 0;
+            for (var layer = 0; layer < NumLayers; layer++)
+            {
+                long input = layer == 0 ? InputSize : (long)Directions * HiddenSize;
+                count += Directions * (gateRows * input + gateRows * HiddenSize + 2 * gateRows);
+            }
+            if (HasEmbedding) count += (long)VocabularySize * InputSize;
+            return count + (long)OutputSize * StateSize + OutputSize;
+        }
+    }
+
     public IReadOnlyList<ValidationError> Validate()
     {
         var errors = new List<ValidationError>();
@@ -58,6 +84,10 @@ public sealed record ModelSpec
             errors.Add(new("dropout", $"must be at least 0 and below 1, got {Dropout}."));
         if (VocabularySize is < 0 or > 10_000_000)
             errors.Add(new("vocabularySize", $"must be between 0 and 10000000, got {VocabularySize}."));
+        // The host holds a model's weights in one float array (checkpoints, versions, the engine's bulk copies).
+        if (errors.Count == 0 && CountParameters() is var count && count > Array.MaxLength)
+            errors.Add(new(HasEmbedding && (long)VocabularySize * InputSize > count / 2 ? "vocabularySize" : "hiddenSize",
+                $"gives {count:N0} parameters; one model may have at most {Array.MaxLength:N0}."));
         return errors;
     }
 

@@ -28,6 +28,8 @@ public static class JsonLinesParser
         var lineNumber = 0;
         var minLength = int.MaxValue;
         var maxLength = 0;
+        long totalSteps = 0;
+        var distinctTokens = new HashSet<string>(StringComparer.Ordinal);
         string? line;
         while ((line = reader.ReadLine()) is not null)
         {
@@ -83,7 +85,9 @@ public static class JsonLinesParser
                     }
                     var value = text.GetString()!;
                     texts.Add(value);
-                    length = Math.Max(1, Tokenizer.Tokenize(value).Count);
+                    var words = Tokenizer.Tokenize(value);
+                    distinctTokens.UnionWith(words);
+                    length = Math.Max(1, words.Count);
                 }
 
                 if (!root.TryGetProperty("label", out var label) || label.ValueKind == JsonValueKind.Null)
@@ -96,6 +100,7 @@ public static class JsonLinesParser
                 labels.Add(values);
                 minLength = Math.Min(minLength, length);
                 maxLength = Math.Max(maxLength, length);
+                totalSteps += length;
             }
         }
         if (lineNumber == 0 || kind is null && !problems.Any) problems.Add("the file is empty.");
@@ -114,7 +119,8 @@ public static class JsonLinesParser
             {
                 Kind = kind!.Value, Format = DatasetFormat.Jsonl, Rows = labels.Count,
                 FeatureCount = kind == DatasetKind.Sequences ? featureCount : null,
-                MinLength = minLength, MaxLength = maxLength, Labels = labelSummary,
+                MinLength = minLength, MaxLength = maxLength, Labels = labelSummary, TotalSteps = totalSteps,
+                DistinctTokens = kind == DatasetKind.Texts ? distinctTokens.Count : null,
             },
             Labelled = kind == DatasetKind.Sequences
                 ? new LabelledData(steps, featureCount, null, labels)

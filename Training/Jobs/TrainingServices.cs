@@ -15,6 +15,10 @@ public static class TrainingServiceRegistration
             .BindConfiguration(WorkerOptions.Section)
             .ValidateDataAnnotations()
             .ValidateOnStart();
+        services.AddOptions<JobsOptions>()
+            .BindConfiguration(JobsOptions.Section)
+            .ValidateDataAnnotations()
+            .ValidateOnStart();
         services.AddSingleton(TimeProvider.System);
         services.AddSingleton<JobQueue>();
         services.AddSingleton<ModelRegistry>();

@@ -10,6 +10,7 @@ using RnnService.Training.Pipeline;
 using RnnService.Training.Registry;
 using RnnService.Training.Storage;
 using RnnService.Training.Torch;
+using RnnService.Training.Torch.StateDicts;
 
 namespace RnnService.Training.Jobs;
 
@@ -27,6 +28,7 @@ public sealed class TrainingWorker(
     StoreStatus store,
     EngineInfo engine,
     IOptions<WorkerOptions> options,
+    IOptions<JobsOptions> jobs,
     ILogger<TrainingWorker> logger) : BackgroundService
 {
     /// <summary>This process's name in leases: host, process id and a random suffix.</summary>
@@ -53,7 +55,9 @@ public sealed class TrainingWorker(
                 running.RemoveAll(task => task.IsCompleted);
                 if (running.Count < settings.Concurrency)
                 {
-                    await queue.RequeueExpiredAsync(stoppingToken);
+                    var expired = await queue.RequeueExpiredAsync(stoppingToken);
+                    foreach (var id in expired.Failed)
+                        logger.LogError("Job {Job} failed: its worker died under it {Attempts} times in a row without a new checkpoint", id, jobs.Value.MaxAttempts);
                     var job = await queue.TryClaimAsync(WorkerId, lease, stoppingToken);
                     if (job is not null)
                     {
@@ -98,46 +102,12 @@ public sealed class TrainingWorker(
             stop.Cancel();
         }, stop.Token);
         logger.LogInformation("Job {Job} claimed by {Worker} (attempt {Attempt})", job.Id, WorkerId, job.Attempts);
+        var residentBefore = MemoryRelease.ResidentMiB();
         try
         {
-            var request = StoredJson.Read<TrainingJobRequest>(job.Request);
-            var pipeline = await Task.Run(() => PrepareAsync(request, halt.Token), halt.Token);
-            var device = ChooseDevice(request.Training!.Device!.Value);
-            await queue.UpdateAsync(job.Id, WorkerId, DeviceName(device), null, null, CancellationToken.None);
-            var model = request.Model!;
-            var spec = pipeline.Spec(new ModelSpec
-            {
-                Cell = model.Cell!.Value, InputSize = model.EmbeddingDim ?? 1, HiddenSize = model.HiddenSize!.Value,
-                NumLayers = model.NumLayers!.Value, Bidirectional = model.Bidirectional!.Value,
-                Dropout = model.Dropout!.Value, OutputSize = 1,
-            });
-            var checkpoints = files.CheckpointDirectory(job.Id);
-            var epochs = request.Training.Epochs!.Value;
-            var result = await Task.Factory.StartNew(
-                () => TrainingRun.Run(pipeline, spec, request.Training, device, checkpoints, job.Attempts, (entry, progress) =>
-                {
-                    var figures = new JobProgress(entry.Epoch, epochs, entry.TrainLoss, entry.ValidationLoss, entry.ElapsedSeconds, progress.BestEpoch);
-                    var recorded = queue.UpdateAsync(job.Id, WorkerId, null, StoredJson.Write(figures),
-                        StoredJson.Write(progress.History), CancellationToken.None).GetAwaiter().GetResult();
-                    if (!recorded) throw new LeaseLostException();
-                }, stop.Token,
-                problem => logger.LogWarning("Job {Job}: a damaged checkpoint was skipped ({Problem})", job.Id, problem), stoppingToken),
-                halt.Token, TaskCreationOptions.LongRunning, TaskScheduler.Default);
-
-            var metrics = result.Progress.BestMetrics is null ? null : StoredJson.Write(result.Progress.BestMetrics);
-            var version = new ModelVersionRecord
-            {
-                Id = Ids.New("mv"), Name = job.ModelName, Spec = StoredJson.Write(result.Spec),
-                Task = StoredJson.Write(request.Task), Preprocessing = StoredJson.Write(pipeline.Preprocessing),
-                Metrics = metrics, ParameterCount = result.ParameterCount, Device = DeviceName(device),
-            };
-            var number = await registry.RegisterFromJobAsync(job.Id, WorkerId, version, result.BestWeights, metrics, CancellationToken.None);
-            if (number is null) logger.LogWarning("Job {Job} finished, but {Worker} no longer held it; nothing registered", job.Id, WorkerId);
-            else
-            {
-                logger.LogInformation("Job {Job} succeeded: {Model} version {Version}", job.Id, job.ModelName, number);
-                Directory.Delete(checkpoints, recursive: true);
-            }
+            // In a method of its own, so that nothing the job made (its data, its weights) is still referenced when the
+            // memory is handed back below: an async method's locals live as long as the method does.
+            await TrainAndRegisterAsync(job, stop.Token, halt.Token, stoppingToken);
         }
         catch (Exception exception) when (exception is LeaseLostException || exception is OperationCanceledException && halt.IsCancellationRequested)
         {
@@ -150,8 +120,9 @@ public sealed class TrainingWorker(
             }
             else
             {
-                await queue.ReleaseAsync(job.Id, WorkerId, CancellationToken.None);
-                if (exception is TrainingPausedException paused)
+                var paused = exception as TrainingPausedException;
+                await queue.ReleaseAsync(job.Id, WorkerId, paused?.Checkpointed ?? false, CancellationToken.None);
+                if (paused is not null)
                     logger.LogInformation(
                         "Job {Job} stopped in epoch {Epoch} after {Done} of {Batches} batches, checkpointed and released at shutdown",
                         job.Id, paused.Epoch, paused.BatchesDone, paused.BatchCount);
@@ -167,7 +138,63 @@ public sealed class TrainingWorker(
         {
             await stop.CancelAsync();
             await heartbeat;
+            // Whatever the job allocated is garbage or freed now; give it back rather than keep it resident.
+            MemoryRelease.AfterJob();
+            logger.LogInformation("Job {Job}: resident memory {Before:F0} MiB before it, {After:F0} MiB after it",
+                job.Id, residentBefore, MemoryRelease.ResidentMiB());
         }
+    }
+
+    /// <summary>Prepares the job's data, trains it (from its checkpoint when it has one) and registers the best epoch.</summary>
+    private async Task TrainAndRegisterAsync(TrainingJobRecord job, CancellationToken stop, CancellationToken halt, CancellationToken stoppingToken)
+    {
+        var request = StoredJson.Read<TrainingJobRequest>(job.Request);
+        var pipeline = await Task.Run(() => PrepareAsync(request, halt), halt);
+        // The parsed dataset is garbage now; the training phase's estimate does not count it.
+        MemoryRelease.Collect();
+        var device = ChooseDevice(request.Training!.Device!.Value);
+        await queue.UpdateAsync(job.Id, WorkerId, DeviceName(device), null, null, CancellationToken.None);
+        var spec = request.Model!.ToSpec(pipeline.FeatureCount, pipeline.VocabularySize, pipeline.OutputSize);
+        var checkpoints = files.CheckpointDirectory(job.Id);
+        var epochs = request.Training.Epochs!.Value;
+        var result = await Task.Factory.StartNew(
+            () => TrainingRun.Run(pipeline, spec, request.Training, device, checkpoints, job.Attempts, (entry, progress) =>
+            {
+                var figures = new JobProgress(entry.Epoch, epochs, entry.TrainLoss, entry.ValidationLoss, entry.ElapsedSeconds, progress.BestEpoch);
+                var recorded = queue.UpdateAsync(job.Id, WorkerId, null, StoredJson.Write(figures),
+                    StoredJson.Write(progress.History), CancellationToken.None).GetAwaiter().GetResult();
+                if (!recorded) throw new LeaseLostException();
+            }, stop,
+            problem => logger.LogWarning("Job {Job}: a damaged checkpoint was skipped ({Problem})", job.Id, problem), stoppingToken,
+            TimeLimit(request.Training)),
+            halt, TaskCreationOptions.LongRunning, TaskScheduler.Default);
+
+        var metrics = result.Progress.BestMetrics is null ? null : StoredJson.Write(result.Progress.BestMetrics);
+        var version = new ModelVersionRecord
+        {
+            Id = Ids.New("mv"), Name = job.ModelName, Spec = StoredJson.Write(result.Spec),
+            Task = StoredJson.Write(request.Task), Preprocessing = StoredJson.Write(pipeline.Preprocessing),
+            Metrics = metrics, ParameterCount = result.ParameterCount, Device = DeviceName(device),
+        };
+        var number = await registry.RegisterFromJobAsync(job.Id, WorkerId, version, stream =>
+        {
+            StateDictWriter.Write(stream, result.Parameters, result.BestWeights);
+            return Task.CompletedTask;
+        }, metrics, result.StoppedBy, CancellationToken.None);
+        if (number is null) logger.LogWarning("Job {Job} finished, but {Worker} no longer held it; nothing registered", job.Id, WorkerId);
+        else
+        {
+            logger.LogInformation("Job {Job} succeeded ({StoppedBy}): {Model} version {Version}", job.Id, result.StoppedBy, job.ModelName, number);
+            Directory.Delete(checkpoints, recursive: true);
+        }
+    }
+
+    /// <summary>The job's own limit, never beyond the server's ceiling (jobs queued before limits existed get the ceiling).</summary>
+    private TimeSpan TimeLimit(TrainingOptions training)
+    {
+        var ceiling = jobs.Value.Limits.MaxDuration;
+        var own = training.MaxDuration is { } text ? TrainingRequestResolver.ParseDuration(text) : null;
+        return own is { } requested && requested < ceiling ? requested : ceiling;
     }
 
     private async Task<TaskPipeline> PrepareAsync(TrainingJobRequest request, CancellationToken cancellationToken)
@@ -217,7 +244,11 @@ public sealed class TrainingWorker(
     /// <summary>What the job record says about a failure: our own messages in full, anything else by its type only.</summary>
     private static string FailureMessage(Exception exception) => exception switch
     {
-        JobFailedException or TorchEngineException or DatasetParseException or InvalidOperationException => exception.Message,
+        JobFailedException or TorchEngineException or DatasetParseException or InvalidOperationException or TimeLimitReachedException
+            => exception.Message,
+        OutOfMemoryException =>
+            "the worker could not allocate the host memory the job needs (its data, or its copies of the weights); " +
+            "what it had allocated was freed. Train a smaller model or fewer examples, or lower Jobs:MaxTrainingMemoryMiB to what this machine has.",
         _ => $"{exception.GetType().Name}: {exception.Message}",
     };
 

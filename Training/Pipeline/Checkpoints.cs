@@ -43,62 +43,101 @@ public sealed record TrainerProgress
 public sealed record UnfinishedEpoch(int Epoch, int Batches, double LossSum, double ElapsedSeconds);
 
 /// <summary>
-/// A job's state after an epoch or between batches: progress, current weights and optimizer (to go on), best weights
-/// (to register).
+/// A job's state after an epoch or between batches, in a folder: progress, the current weights and the optimizer (to go
+/// on), the best weights (to register).
 /// </summary>
-public sealed record Checkpoint(TrainerProgress Progress, byte[] Weights, byte[] Optimizer, byte[] BestWeights);
+public sealed record Checkpoint(TrainerProgress Progress, string Folder)
+{
+    public string WeightsPath => Path.Combine(Folder, CheckpointFiles.WeightsPart);
+
+    public string OptimizerPath => Path.Combine(Folder, CheckpointFiles.OptimizerPart);
+
+    public string BestWeightsPath => Path.Combine(Folder, CheckpointFiles.BestWeightsPart);
+}
+
+/// <summary>How a checkpoint's parts are written: each writer writes its part to the path it is given.</summary>
+public sealed record CheckpointWriters(Action<string> Weights, Action<string> Optimizer, Action<string> BestWeights);
 
 /// <summary>
-/// A job's checkpoints (zips: progress JSON, weights, optimizer state, best weights, and the SHA-256 of each in
-/// <c>sha256.json</c>). After every epoch, and when a shutdown stops an epoch between batches, the last one becomes
-/// <c>checkpoint.previous.zip</c> and the new one is written atomically as <c>checkpoint.zip</c>, so a process killed
-/// at any moment leaves a complete checkpoint, and a checkpoint damaged on disk later (truncated, bytes changed) is
-/// detected by its checksums and the previous one used.
+/// A job's checkpoints: a folder of files (progress JSON, weights, optimizer state, best weights, and the SHA-256 of
+/// each in <c>sha256.json</c>), each part written straight to its file by whatever holds it (the engine writes the
+/// optimizer's state itself), so no copy of a large model is made in memory. After every epoch, and when a shutdown
+/// stops an epoch between batches, the new checkpoint is written in a fresh folder, the last one becomes
+/// <c>checkpoint.previous</c>, and the new folder is renamed <c>checkpoint</c>: a process killed at any moment leaves a
+/// complete checkpoint, and one damaged on disk later (truncated, bytes changed) is detected by its checksums and the
+/// previous one used. Checkpoints of earlier versions (<c>checkpoint.zip</c>) are still read.
 /// </summary>
 public static class CheckpointFiles
 {
-    public const string FileName = "checkpoint.zip";
-    public const string PreviousFileName = "checkpoint.previous.zip";
+    public const string FolderName = "checkpoint";
+    public const string PreviousFolderName = "checkpoint.previous";
+    public const string ProgressPart = "progress.json";
+    public const string WeightsPart = "weights.pt";
+    public const string OptimizerPart = "optimizer.pt";
+    public const string BestWeightsPart = "best.pt";
     private const string Manifest = "sha256.json";
 
-    public static void Save(string directory, Checkpoint checkpoint)
+    /// <summary>The zip files of earlier versions; the optimizer was its entry <c>optimizer.bin</c>.</summary>
+    public const string LegacyFileName = "checkpoint.zip";
+    public const string LegacyPreviousFileName = "checkpoint.previous.zip";
+    private const string LegacyOptimizerPart = "optimizer.bin";
+
+    private static readonly string[] Parts = [ProgressPart, WeightsPart, OptimizerPart, BestWeightsPart];
+
+    public static void Save(string directory, TrainerProgress progress, CheckpointWriters writers)
     {
-        var path = Path.Combine(directory, FileName);
-        var entries = new (string Name, byte[] Content)[]
+        Directory.CreateDirectory(directory);
+        foreach (var stale in Directory.EnumerateDirectories(directory, FolderName + ".*.tmp")) Directory.Delete(stale, recursive: true);
+        var folder = Path.Combine(directory, $"{FolderName}.{Guid.NewGuid():N}.tmp");
+        Directory.CreateDirectory(folder);
+        File.WriteAllText(Path.Combine(folder, ProgressPart), StoredJson.Write(progress));
+        writers.Weights(Path.Combine(folder, WeightsPart));
+        writers.Optimizer(Path.Combine(folder, OptimizerPart));
+        writers.BestWeights(Path.Combine(folder, BestWeightsPart));
+        var manifest = Parts.ToDictionary(part => part, part => HashAndFlush(Path.Combine(folder, part)));
+        File.WriteAllText(Path.Combine(folder, Manifest), StoredJson.Write(manifest));
+        HashAndFlush(Path.Combine(folder, Manifest));
+
+        var current = Path.Combine(directory, FolderName);
+        var previous = Path.Combine(directory, PreviousFolderName);
+        if (Directory.Exists(current))
         {
-            ("progress.json", System.Text.Encoding.UTF8.GetBytes(StoredJson.Write(checkpoint.Progress))),
-            ("weights.pt", checkpoint.Weights),
-            ("optimizer.bin", checkpoint.Optimizer),
-            ("best.pt", checkpoint.BestWeights),
-        };
-        var manifest = entries.ToDictionary(entry => entry.Name, entry => Convert.ToHexStringLower(SHA256.HashData(entry.Content)));
-        if (File.Exists(path)) File.Move(path, Path.Combine(directory, PreviousFileName), overwrite: true);
-        FileStore.WriteAtomicallyAsync(path, stream =>
-        {
-            using (var archive = new ZipArchive(stream, ZipArchiveMode.Create, leaveOpen: true))
-            {
-                foreach (var (name, content) in entries) Add(archive, name, content);
-                Add(archive, Manifest, System.Text.Encoding.UTF8.GetBytes(StoredJson.Write(manifest)));
-            }
-            return Task.CompletedTask;
-        }).GetAwaiter().GetResult();
+            if (Directory.Exists(previous)) Directory.Delete(previous, recursive: true);
+            Directory.Move(current, previous);
+        }
+        Directory.Move(folder, current);
+        // What earlier versions wrote is older than this.
+        foreach (var legacy in new[] { LegacyFileName, LegacyPreviousFileName }) File.Delete(Path.Combine(directory, legacy));
     }
 
     /// <summary>
-    /// The job's newest checkpoint that is whole, or null when it has none; <paramref name="rejected"/> says which files
-    /// were damaged and how.
+    /// The job's newest checkpoint that is whole, or null when it has none; <paramref name="rejected"/> says which were
+    /// damaged and how.
     /// </summary>
     public static Checkpoint? TryLoad(string directory, out IReadOnlyList<string> rejected)
     {
         var problems = new List<string>();
         rejected = problems;
-        foreach (var name in new[] { FileName, PreviousFileName })
+        foreach (var name in new[] { FolderName, PreviousFolderName })
+        {
+            var folder = Path.Combine(directory, name);
+            if (!Directory.Exists(folder)) continue;
+            try
+            {
+                return Load(folder);
+            }
+            catch (Exception exception) when (exception is InvalidDataException or IOException or System.Text.Json.JsonException)
+            {
+                problems.Add($"{name}: {exception.Message}");
+            }
+        }
+        foreach (var name in new[] { LegacyFileName, LegacyPreviousFileName })
         {
             var path = Path.Combine(directory, name);
             if (!File.Exists(path)) continue;
             try
             {
-                return Load(path);
+                return LoadLegacy(path, Path.Combine(directory, Path.GetFileNameWithoutExtension(name) + ".unpacked"));
             }
             catch (Exception exception) when (exception is InvalidDataException or IOException or System.Text.Json.JsonException)
             {
@@ -108,37 +147,63 @@ public static class CheckpointFiles
         return null;
     }
 
-    private static Checkpoint Load(string path)
+    private static Checkpoint Load(string folder)
     {
-        using var archive = ZipFile.OpenRead(path);
-        var entries = new[] { "progress.json", "weights.pt", "optimizer.bin", "best.pt" }.ToDictionary(name => name, name => Read(archive, name));
-        // Checkpoints written before checksums have no manifest; the zip's own CRC-32 is all they have.
-        if (archive.GetEntry(Manifest) is not null)
+        var manifestPath = Path.Combine(folder, Manifest);
+        if (!File.Exists(manifestPath)) throw new InvalidDataException($"{Manifest} is missing");
+        var manifest = StoredJson.Read<Dictionary<string, string>>(File.ReadAllText(manifestPath));
+        foreach (var part in Parts)
         {
-            var manifest = StoredJson.Read<Dictionary<string, string>>(System.Text.Encoding.UTF8.GetString(Read(archive, Manifest)));
-            foreach (var (name, content) in entries)
+            var path = Path.Combine(folder, part);
+            if (!File.Exists(path)) throw new InvalidDataException($"checkpoint part {part} is missing");
+            if (!manifest.TryGetValue(part, out var expected) || !string.Equals(expected, Hash(path), StringComparison.Ordinal))
+                throw new InvalidDataException($"checkpoint part {part} does not match its SHA-256");
+        }
+        return new Checkpoint(StoredJson.Read<TrainerProgress>(File.ReadAllText(Path.Combine(folder, ProgressPart))), folder);
+    }
+
+    /// <summary>An earlier version's zip, checked as it was (its manifest, or only the zip's CRC-32 before there was one) and unpacked.</summary>
+    private static Checkpoint LoadLegacy(string path, string folder)
+    {
+        if (Directory.Exists(folder)) Directory.Delete(folder, recursive: true);
+        Directory.CreateDirectory(folder);
+        using var archive = ZipFile.OpenRead(path);
+        var names = new Dictionary<string, string>
+        {
+            [ProgressPart] = ProgressPart, [WeightsPart] = WeightsPart, [LegacyOptimizerPart] = OptimizerPart, [BestWeightsPart] = BestWeightsPart,
+        };
+        foreach (var (entry, part) in names)
+        {
+            var source = archive.GetEntry(entry) ?? throw new InvalidDataException($"checkpoint entry {entry} is missing");
+            using var input = source.Open();
+            using var output = File.Create(Path.Combine(folder, part));
+            input.CopyTo(output);
+        }
+        if (archive.GetEntry(Manifest) is { } manifestEntry)
+        {
+            using var reader = new StreamReader(manifestEntry.Open());
+            var manifest = StoredJson.Read<Dictionary<string, string>>(reader.ReadToEnd());
+            foreach (var (entry, part) in names)
             {
-                if (!manifest.TryGetValue(name, out var expected)
-                    || !string.Equals(expected, Convert.ToHexStringLower(SHA256.HashData(content)), StringComparison.Ordinal))
-                    throw new InvalidDataException($"checkpoint entry {name} does not match its SHA-256");
+                if (!manifest.TryGetValue(entry, out var expected) || !string.Equals(expected, Hash(Path.Combine(folder, part)), StringComparison.Ordinal))
+                    throw new InvalidDataException($"checkpoint entry {entry} does not match its SHA-256");
             }
         }
-        var progress = StoredJson.Read<TrainerProgress>(System.Text.Encoding.UTF8.GetString(entries["progress.json"]));
-        return new Checkpoint(progress, entries["weights.pt"], entries["optimizer.bin"], entries["best.pt"]);
+        return new Checkpoint(StoredJson.Read<TrainerProgress>(File.ReadAllText(Path.Combine(folder, ProgressPart))), folder);
     }
 
-    private static void Add(ZipArchive archive, string name, byte[] content)
+    private static string Hash(string path)
     {
-        using var entry = archive.CreateEntry(name, CompressionLevel.NoCompression).Open();
-        entry.Write(content);
+        using var stream = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.Read, 1 << 20);
+        return Convert.ToHexStringLower(SHA256.HashData(stream));
     }
 
-    private static byte[] Read(ZipArchive archive, string name)
+    /// <summary>The file's SHA-256, read back once it is written, and the file flushed to the disk.</summary>
+    private static string HashAndFlush(string path)
     {
-        var entry = archive.GetEntry(name) ?? throw new InvalidDataException($"checkpoint entry {name} is missing");
-        using var stream = entry.Open();
-        using var buffer = new MemoryStream();
-        stream.CopyTo(buffer);
-        return buffer.ToArray();
+        using var stream = new FileStream(path, FileMode.Open, FileAccess.ReadWrite, FileShare.None, 1 << 20);
+        var hash = Convert.ToHexStringLower(SHA256.HashData(stream));
+        stream.Flush(flushToDisk: true);
+        return hash;
     }
 }

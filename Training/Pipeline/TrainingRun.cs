@@ -1,25 +1,41 @@
 using System.Diagnostics;
 using RnnService.Domain.Jobs;
 using RnnService.Domain.Models;
+using RnnService.Domain.Budgets;
 using RnnService.Training.Torch;
+using RnnService.Training.Torch.StateDicts;
 
 namespace RnnService.Training.Pipeline;
 
-/// <summary>What a finished run hands to the registry.</summary>
-public sealed record RunResult(TrainerProgress Progress, byte[] BestWeights, ModelSpec Spec, long ParameterCount);
+/// <summary>
+/// What a finished run hands to the registry: the best epoch's weights (flat, in the order of <c>Parameters</c>) and
+/// why training stopped.
+/// </summary>
+public sealed record RunResult(
+    TrainerProgress Progress, float[] BestWeights, IReadOnlyList<ParameterInfo> Parameters, ModelSpec Spec, long ParameterCount,
+    StopReason StoppedBy);
 
-/// <summary>How far one pass over the training examples got: batches trained of all, and their examples' loss sum.</summary>
-public readonly record struct EpochPass(int BatchesDone, int BatchCount, double LossSum)
+/// <summary>A job reached its time limit before it finished an epoch: there is no model to register.</summary>
+public sealed class TimeLimitReachedException(string message) : Exception(message);
+
+/// <summary>
+/// How far one pass over the training examples got: batches trained of all, and their examples' loss sum; whether it
+/// stopped because the job's time ran out.
+/// </summary>
+public readonly record struct EpochPass(int BatchesDone, int BatchCount, double LossSum, bool OutOfTime = false)
 {
     public bool Finished => BatchesDone == BatchCount;
 }
 
 /// <summary>
-/// A shutdown stopped training between two batches; the job's checkpoint holds everything up to the last one.
+/// A shutdown stopped training between two batches; the job's checkpoint holds everything up to the last one
+/// (<c>Checkpointed</c>: this claim wrote it; otherwise nothing new was trained since the last).
 /// </summary>
-public sealed class TrainingPausedException(int epoch, int batchesDone, int batchCount, CancellationToken token)
+public sealed class TrainingPausedException(int epoch, int batchesDone, int batchCount, bool checkpointed, CancellationToken token)
     : OperationCanceledException($"training stopped in epoch {epoch} after {batchesDone} of {batchCount} batches", token)
 {
+    public bool Checkpointed { get; } = checkpointed;
+
     public int Epoch { get; } = epoch;
 
     public int BatchesDone { get; } = batchesDone;
@@ -31,16 +47,19 @@ public sealed class TrainingPausedException(int epoch, int batchesDone, int batc
 /// The epoch loop of one job: batches of similar lengths in a seeded order, a training step each (loss, backward,
 /// gradient clipping, Adam), validation, metrics, early stopping on the validation loss, and a checkpoint after every
 /// epoch. Starts from the job's checkpoint when there is one. Cancellation is checked before every batch; so is
-/// <c>pause</c> (the worker's shutdown), which checkpoints the epoch so far and throws <see cref="TrainingPausedException"/>.
+/// <c>pause</c> (the worker's shutdown), which checkpoints the epoch so far and throws <see cref="TrainingPausedException"/>,
+/// and so is the job's time limit, which ends the run with the best epoch so far. The host keeps two copies of the
+/// weights, the current and the best, in arrays it reuses; checkpoints are written from them, and the optimizer's state
+/// by the engine, straight to files.
 /// </summary>
 public static class TrainingRun
 {
-    public const int EvaluationBatchSize = 256;
+    public const int EvaluationBatchSize = TrainingShape.ValidationBatch;
 
     public static RunResult Run(
         TaskPipeline pipeline, ModelSpec spec, TrainingOptions options, EngineDevice device, string checkpointDirectory,
         int attempt, Action<EpochEntry, TrainerProgress> onEpoch, CancellationToken cancellationToken,
-        Action<string>? onCheckpointRejected = null, CancellationToken pause = default)
+        Action<string>? onCheckpointRejected = null, CancellationToken pause = default, TimeSpan? timeLimit = null)
     {
         var seed = options.Seed!.Value;
         using var model = SequenceModel.Create(spec, device, seed);
@@ -52,44 +71,73 @@ public static class TrainingRun
         });
 
         var progress = new TrainerProgress();
-        byte[] bestWeights;
+        var current = new float[model.ParameterCount];
+        var best = new float[model.ParameterCount];
         var checkpoint = CheckpointFiles.TryLoad(checkpointDirectory, out var rejected);
         foreach (var problem in rejected) onCheckpointRejected?.Invoke(problem);
         if (checkpoint is not null)
         {
-            model.LoadWeights(new MemoryStream(checkpoint.Weights));
-            trainer.LoadState(checkpoint.Optimizer);
+            using (var weights = File.OpenRead(checkpoint.WeightsPath)) model.LoadWeights(weights);
+            trainer.LoadState(checkpoint.OptimizerPath);
+            using (var weights = File.OpenRead(checkpoint.BestWeightsPath))
+                StateDictReader.Read(weights, long.MaxValue, model.ParameterCount).CopyTo(model.Parameters, best);
             progress = checkpoint.Progress;
-            bestWeights = checkpoint.BestWeights;
+            // Reading made a copy of each tensor on the way; hand it back before the first step needs the room.
+            GC.Collect(GC.MaxGeneration, GCCollectionMode.Forced, blocking: true, compacting: true);
         }
-        else bestWeights = Weights(model);
+        else model.ReadParameters(best);
 
+        var limit = timeLimit ?? TimeSpan.MaxValue;
+        var outOfTime = false;
         var patience = options.EarlyStoppingPatience!.Value;
+        void Save(TrainerProgress state) => CheckpointFiles.Save(checkpointDirectory, state, new CheckpointWriters(
+            path => WriteWeights(path, model.Parameters, current), trainer.SaveState, path => WriteWeights(path, model.Parameters, best)));
+
         while (progress.Epoch < options.Epochs && !progress.StoppedEarly)
         {
             var epoch = progress.Epoch + 1;
-            var clock = Stopwatch.StartNew();
             var unfinished = progress.Unfinished is { } part && part.Epoch == epoch ? part : null;
+            var spent = TimeSpan.FromSeconds(progress.ElapsedSeconds + (unfinished?.ElapsedSeconds ?? 0));
+            if (spent >= limit)
+            {
+                outOfTime = true;
+                break;
+            }
+            var clock = Stopwatch.StartNew();
             var pass = TrainEpoch(
-                trainer, pipeline.Train, pipeline.FeatureCount, options.BatchSize!.Value, seed, epoch, cancellationToken, pause, unfinished);
+                trainer, pipeline.Train, pipeline.FeatureCount, options.BatchSize!.Value, seed, epoch, cancellationToken, pause, unfinished,
+                limit == TimeSpan.MaxValue ? null : limit - spent);
             var epochSeconds = (unfinished?.ElapsedSeconds ?? 0) + clock.Elapsed.TotalSeconds;
+            if (pass.OutOfTime)
+            {
+                // The epoch under way is not finished: the best finished epoch is what the job registers.
+                outOfTime = true;
+                if (progress.Epoch == 0)
+                    throw new TimeLimitReachedException(
+                        $"the job reached its time limit (training.maxDuration {System.Xml.XmlConvert.ToString(limit)}) after " +
+                        $"{pass.BatchesDone} of the first epoch's {pass.BatchCount} batches, before any epoch finished; there is no " +
+                        "model to register. Allow more time, or train a smaller model or fewer examples.");
+                break;
+            }
             if (!pass.Finished)
             {
                 // Stopped between batches: keep what this claim trained, so that the next one goes on from the next batch.
-                if (pass.BatchesDone > (unfinished?.Batches ?? 0))
+                var trained = pass.BatchesDone > (unfinished?.Batches ?? 0);
+                if (trained)
                 {
                     progress = progress with { Unfinished = new UnfinishedEpoch(epoch, pass.BatchesDone, pass.LossSum, epochSeconds) };
-                    CheckpointFiles.Save(checkpointDirectory, new Checkpoint(progress, Weights(model), trainer.SaveState(), bestWeights));
+                    model.ReadParameters(current);
+                    Save(progress);
                 }
-                throw new TrainingPausedException(epoch, pass.BatchesDone, pass.BatchCount, pause);
+                throw new TrainingPausedException(epoch, pass.BatchesDone, pass.BatchCount, trained, pause);
             }
             var (validationLoss, outputs) = Evaluate(
                 model, pipeline.Validation, pipeline.FeatureCount, pipeline.OutputSize, pipeline.Loss, cancellationToken);
             var metrics = pipeline.Metrics(outputs);
 
-            var weights = Weights(model);
+            model.ReadParameters(current);
             var improved = validationLoss < progress.BestValidationLoss;
-            if (improved) bestWeights = weights;
+            if (improved) Array.Copy(current, best, current.LongLength);
             var withoutImprovement = improved ? 0 : progress.EpochsWithoutImprovement + 1;
             var elapsed = progress.ElapsedSeconds + epochSeconds;
             var entry = new EpochEntry(epoch, pass.LossSum / pipeline.Train.Count, validationLoss, elapsed, attempt, metrics);
@@ -106,28 +154,39 @@ public static class TrainingRun
                 Unfinished = null,
             };
             // The checkpoint first: the job's record never claims an epoch that a restart would not find.
-            CheckpointFiles.Save(checkpointDirectory, new Checkpoint(progress, weights, trainer.SaveState(), bestWeights));
+            Save(progress);
             onEpoch(entry, progress);
         }
-        return new RunResult(progress, bestWeights, spec, model.ParameterCount);
+        var stoppedBy = outOfTime ? StopReason.TimeLimit : progress.StoppedEarly ? StopReason.EarlyStopping : StopReason.Epochs;
+        return new RunResult(progress, best, model.Parameters, spec, model.ParameterCount, stoppedBy);
+    }
+
+    /// <summary>Weights as a state_dict file: Python's torch.load reads it, as does the next claim of the job.</summary>
+    private static void WriteWeights(string path, IReadOnlyList<ParameterInfo> parameters, float[] values)
+    {
+        using var stream = new FileStream(path, FileMode.CreateNew, FileAccess.ReadWrite, FileShare.None, 1 << 16);
+        StateDictWriter.Write(stream, parameters, values);
     }
 
     /// <summary>
     /// One pass over the training examples in batches of similar lengths, a training step each. The batch order depends
     /// on the seed and the epoch only, dropout on those and the batch's place, so a pass resumed from
     /// <paramref name="from"/> trains what the rest of an uninterrupted one would have. Stops before the next batch when
-    /// <paramref name="pause"/> is set. The benchmarks in <c>bench/</c> time this same loop.
+    /// <paramref name="pause"/> is set, or when <paramref name="timeLeft"/> has passed. The benchmarks in <c>bench/</c>
+    /// time this same loop.
     /// </summary>
     public static EpochPass TrainEpoch(
         ModelTrainer trainer, IReadOnlyList<Example> examples, int featureCount, int batchSize, long seed, int epoch,
-        CancellationToken cancellationToken, CancellationToken pause = default, UnfinishedEpoch? from = null)
+        CancellationToken cancellationToken, CancellationToken pause = default, UnfinishedEpoch? from = null, TimeSpan? timeLeft = null)
     {
         var batches = Batches.ByLength(examples, batchSize, new Random(unchecked((int)EpochSeed(seed, epoch))));
         var lossSum = from?.LossSum ?? 0;
+        var clock = Stopwatch.StartNew();
         for (var done = from?.Batches ?? 0; done < batches.Count; done++)
         {
             cancellationToken.ThrowIfCancellationRequested();
             if (pause.IsCancellationRequested) return new EpochPass(done, batches.Count, lossSum);
+            if (clock.Elapsed >= timeLeft) return new EpochPass(done, batches.Count, lossSum, OutOfTime: true);
             TorchEngine.SetSeed(unchecked((ulong)(EpochSeed(seed, epoch) * 1_000_003 + done)));
             var indices = batches[done];
             var (batch, targets) = Batches.Build(examples, indices, featureCount);
@@ -143,7 +202,7 @@ public static class TrainingRun
         SequenceModel model, IReadOnlyList<Example> examples, int featureCount, int outputSize, LossKind loss,
         CancellationToken cancellationToken)
     {
-        var outputs = new float[examples.Count * outputSize];
+        var outputs = new float[checked((long)examples.Count * outputSize)];
         double lossSum = 0;
         foreach (var indices in Batches.InLengthOrder(examples, EvaluationBatchSize))
         {
@@ -152,15 +211,8 @@ public static class TrainingRun
             var evaluation = model.Evaluate(batch, targets, loss);
             lossSum += evaluation.Loss * indices.Length;
             for (var j = 0; j < indices.Length; j++)
-                evaluation.Outputs.AsSpan(j * outputSize, outputSize).CopyTo(outputs.AsSpan(indices[j] * outputSize));
+                evaluation.Outputs.AsSpan(j * outputSize, outputSize).CopyTo(outputs.AsSpan(checked(indices[j] * outputSize)));
         }
         return (lossSum / examples.Count, outputs);
-    }
-
-    private static byte[] Weights(SequenceModel model)
-    {
-        using var buffer = new MemoryStream();
-        model.SaveWeights(buffer);
-        return buffer.ToArray();
     }
 }

@@ -10,17 +10,22 @@ namespace RnnService.Training.Registry;
 /// </summary>
 public sealed class ModelRegistry(IDbContextFactory<RnnDbContext> contexts, FileStore files, TimeProvider time)
 {
-    /// <summary>Stores the weights and registers the version; returns its number, or null when the worker lost the job.</summary>
+    /// <summary>
+    /// Stores the weights (<paramref name="writeWeights"/> writes the file) and registers the version; the job ends
+    /// succeeded, stopped by <paramref name="stoppedBy"/>. Returns the version's number, or null when the worker lost the job.
+    /// </summary>
     public Task<int?> RegisterFromJobAsync(
-        string jobId, string worker, ModelVersionRecord version, byte[] weights, string? metrics, CancellationToken cancellationToken = default)
+        string jobId, string worker, ModelVersionRecord version, Func<Stream, Task> writeWeights, string? metrics, StopReason stoppedBy,
+        CancellationToken cancellationToken = default)
     {
         version.SourceJobId = jobId;
-        return AddAsync(version, weights, async (context, now) => 1 == await context.TrainingJobs
+        return AddAsync(version, writeWeights, async (context, now) => 1 == await context.TrainingJobs
             .Where(job => job.Id == jobId && job.State == JobState.Running && job.LeaseOwner == worker)
             .ExecuteUpdateAsync(set => set
                 .SetProperty(job => job.State, JobState.Succeeded)
                 .SetProperty(job => job.ModelVersion, version.Version)
                 .SetProperty(job => job.Metrics, metrics)
+                .SetProperty(job => job.StoppedBy, stoppedBy)
                 .SetProperty(job => job.FinishedAt, now)
                 .SetProperty(job => job.LeaseOwner, (string?)null)
                 .SetProperty(job => job.LeaseExpiresAt, (DateTime?)null)
@@ -28,8 +33,8 @@ public sealed class ModelRegistry(IDbContextFactory<RnnDbContext> contexts, File
     }
 
     /// <summary>Stores imported weights and registers them as the name's next version; returns its number.</summary>
-    public async Task<int> RegisterImportAsync(ModelVersionRecord version, byte[] weights, CancellationToken cancellationToken = default) =>
-        (await AddAsync(version, weights, null, cancellationToken))!.Value;
+    public async Task<int> RegisterImportAsync(ModelVersionRecord version, Func<Stream, Task> writeWeights, CancellationToken cancellationToken = default) =>
+        (await AddAsync(version, writeWeights, null, cancellationToken))!.Value;
 
     /// <summary>A version of a name, or its latest when <paramref name="version"/> is null; null when there is none.</summary>
     public async Task<ModelVersionRecord?> FindAsync(string name, int? version, CancellationToken cancellationToken = default)
@@ -42,15 +47,16 @@ public sealed class ModelRegistry(IDbContextFactory<RnnDbContext> contexts, File
     }
 
     /// <summary>
-    /// Writes the weights, then adds the version under the name's next number. <paramref name="condition"/>, when given,
+    /// Writes the weights (straight to their file), then adds the version under the name's next number. <paramref name="condition"/>, when given,
     /// runs first in the same transaction and may refuse (false): then nothing is registered and the weights are removed.
     /// </summary>
     private async Task<int?> AddAsync(
-        ModelVersionRecord version, byte[] weights, Func<RnnDbContext, DateTime, Task<bool>>? condition, CancellationToken cancellationToken)
+        ModelVersionRecord version, Func<Stream, Task> writeWeights, Func<RnnDbContext, DateTime, Task<bool>>? condition,
+        CancellationToken cancellationToken)
     {
         version.WeightsFile = version.Id + ".pt";
         var path = files.WeightsPath(version.WeightsFile);
-        await FileStore.WriteAtomicallyAsync(path, stream => stream.WriteAsync(weights, cancellationToken).AsTask(), cancellationToken);
+        await FileStore.WriteAtomicallyAsync(path, writeWeights, cancellationToken);
         try
         {
             for (var attempt = 0; ; attempt++)

@@ -72,6 +72,21 @@ public sealed class TrainingJobRecord
     public DateTime? LeaseExpiresAt { get; set; }
 
     public bool CancelRequested { get; set; }
+
+    /// <summary>Who submitted it (<c>key:name</c>, or <c>client:address</c> without keys): the queue's per-client limits count by it.</summary>
+    public string ClientId { get; set; } = "";
+
+    /// <summary>The <c>TrainingEstimate</c> made at submission, as JSON.</summary>
+    public string? Estimate { get; set; }
+
+    /// <summary>Why a succeeded job stopped training.</summary>
+    public StopReason? StoppedBy { get; set; }
+
+    /// <summary>
+    /// Times in a row the job's worker died under it (its lease ran out) since the job last wrote a checkpoint; at
+    /// <c>Jobs:MaxAttempts</c> the job is failed instead of re-queued.
+    /// </summary>
+    public int Crashes { get; set; }
 }
 
 /// <summary>One numbered version of a registered model.</summary>

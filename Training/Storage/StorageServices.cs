@@ -72,6 +72,9 @@ public sealed class DatabaseMigrator(
     IDbContextFactory<RnnDbContext> contexts, IOptions<StorageOptions> options, StoreStatus status, ILogger<DatabaseMigrator> logger)
     : IHostedService, IDisposable
 {
+    /// <summary>The advisory lock PostgreSQL replicas migrate under (any number no other part of the schema uses).</summary>
+    private const long MigrationLock = 0x526e6e4d69677261;  // "RnnMigra"
+
     private readonly CancellationTokenSource stopping = new();
     private Task retries = Task.CompletedTask;
     private volatile bool disposed;
@@ -98,7 +101,7 @@ public sealed class DatabaseMigrator(
             Directory.CreateDirectory(storage.ModelsDirectory);
             Directory.CreateDirectory(storage.CheckpointsDirectory);
             await using var context = await contexts.CreateDbContextAsync(cancellationToken);
-            await context.Database.MigrateAsync(cancellationToken);
+            await MigrateAsync(context, cancellationToken);
             if (storage.Provider == StorageProvider.Sqlite)
             {
                 // Readers (the API) need not wait for the writer (the worker) in write-ahead-log mode.
@@ -113,6 +116,37 @@ public sealed class DatabaseMigrator(
             status.Problem = exception.Message;
             logger.LogError(exception, "The job store is not usable yet; trying again in 5 s");
             return false;
+        }
+    }
+
+    /// <summary>
+    /// Brings the schema up to date. On PostgreSQL, replicas starting together take turns: EF Core's own lock is held per
+    /// migration, so with two or more pending a second replica would apply the later ones again; a session lock held over
+    /// the whole run keeps it out until the first is done, and it then finds nothing to do.
+    /// </summary>
+    public static async Task MigrateAsync(RnnDbContext context, CancellationToken cancellationToken = default)
+    {
+        if (!context.Database.IsNpgsql())
+        {
+            await context.Database.MigrateAsync(cancellationToken);
+            return;
+        }
+        await context.Database.OpenConnectionAsync(cancellationToken);
+        try
+        {
+            await context.Database.ExecuteSqlAsync($"SELECT pg_advisory_lock({MigrationLock})", cancellationToken);
+            try
+            {
+                await context.Database.MigrateAsync(cancellationToken);
+            }
+            finally
+            {
+                await context.Database.ExecuteSqlAsync($"SELECT pg_advisory_unlock({MigrationLock})", CancellationToken.None);
+            }
+        }
+        finally
+        {
+            await context.Database.CloseConnectionAsync();
         }
     }
 

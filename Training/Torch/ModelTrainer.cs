@@ -60,6 +60,12 @@ public sealed class ModelTrainer : IDisposable
         using (buffer) return buffer.ToArray();
     }
 
+    /// <summary>Writes the optimizer's state to a file, straight from the engine (no copy of it is made in memory).</summary>
+    public void SaveState(string path) => TorchEngineException.Check(NativeMethods.rnn_trainer_save_file(handle, path));
+
+    /// <summary>Reads what <see cref="SaveState(string)"/> (or <see cref="SaveState()"/>, saved to a file) wrote.</summary>
+    public void LoadState(string path) => TorchEngineException.Check(NativeMethods.rnn_trainer_load_file(handle, path));
+
     public unsafe void LoadState(ReadOnlySpan<byte> state)
     {
         fixed (byte* pointer = state)

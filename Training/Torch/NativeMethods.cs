@@ -32,6 +32,9 @@ internal static unsafe partial class NativeMethods
     internal static partial int rnn_engine_keep_freed_memory(long mmapThreshold, long trimThreshold);
 
     [LibraryImport(Library)]
+    internal static partial int rnn_engine_release_free_memory();
+
+    [LibraryImport(Library)]
     internal static partial int rnn_model_set_sequence_path(ModelHandle model, int path);
 
     [LibraryImport(Library)]
@@ -76,6 +79,12 @@ internal static unsafe partial class NativeMethods
 
     [LibraryImport(Library)]
     internal static partial int rnn_trainer_load(TrainerHandle trainer, byte* data, long size);
+
+    [LibraryImport(Library, StringMarshalling = StringMarshalling.Utf8)]
+    internal static partial int rnn_trainer_save_file(TrainerHandle trainer, string path);
+
+    [LibraryImport(Library, StringMarshalling = StringMarshalling.Utf8)]
+    internal static partial int rnn_trainer_load_file(TrainerHandle trainer, string path);
 
     [LibraryImport(Library)]
     internal static partial byte* rnn_buffer_data(BufferHandle buffer);

@@ -125,20 +125,44 @@ public sealed class SequenceModel : IDisposable
         return new Evaluation(value, outputs);
     }
 
+    /// <summary>
+    /// Every weight, one parameter after another in state_dict order, into <paramref name="destination"/> (which must hold
+    /// exactly <see cref="ParameterCount"/> floats): one bulk copy out of the engine, into an array the caller may reuse.
+    /// </summary>
+    public unsafe void ReadParameters(float[] destination)
+    {
+        ArgumentNullException.ThrowIfNull(destination);
+        if (destination.LongLength != ParameterCount)
+            throw new ArgumentException($"the model has {ParameterCount} parameters; the array holds {destination.LongLength}", nameof(destination));
+        fixed (float* pointer = destination)
+        {
+            TorchEngineException.Check(NativeMethods.rnn_model_read_parameters(handle, pointer, destination.LongLength));
+        }
+    }
+
+    /// <summary>Replaces every weight from <paramref name="source"/>, laid out as <see cref="ReadParameters"/> gives it.</summary>
+    public unsafe void WriteParameters(float[] source)
+    {
+        ArgumentNullException.ThrowIfNull(source);
+        if (source.LongLength != ParameterCount)
+            throw new ArgumentException($"the model has {ParameterCount} parameters; the array holds {source.LongLength}", nameof(source));
+        fixed (float* pointer = source)
+        {
+            TorchEngineException.Check(NativeMethods.rnn_model_write_parameters(handle, pointer, source.LongLength));
+        }
+    }
+
     /// <summary>A copy of the weights, named and shaped as PyTorch's state_dict.</summary>
-    public unsafe StateDict GetStateDict()
+    public StateDict GetStateDict()
     {
         var values = new float[ParameterCount];
-        fixed (float* pointer = values)
-        {
-            TorchEngineException.Check(NativeMethods.rnn_model_read_parameters(handle, pointer, values.LongLength));
-        }
-
+        ReadParameters(values);
         var tensors = new List<NamedTensor>(Parameters.Count);
         long offset = 0;
         foreach (var parameter in Parameters)
         {
-            tensors.Add(new NamedTensor(parameter.Name, parameter.Shape, values.AsSpan((int)offset, (int)parameter.ElementCount).ToArray()));
+            // The model's parameters fit one array, so every offset and count fits an int.
+            tensors.Add(new NamedTensor(parameter.Name, parameter.Shape, values.AsSpan(checked((int)offset), checked((int)parameter.ElementCount)).ToArray()));
             offset += parameter.ElementCount;
         }
 
@@ -149,29 +173,27 @@ public sealed class SequenceModel : IDisposable
     /// Replaces every weight, as PyTorch's strict <c>load_state_dict</c>: missing, unexpected and mis-shaped keys
     /// are all reported at once, and the model is left unchanged.
     /// </summary>
-    public unsafe void LoadStateDict(StateDict stateDict)
+    public void LoadStateDict(StateDict stateDict)
     {
         ArgumentNullException.ThrowIfNull(stateDict);
-        StateDictMismatchException.ThrowIfMismatched(Parameters, stateDict);
         var values = new float[ParameterCount];
-        long offset = 0;
-        foreach (var parameter in Parameters)
-        {
-            stateDict[parameter.Name].Values.CopyTo(values, offset);
-            offset += parameter.ElementCount;
-        }
-
-        fixed (float* pointer = values)
-        {
-            TorchEngineException.Check(NativeMethods.rnn_model_write_parameters(handle, pointer, values.LongLength));
-        }
+        stateDict.CopyTo(Parameters, values);
+        WriteParameters(values);
     }
 
     /// <summary>Writes the weights as a file that Python's <c>torch.load</c> reads.</summary>
-    public void SaveWeights(Stream destination) => StateDictWriter.Write(destination, GetStateDict());
+    public void SaveWeights(Stream destination)
+    {
+        var values = new float[ParameterCount];
+        ReadParameters(values);
+        StateDictWriter.Write(destination, Parameters, values);
+    }
 
-    /// <summary>Reads weights written by <c>torch.save(model.state_dict())</c> or by <see cref="SaveWeights"/>.</summary>
-    public void LoadWeights(Stream source) => LoadStateDict(StateDictReader.Read(source));
+    /// <summary>
+    /// Reads weights written by <c>torch.save(model.state_dict())</c> or by <see cref="SaveWeights"/>. For the service's
+    /// own files (checkpoints, registered versions): no size limit beyond the model's own.
+    /// </summary>
+    public void LoadWeights(Stream source) => LoadStateDict(StateDictReader.Read(source, long.MaxValue, ParameterCount));
 
     public void Dispose() => handle.Dispose();
 

@@ -56,6 +56,12 @@ public static class TorchEngine
     /// blocks up to 32 MiB from the heap and up to <paramref name="keepMiB"/> MiB of free heap kept. Training
     /// allocates and frees the same large tensors every step; handed back, each costs page faults and zeroing again.
     /// </summary>
+    /// <summary>
+    /// Hands the heap's free pages back to the system now, however much <see cref="KeepFreedMemory"/> keeps: what a
+    /// finished job freed should not stay resident (glibc's <c>malloc_trim</c>).
+    /// </summary>
+    public static void ReleaseFreeMemory() => TorchEngineException.Check(NativeMethods.rnn_engine_release_free_memory());
+
     public static void KeepFreedMemory(int keepMiB)
     {
         ArgumentOutOfRangeException.ThrowIfNegativeOrZero(keepMiB);

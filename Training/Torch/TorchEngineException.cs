@@ -7,8 +7,11 @@ public enum EngineErrorKind
     /// <summary>The caller's input was wrong: shapes, lengths, token ids, classes, options.</summary>
     InvalidArgument = 1,
 
-    /// <summary>libtorch itself failed: out of memory, a CUDA error, a diverged loss.</summary>
+    /// <summary>libtorch itself failed: a CUDA error, a diverged loss.</summary>
     EngineFailure = 2,
+
+    /// <summary>An allocation failed; the message says how many bytes, for what. What the call had allocated is freed.</summary>
+    OutOfMemory = 3,
 }
 
 /// <summary>A failed call into the native engine, with the engine's own message.</summary>
@@ -21,7 +24,12 @@ public sealed class TorchEngineException(EngineErrorKind kind, string message) :
     {
         if (status == 0) return;
         var message = Marshal.PtrToStringUTF8(NativeMethods.rnn_last_error());
-        var kind = status == (int)EngineErrorKind.InvalidArgument ? EngineErrorKind.InvalidArgument : EngineErrorKind.EngineFailure;
+        var kind = status switch
+        {
+            (int)EngineErrorKind.InvalidArgument => EngineErrorKind.InvalidArgument,
+            (int)EngineErrorKind.OutOfMemory => EngineErrorKind.OutOfMemory,
+            _ => EngineErrorKind.EngineFailure,
+        };
         throw new TorchEngineException(kind, string.IsNullOrEmpty(message) ? $"native engine call failed with status {status}" : message);
     }
 }

@@ -3,12 +3,13 @@
 //
 //   Reliability fault --api RnnService.Api.dll --work DIR [--kills 5] [--seed 1] [--json FILE]
 //   Reliability soak  --api RnnService.Api.dll --work DIR [--seconds 600] [--warmup 120] [--concurrency 32] [--seed 1] [--json FILE]
+//   Reliability memory --api RnnService.Api.dll --work DIR [--shape NAME] [--json FILE]
 using System.Globalization;
 using RnnService.Bench.Reliability;
 
-if (args.Length == 0 || args[0] is not ("fault" or "soak"))
+if (args.Length == 0 || args[0] is not ("fault" or "soak" or "memory"))
 {
-    Console.Error.WriteLine("usage: Reliability fault|soak --api DLL --work DIR [options]");
+    Console.Error.WriteLine("usage: Reliability fault|soak|memory --api DLL --work DIR [options]");
     return 2;
 }
 var settings = new Dictionary<string, string>
@@ -22,6 +23,9 @@ var api = Path.GetFullPath(settings["api"]);
 var work = Path.GetFullPath(settings["work"]);
 Directory.CreateDirectory(work);
 
-return args[0] == "fault"
-    ? await Fault.RunAsync(api, work, Setting("seed"), Setting("kills"), settings["json"])
-    : await Soak.RunAsync(api, work, Setting("seconds"), Setting("warmup"), Setting("concurrency"), Setting("seed"), settings["json"]);
+return args[0] switch
+{
+    "fault" => await Fault.RunAsync(api, work, Setting("seed"), Setting("kills"), settings["json"]),
+    "memory" => await Memory.RunAsync(api, work, settings["json"], settings.GetValueOrDefault("shape")),
+    _ => await Soak.RunAsync(api, work, Setting("seconds"), Setting("warmup"), Setting("concurrency"), Setting("seed"), settings["json"]),
+};

@@ -84,12 +84,20 @@ public sealed class ServiceUnderTest : IDisposable
     private static extern int Kill(int pid, int signal);
 
     /// <summary>Resident memory now, from /proc.</summary>
-    public long RssBytes()
+    public long RssBytes() => Status("VmRSS:");
+
+    /// <summary>The most resident memory since the start or the last <see cref="ResetPeak"/> (VmHWM).</summary>
+    public long PeakBytes() => Status("VmHWM:");
+
+    /// <summary>Starts the peak over from the resident memory now (Linux: "5" to /proc/PID/clear_refs).</summary>
+    public void ResetPeak() => File.WriteAllText($"/proc/{process.Id}/clear_refs", "5");
+
+    private long Status(string field)
     {
         foreach (var line in File.ReadLines($"/proc/{process.Id}/status"))
-            if (line.StartsWith("VmRSS:", StringComparison.Ordinal))
+            if (line.StartsWith(field, StringComparison.Ordinal))
                 return long.Parse(line.Split(' ', StringSplitOptions.RemoveEmptyEntries)[1]) * 1024;
-        throw new InvalidOperationException("no VmRSS in /proc status");
+        throw new InvalidOperationException($"no {field} in /proc status");
     }
 
     private void Write(string? line)

@@ -23,7 +23,8 @@ typedef int32_t rnn_status;
 enum {
   RNN_OK = 0,
   RNN_INVALID_ARGUMENT = 1,  // the caller's input is wrong (shapes, lengths, names)
-  RNN_ENGINE_ERROR = 2,      // libtorch failed (out of memory, CUDA error, ...)
+  RNN_ENGINE_ERROR = 2,      // libtorch failed (a CUDA error, a diverged loss, ...)
+  RNN_OUT_OF_MEMORY = 3,     // an allocation failed; the message says how many bytes, for what
 };
 
 enum { RNN_CELL_LSTM = 0, RNN_CELL_GRU = 1, RNN_CELL_RNN = 2 };
@@ -106,6 +107,10 @@ RNN_API rnn_status rnn_engine_set_onednn(int32_t on);
 // libtorch frees and allocates the same large activations and gradients every training step; given back, each
 // allocation costs page faults and zeroing again (a third of a step's time for the models here).
 RNN_API rnn_status rnn_engine_keep_freed_memory(int64_t mmap_threshold, int64_t trim_threshold);
+// Hands memory that is free but kept (the heap's free pages, in every arena) back to the system now (glibc's
+// malloc_trim; elsewhere a no-op). The worker calls it when a job ends, so that a large job's memory does not stay
+// resident after it.
+RNN_API rnn_status rnn_engine_release_free_memory(void);
 
 // Models. device: -1 for the CPU, k >= 0 for CUDA device k. seed < 0 leaves the
 // generator as it is; otherwise the initial weights depend on the seed alone.
@@ -148,6 +153,10 @@ RNN_API rnn_status rnn_trainer_set_learning_rate(rnn_trainer* trainer, double le
 // Optimizer state, for resuming (libtorch's archive format; not meant for PyTorch).
 RNN_API rnn_status rnn_trainer_save(rnn_trainer* trainer, rnn_buffer** out);
 RNN_API rnn_status rnn_trainer_load(rnn_trainer* trainer, const uint8_t* data, int64_t size);
+// The same, written to and read from a file (UTF-8 path) by libtorch directly: no copy of Adam's moments (8 bytes a
+// parameter) is made in memory on either side.
+RNN_API rnn_status rnn_trainer_save_file(rnn_trainer* trainer, const char* path);
+RNN_API rnn_status rnn_trainer_load_file(rnn_trainer* trainer, const char* path);
 
 // Byte buffers returned by the engine.
 RNN_API const uint8_t* rnn_buffer_data(rnn_buffer* buffer);

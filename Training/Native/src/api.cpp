@@ -1,5 +1,6 @@
 // The exported C functions. Each one checks its arguments, runs its body through guarded()
 // and holds the model's lock while it touches the model, so a handle may be shared by threads.
+#include <cctype>
 #include <cmath>
 #include <cstdint>
 #include <cstring>
@@ -32,6 +33,24 @@ const bool onednn_off_at_load = [] {
 }();
 
 void set_last_error(std::string message) { last_error = std::move(message); }
+
+bool describe_out_of_memory(const std::string& message, const char* what, std::string& out) {
+  static const std::string cpu = "you tried to allocate ";
+  const auto at = message.find(cpu);
+  if (at != std::string::npos) {
+    auto end = at + cpu.size();
+    while (end < message.size() && std::isdigit(static_cast<unsigned char>(message[end]))) ++end;
+    const auto bytes = message.substr(at + cpu.size(), end - at - cpu.size());
+    out = "the engine could not allocate " + bytes + " bytes for " + what + ": the machine has too little memory free";
+    return true;
+  }
+  if (message.find("out of memory") != std::string::npos) {
+    // CUDA: "CUDA out of memory. Tried to allocate 2.00 GiB (GPU 0; ...)"; its first sentence after ours says how much.
+    out = std::string("the engine could not allocate memory for ") + what + " (" + message.substr(0, message.find('\n')) + ")";
+    return true;
+  }
+  return false;
+}
 
 // What a model handle owns; shared with the trainers made from it, so that the handles
 // can be freed in any order.
@@ -97,7 +116,8 @@ void check_batch(const ModelState& model, const rnn_batch* batch) {
   if (spec.vocabulary_size > 0) {
     if (batch->tokens == nullptr) fail("this model reads token ids (it has an embedding), but the batch holds no tokens");
     const auto* ids = batch->tokens;
-    for (int64_t k = 0; k < n * steps; ++k) {
+    const int64_t cells = checked_mul(n, steps, "a batch's token count");
+    for (int64_t k = 0; k < cells; ++k) {
       if (ids[k] < 0 || ids[k] >= spec.vocabulary_size)
         fail("token ", ids[k], " of sequence ", k / steps, " at step ", k % steps, " is outside the vocabulary of ",
              spec.vocabulary_size);
@@ -138,8 +158,8 @@ struct HostPart {
   std::vector<int64_t> shape;
   int64_t bytes() const {
     int64_t count = 1;
-    for (auto d : shape) count *= d;
-    return count * static_cast<int64_t>(c10::elementSize(type));
+    for (auto d : shape) count = checked_mul(count, d, "a batch's size in elements");
+    return checked_mul(count, static_cast<int64_t>(c10::elementSize(type)), "a batch's size in bytes");
   }
 };
 
@@ -263,7 +283,7 @@ extern "C" {
 const char* rnn_last_error(void) { return rnn::last_error.c_str(); }
 
 rnn_status rnn_engine_query(rnn_engine_info* out) {
-  return guarded([&] {
+  return guarded("an engine query", [&] {
     if (out == nullptr) fail("output is null");
     std::memset(out, 0, sizeof(*out));
     std::strncpy(out->libtorch_version, TORCH_VERSION, sizeof(out->libtorch_version) - 1);
@@ -274,36 +294,36 @@ rnn_status rnn_engine_query(rnn_engine_info* out) {
 }
 
 rnn_status rnn_engine_set_seed(uint64_t seed) {
-  return guarded([&] {
+  return guarded("seeding", [&] {
     std::lock_guard<std::mutex> lock(rnn::generator_mutex());
     torch::manual_seed(seed);
   });
 }
 
 rnn_status rnn_engine_set_threads(int32_t intra_op_threads) {
-  return guarded([&] {
+  return guarded("setting threads", [&] {
     if (intra_op_threads < 1) fail("intra-op threads must be at least 1, got ", intra_op_threads);
     at::set_num_threads(intra_op_threads);
   });
 }
 
 rnn_status rnn_engine_set_flush_denormal(int32_t on) {
-  return guarded([&] { at::globalContext().setFlushDenormal(on != 0); });
+  return guarded("an engine setting", [&] { at::globalContext().setFlushDenormal(on != 0); });
 }
 
 rnn_status rnn_engine_set_onednn(int32_t on) {
-  return guarded([&] { at::globalContext().setUserEnabledMkldnn(on != 0); });
+  return guarded("an engine setting", [&] { at::globalContext().setUserEnabledMkldnn(on != 0); });
 }
 
 rnn_status rnn_engine_set_allow_tf32(int32_t on) {
-  return guarded([&] {
+  return guarded("an engine setting", [&] {
     at::globalContext().setAllowTF32CuDNN(on != 0);
     at::globalContext().setFloat32MatmulPrecision(on != 0 ? "high" : "highest");
   });
 }
 
 rnn_status rnn_engine_keep_freed_memory(int64_t mmap_threshold, int64_t trim_threshold) {
-  return guarded([&] {
+  return guarded("an engine setting", [&] {
     if (mmap_threshold < 0 || trim_threshold < 0) fail("thresholds must not be negative");
 #if defined(__GLIBC__)
     // glibc takes an int and at most 32 MiB (HEAP_MAX_SIZE / 2 on 64-bit) as the mmap threshold.
@@ -315,8 +335,16 @@ rnn_status rnn_engine_keep_freed_memory(int64_t mmap_threshold, int64_t trim_thr
   });
 }
 
+rnn_status rnn_engine_release_free_memory(void) {
+  return guarded("releasing memory", [&] {
+#if defined(__GLIBC__)
+    malloc_trim(0);
+#endif
+  });
+}
+
 rnn_status rnn_model_create(const rnn_model_spec* spec, int32_t device, int64_t seed, rnn_model** out) {
-  return guarded([&] {
+  return guarded("the model's weights", [&] {
     if (spec == nullptr || out == nullptr) fail("spec and output must not be null");
     *out = nullptr;
     rnn::validate_spec(*spec);
@@ -337,7 +365,7 @@ rnn_status rnn_model_create(const rnn_model_spec* spec, int32_t device, int64_t 
 void rnn_model_free(rnn_model* model) { delete model; }
 
 rnn_status rnn_model_parameter_count(rnn_model* model, int64_t* out) {
-  return guarded([&] {
+  return guarded("a parameter count", [&] {
     auto& m = *require(model, "model").state;
     if (out == nullptr) fail("output is null");
     *out = m.parameter_count;
@@ -345,7 +373,7 @@ rnn_status rnn_model_parameter_count(rnn_model* model, int64_t* out) {
 }
 
 rnn_status rnn_model_describe_parameters(rnn_model* model, rnn_buffer** out) {
-  return guarded([&] {
+  return guarded("the parameters' description", [&] {
     auto& m = *require(model, "model").state;
     if (out == nullptr) fail("output is null");
     std::ostringstream text;
@@ -360,7 +388,7 @@ rnn_status rnn_model_describe_parameters(rnn_model* model, rnn_buffer** out) {
 }
 
 rnn_status rnn_model_read_parameters(rnn_model* model, float* destination, int64_t count) {
-  return guarded([&] {
+  return guarded("a copy of the weights", [&] {
     auto& m = *require(model, "model").state;
     if (destination == nullptr) fail("destination is null");
     if (count != m.parameter_count) fail("the model has ", m.parameter_count, " parameter values, not ", count);
@@ -382,7 +410,7 @@ rnn_status rnn_model_read_parameters(rnn_model* model, float* destination, int64
 }
 
 rnn_status rnn_model_write_parameters(rnn_model* model, const float* source, int64_t count) {
-  return guarded([&] {
+  return guarded("a copy of the weights", [&] {
     auto& m = *require(model, "model").state;
     if (source == nullptr) fail("source is null");
     if (count != m.parameter_count) fail("the model has ", m.parameter_count, " parameter values, not ", count);
@@ -401,7 +429,7 @@ rnn_status rnn_model_write_parameters(rnn_model* model, const float* source, int
 }
 
 rnn_status rnn_model_set_sequence_path(rnn_model* model, int32_t path) {
-  return guarded([&] {
+  return guarded("a model setting", [&] {
     auto& m = *require(model, "model").state;
     if (path < RNN_PATH_AUTO || path > RNN_PATH_PADDED) fail("path ", path, " is not auto (0), packed (1) or padded (2)");
     std::lock_guard<std::mutex> lock(m.mutex);
@@ -410,7 +438,7 @@ rnn_status rnn_model_set_sequence_path(rnn_model* model, int32_t path) {
 }
 
 rnn_status rnn_model_forward(rnn_model* model, const rnn_batch* batch, int32_t flags, float* outputs, float* states) {
-  return guarded([&] {
+  return guarded("a forward pass", [&] {
     auto& m = *require(model, "model").state;
     if (outputs == nullptr) fail("outputs is null");
     std::lock_guard<std::mutex> lock(m.mutex);
@@ -428,7 +456,7 @@ rnn_status rnn_model_forward(rnn_model* model, const rnn_batch* batch, int32_t f
 
 rnn_status rnn_model_evaluate(rnn_model* model, const rnn_batch* batch, const rnn_targets* targets, int32_t loss,
                               double huber_delta, double* loss_out, float* outputs) {
-  return guarded([&] {
+  return guarded("a validation batch", [&] {
     auto& m = *require(model, "model").state;
     if (loss_out == nullptr) fail("loss output is null");
     std::lock_guard<std::mutex> lock(m.mutex);
@@ -443,7 +471,7 @@ rnn_status rnn_model_evaluate(rnn_model* model, const rnn_batch* batch, const rn
 }
 
 rnn_status rnn_trainer_create(rnn_model* model, const rnn_trainer_options* options, rnn_trainer** out) {
-  return guarded([&] {
+  return guarded("the optimizer", [&] {
     auto state = require(model, "model").state;
     if (options == nullptr || out == nullptr) fail("options and output must not be null");
     *out = nullptr;
@@ -483,7 +511,7 @@ rnn_status rnn_trainer_create(rnn_model* model, const rnn_trainer_options* optio
 void rnn_trainer_free(rnn_trainer* trainer) { delete trainer; }
 
 rnn_status rnn_trainer_step(rnn_trainer* trainer, const rnn_batch* batch, const rnn_targets* targets, double* loss_out) {
-  return guarded([&] {
+  return guarded("a training step", [&] {
     auto& t = require(trainer, "trainer");
     auto& m = *t.model;
     if (loss_out == nullptr) fail("loss output is null");
@@ -506,7 +534,7 @@ rnn_status rnn_trainer_step(rnn_trainer* trainer, const rnn_batch* batch, const 
 }
 
 rnn_status rnn_trainer_set_learning_rate(rnn_trainer* trainer, double learning_rate) {
-  return guarded([&] {
+  return guarded("a learning rate", [&] {
     auto& t = require(trainer, "trainer");
     if (!(learning_rate > 0 && std::isfinite(learning_rate))) fail("learning rate must be positive, got ", learning_rate);
     std::lock_guard<std::mutex> lock(t.model->mutex);
@@ -519,7 +547,7 @@ rnn_status rnn_trainer_set_learning_rate(rnn_trainer* trainer, double learning_r
 }
 
 rnn_status rnn_trainer_save(rnn_trainer* trainer, rnn_buffer** out) {
-  return guarded([&] {
+  return guarded("the optimizer state", [&] {
     auto& t = require(trainer, "trainer");
     if (out == nullptr) fail("output is null");
     std::lock_guard<std::mutex> lock(t.model->mutex);
@@ -544,13 +572,43 @@ rnn_status rnn_trainer_save(rnn_trainer* trainer, rnn_buffer** out) {
 }
 
 rnn_status rnn_trainer_load(rnn_trainer* trainer, const uint8_t* data, int64_t size) {
-  return guarded([&] {
+  return guarded("the optimizer state", [&] {
     auto& t = require(trainer, "trainer");
     if (data == nullptr || size <= 0) fail("optimizer state is empty");
     std::lock_guard<std::mutex> lock(t.model->mutex);
     torch::serialize::InputArchive archive;
     // Read onto the CPU whatever device wrote it, then moved to where the model is.
     archive.load_from(reinterpret_cast<const char*>(data), static_cast<size_t>(size), torch::Device(torch::kCPU));
+    t.optimizer->load(archive);
+    rnn::move_state(*t.optimizer, t.model->device);
+  });
+}
+
+rnn_status rnn_trainer_save_file(rnn_trainer* trainer, const char* path) {
+  return guarded("the optimizer state", [&] {
+    auto& t = require(trainer, "trainer");
+    if (path == nullptr || *path == '\0') fail("path is empty");
+    std::lock_guard<std::mutex> lock(t.model->mutex);
+    torch::serialize::OutputArchive archive;
+    rnn::move_state(*t.optimizer, torch::kCPU);
+    try {
+      t.optimizer->save(archive);
+      archive.save_to(std::string(path));
+    } catch (...) {
+      rnn::move_state(*t.optimizer, t.model->device);
+      throw;
+    }
+    rnn::move_state(*t.optimizer, t.model->device);
+  });
+}
+
+rnn_status rnn_trainer_load_file(rnn_trainer* trainer, const char* path) {
+  return guarded("the optimizer state", [&] {
+    auto& t = require(trainer, "trainer");
+    if (path == nullptr || *path == '\0') fail("path is empty");
+    std::lock_guard<std::mutex> lock(t.model->mutex);
+    torch::serialize::InputArchive archive;
+    archive.load_from(std::string(path), torch::Device(torch::kCPU));
     t.optimizer->load(archive);
     rnn::move_state(*t.optimizer, t.model->device);
   });

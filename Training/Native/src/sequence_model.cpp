@@ -19,6 +19,20 @@ void validate_spec(const rnn_model_spec& spec) {
   } else if (spec.input_size < 1) {
     fail("input size must be at least 1, got ", spec.input_size);
   }
+  // Every tensor's element count, and their sum, must fit in 64 bits before libtorch multiplies them out.
+  const int64_t directions = spec.bidirectional ? 2 : 1;
+  const int64_t gates = spec.cell == RNN_CELL_LSTM ? 4 : spec.cell == RNN_CELL_GRU ? 3 : 1;
+  const int64_t gate_rows = checked_mul(gates, spec.hidden_size, "the gate rows");
+  const int64_t state = checked_mul(directions, spec.hidden_size, "the state size");
+  int64_t total = spec.vocabulary_size > 0 ? checked_mul(spec.vocabulary_size, spec.embedding_dim, "the embedding's size") : 0;
+  for (int64_t layer = 0; layer < spec.num_layers; ++layer) {
+    const int64_t input = layer == 0 ? spec.input_size : state;
+    int64_t per_direction = checked_add(checked_mul(gate_rows, input, "weight_ih's size"),
+                                        checked_mul(gate_rows, spec.hidden_size, "weight_hh's size"), "a layer's size");
+    per_direction = checked_add(per_direction, checked_mul(2, gate_rows, "the biases' size"), "a layer's size");
+    total = checked_add(total, checked_mul(directions, per_direction, "a layer's size"), "the parameter count");
+  }
+  checked_add(total, checked_mul(spec.output_size, checked_add(state, 1, "the head's width"), "the head's size"), "the parameter count");
 }
 
 namespace {

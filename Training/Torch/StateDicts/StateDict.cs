@@ -32,6 +32,23 @@ public sealed class StateDict : IReadOnlyList<NamedTensor>
 
     public bool Contains(string name) => byName.ContainsKey(name);
 
+    /// <summary>
+    /// The tensors of <paramref name="parameters"/>, one after another in their order, into <paramref name="destination"/>
+    /// (a model's flat layout), once the keys and shapes are checked as PyTorch's strict load_state_dict checks them.
+    /// </summary>
+    public void CopyTo(IReadOnlyList<ParameterInfo> parameters, float[] destination)
+    {
+        ArgumentNullException.ThrowIfNull(parameters);
+        ArgumentNullException.ThrowIfNull(destination);
+        StateDictMismatchException.ThrowIfMismatched(parameters, this);
+        long offset = 0;
+        foreach (var parameter in parameters)
+        {
+            this[parameter.Name].Values.CopyTo(destination, offset);
+            offset += parameter.ElementCount;
+        }
+    }
+
     public IEnumerator<NamedTensor> GetEnumerator() => tensors.GetEnumerator();
 
     System.Collections.IEnumerator System.Collections.IEnumerable.GetEnumerator() => GetEnumerator();

@@ -6,6 +6,16 @@ public abstract class StateDictException(string message) : Exception(message);
 /// <summary>The file is not a readable PyTorch state_dict (torch.save's zip format).</summary>
 public sealed class StateDictFormatException(string message) : StateDictException(message);
 
+/// <summary>The file is a state_dict, but its tensors hold more values than the reader was allowed to take.</summary>
+public sealed class StateDictTooLargeException(long elements, long limit)
+    : StateDictException($"its tensors hold {elements:N0} values; at most {limit:N0} are allowed")
+{
+    /// <summary>The values of all tensors together, as their shapes say (saturating at long.MaxValue).</summary>
+    public long Elements { get; } = elements;
+
+    public long Limit { get; } = limit;
+}
+
 /// <summary>The file is a state_dict, but its keys or shapes are not the model's.</summary>
 public sealed class StateDictMismatchException : StateDictException
 {

@@ -7,55 +7,98 @@ namespace RnnService.Training.Torch.StateDicts;
 
 /// <summary>
 /// Writes a state_dict as <c>torch.save</c> does (zip format, pickle protocol 2), so that Python's
-/// <c>torch.load</c> (with or without <c>weights_only</c>) reads it back into an OrderedDict of tensors.
+/// <c>torch.load</c> (with or without <c>weights_only</c>) reads it back into an OrderedDict of tensors. The tensors'
+/// bytes go straight from their arrays into the destination, a chunk at a time: no copy of the weights is made, and a
+/// file may hold more than 2 GiB.
 /// </summary>
 public static class StateDictWriter
 {
     private const string Archive = "archive";
 
+    /// <summary>Bytes written per call: arrays hold up to 2^31 floats, spans of bytes at most 2^31 bytes.</summary>
+    private const int ChunkFloats = 1 << 24;
+
     public static void Write(Stream destination, StateDict stateDict)
     {
-        ArgumentNullException.ThrowIfNull(destination);
         ArgumentNullException.ThrowIfNull(stateDict);
-        // ZipArchive writes local headers it can seek back to; build in memory, then copy once.
-        using var buffer = new MemoryStream();
-        using (var zip = new ZipArchive(buffer, ZipArchiveMode.Create, leaveOpen: true))
-        {
-            AddEntry(zip, "data.pkl", Pickle(stateDict));
-            AddEntry(zip, "byteorder", "little"u8);
-            for (var i = 0; i < stateDict.Count; i++)
-                AddEntry(zip, $"data/{i}", MemoryMarshal.AsBytes(stateDict[i].Values.AsSpan()));
-            AddEntry(zip, "version", "3\n"u8);
-        }
+        Write(destination, stateDict.Select(tensor => new TensorSlice(tensor.Name, tensor.Shape, tensor.Values, 0)).ToList());
+    }
 
-        buffer.Position = 0;
-        buffer.CopyTo(destination);
+    /// <summary>
+    /// A model's parameters, held one after another in <paramref name="values"/> in state_dict order (what
+    /// <c>SequenceModel.ReadParameters</c> gives).
+    /// </summary>
+    public static void Write(Stream destination, IReadOnlyList<ParameterInfo> parameters, float[] values)
+    {
+        ArgumentNullException.ThrowIfNull(parameters);
+        ArgumentNullException.ThrowIfNull(values);
+        var slices = new List<TensorSlice>(parameters.Count);
+        long offset = 0;
+        foreach (var parameter in parameters)
+        {
+            slices.Add(new TensorSlice(parameter.Name, parameter.Shape, values, offset));
+            offset = checked(offset + parameter.ElementCount);
+        }
+        if (offset != values.LongLength)
+            throw new ArgumentException($"{values.LongLength} values for parameters of {offset} in all", nameof(values));
+        Write(destination, slices);
+    }
+
+    private static void Write(Stream destination, IReadOnlyList<TensorSlice> tensors)
+    {
+        ArgumentNullException.ThrowIfNull(destination);
+        if (!destination.CanSeek)
+        {
+            // A zip's local headers are written before the sizes are known and fixed afterwards, which needs seeking;
+            // where the destination cannot seek, build it in memory and copy it once.
+            using var buffer = new MemoryStream();
+            Write(buffer, tensors);
+            buffer.Position = 0;
+            buffer.CopyTo(destination);
+            return;
+        }
+        using var zip = new ZipArchive(destination, ZipArchiveMode.Create, leaveOpen: true);
+        AddEntry(zip, "data.pkl", Pickle(tensors));
+        AddEntry(zip, "byteorder", "little"u8);
+        for (var i = 0; i < tensors.Count; i++)
+        {
+            var tensor = tensors[i];
+            using var stream = CreateEntry(zip, $"data/{i}");
+            for (long done = 0; done < tensor.Count; done += ChunkFloats)
+            {
+                var count = (int)Math.Min(ChunkFloats, tensor.Count - done);
+                stream.Write(MemoryMarshal.AsBytes(tensor.Source.AsSpan(checked((int)(tensor.Offset + done)), count)));
+            }
+        }
+        AddEntry(zip, "version", "3\n"u8);
     }
 
     private static void AddEntry(ZipArchive zip, string name, ReadOnlySpan<byte> content)
     {
-        // Stored, not deflated: PyTorch reads (and can memory-map) its records uncompressed.
-        var entry = zip.CreateEntry($"{Archive}/{name}", CompressionLevel.NoCompression);
-        using var stream = entry.Open();
+        using var stream = CreateEntry(zip, name);
         stream.Write(content);
     }
 
+    // Stored, not deflated: PyTorch reads (and can memory-map) its records uncompressed.
+    private static Stream CreateEntry(ZipArchive zip, string name) =>
+        zip.CreateEntry($"{Archive}/{name}", CompressionLevel.NoCompression).Open();
+
     // OrderedDict([(name, _rebuild_tensor_v2(('storage', torch.FloatStorage, key, 'cpu', numel),
     //                                          0, size, stride, False, OrderedDict())), ...])
-    private static byte[] Pickle(StateDict stateDict)
+    private static byte[] Pickle(IReadOnlyList<TensorSlice> tensors)
     {
         var pickle = new PickleWriter();
         pickle.Op(0x80).Byte(2);  // PROTO 2
         pickle.Global("collections", "OrderedDict").Op(')').Op('R');
         pickle.Op('(');
-        for (var i = 0; i < stateDict.Count; i++)
+        for (var i = 0; i < tensors.Count; i++)
         {
-            var tensor = stateDict[i];
+            var tensor = tensors[i];
             pickle.String(tensor.Name);
             pickle.Global("torch._utils", "_rebuild_tensor_v2");
             pickle.Op('(');
             pickle.Op('(').String("storage").Global("torch", "FloatStorage").String(i.ToString(System.Globalization.CultureInfo.InvariantCulture))
-                .String("cpu").Int(tensor.Values.LongLength).Op('t');
+                .String("cpu").Int(tensor.Count).Op('t');
             pickle.Op('Q');  // BINPERSID
             pickle.Int(0);
             pickle.Op('(');
@@ -71,6 +114,12 @@ public static class StateDictWriter
 
         pickle.Op('u').Op('.');  // SETITEMS, STOP
         return pickle.ToArray();
+    }
+
+    /// <summary>One tensor's values: <c>Count</c> floats of <c>Source</c> from <c>Offset</c>.</summary>
+    private readonly record struct TensorSlice(string Name, long[] Shape, float[] Source, long Offset)
+    {
+        public long Count { get; } = Shape.Aggregate(1L, (product, dimension) => checked(product * dimension));
     }
 
     private static long[] ContiguousStrides(long[] shape)

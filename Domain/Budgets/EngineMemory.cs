@@ -1,0 +1,66 @@
+using RnnService.Domain.Models;
+
+namespace RnnService.Domain.Budgets;
+
+/// <summary>
+/// What the engine allocates, as measured: peak resident bytes of one training step and of one forward pass, per cell
+/// and direction, in units of a batch's hidden states (4 bytes × sequences × steps × hidden). libtorch's CPU recurrence
+/// keeps every step's gates and states for the backward pass and precomputes each layer's input projection for all
+/// steps, so a step's memory grows with layers × (batch × steps × hidden) at a rate only a measurement gives:
+/// <c>bench/memory.sh engine</c> re-measures every factor here and prints them beside these (libtorch 1.13.1, CPU).
+/// </summary>
+public static class EngineMemory
+{
+    /// <summary>libtorch's own working memory on top of the tensors: allocator arenas, BLAS buffers (measured 25–30 MiB).</summary>
+    public const long WorkingBytes = 32 * Sizes.MiB;
+
+    /// <summary>
+    /// Bytes of one training step's activations: the forward's saved tensors, the backward's gradients of them, and the
+    /// inputs. <c>(α·layers + β)</c> units of <c>4·batch·steps·hidden</c> bytes, plus <c>γ</c> times the input batch.
+    /// The bidirectional path runs each layer per direction and flips its input and output, so it has factors of its own.
+    /// </summary>
+    public static long TrainingStep(ModelSpec spec, long batch, long steps)
+    {
+        var (alpha, beta) = (spec.Cell, spec.Bidirectional) switch
+        {
+            (CellKind.Lstm, false) => (9.8, 7.4),
+            (CellKind.Lstm, true) => (24.7, 1.9),
+            (CellKind.Gru, false) => (8.75, 5.4),
+            (CellKind.Gru, true) => (23.2, -1.8),
+            (_, false) => (3.45, 1.95),
+            (_, true) => (12.75, -3.05),
+        };
+        var unit = Sizes.Product(4, batch, steps, spec.HiddenSize);
+        var input = Sizes.Product(4, batch, steps, spec.InputSize);
+        return Sizes.Sum(Sizes.Scale(unit, alpha * spec.NumLayers + beta), Sizes.Scale(input, spec.Bidirectional ? 3 : 1.5));
+    }
+
+    /// <summary>
+    /// Bytes of one forward pass without autograd (validation, serving): one layer's input projection, gates and output
+    /// at a time, <c>φ</c> units of <c>4·sequences·steps·hidden·directions</c>; the input and its packed copy; and the
+    /// per-step states when they are returned.
+    /// </summary>
+    public static long Forward(ModelSpec spec, long sequences, long steps, bool withStates = false)
+    {
+        var phi = spec.Cell switch { CellKind.Lstm => 6.8, CellKind.Gru => 6.0, _ => 3.7 };
+        var unit = Sizes.Product(4, sequences, steps, spec.StateSize);
+        var input = Sizes.Product(4, sequences, steps, spec.InputSize);
+        return Sizes.Sum(Sizes.Scale(unit, phi + (withStates ? 1 : 0)), Sizes.Scale(input, 2));
+    }
+
+    /// <summary>
+    /// The model while it trains: weights, their gradients and Adam's two moments (16 bytes a parameter), and the
+    /// temporary Adam makes for its largest tensor at each step.
+    /// </summary>
+    public static long TrainedModel(ModelSpec spec) =>
+        Sizes.Sum(Sizes.Product(16, spec.CountParameters()), Sizes.Product(4, LargestTensor(spec)));
+
+    /// <summary>Elements of the model's largest parameter tensor (Adam's temporaries and the state_dict reader work per tensor).</summary>
+    public static long LargestTensor(ModelSpec spec)
+    {
+        long gateRows = (long)spec.Gates * spec.HiddenSize;
+        var largest = Math.Max(gateRows * spec.HiddenSize, gateRows * Math.Max(spec.InputSize, spec.NumLayers > 1 ? spec.StateSize : 0));
+        if (spec.HasEmbedding) largest = Math.Max(largest, (long)spec.VocabularySize * spec.InputSize);
+        return Math.Max(largest, (long)spec.OutputSize * spec.StateSize);
+    }
+}

@@ -1,0 +1,77 @@
+using RnnService.Domain.Datasets;
+using RnnService.Domain.Jobs;
+
+namespace RnnService.Domain.Budgets;
+
+/// <summary>
+/// The <see cref="TrainingShape"/> of a resolved request on its dataset, from the dataset's summary alone. Example
+/// counts follow the pipelines' own splits; the bytes follow how they hold their data: .NET arrays (24 bytes of header
+/// each), one object per example, the parsers' per-row strings and arrays (the per-row figures here were measured by
+/// <c>bench/memory.sh jobs</c> on CSV and JSON lines datasets).
+/// </summary>
+public static class TrainingShapes
+{
+    private const long ArrayHeader = 24;
+
+    /// <summary>An example record, its list slot (with the list's doubling) and the arrays' headers beside their data.</summary>
+    private const long PerExample = 56 + 16 + 2 * ArrayHeader;
+
+    /// <summary>CSV parsing, per row: the line's cells (strings, an array), its numbers, and the series' ordering tuples.</summary>
+    private const long CsvPerRow = 112;
+
+    private const long CsvPerCell = 32;
+
+    /// <summary>JSON lines parsing, per line: the label's array, the lists' slots, and the JSON document of the line.</summary>
+    private const long JsonLinesPerLine = 96;
+
+    /// <summary>A word while texts are tokenised: its string (24 bytes and two a character) and its slot in the token list.</summary>
+    private const long PerToken = 48;
+
+    /// <summary>Windows of <c>inputLength</c> steps of the features, each copied and scaled, predicting <c>horizon × targets</c>.</summary>
+    public static TrainingShape Forecast(DatasetSummary dataset, TaskOptions task, TrainingOptions training, long fileBytes)
+    {
+        int inputLength = task.InputLength!.Value, horizon = task.Horizon!.Value;
+        long features = task.Features!.Count, targets = task.Targets!.Count;
+        var series = Math.Max(1, dataset.Series);
+        var length = Math.Max(1, dataset.Rows / series);
+        var held = ForecastSplit.HeldOutSteps(length, horizon, training.ValidationFraction!.Value);
+        var trainingWindows = series * Math.Max(0, length - held - inputLength - horizon + 1L);
+        var validationWindows = series * Math.Max(0, held - horizon + 1L);
+        var perWindow = Sizes.Sum(PerExample, Sizes.Product(4, inputLength, features), Sizes.Product(4, horizon, targets));
+        // A validation window also keeps its actual and seasonal-naive values, and the level and spread it was scaled with.
+        var perValidation = Sizes.Sum(4 * ArrayHeader + 40, Sizes.Product(16, horizon, targets), Sizes.Product(16, features));
+        var data = Sizes.Sum(Sizes.Product(trainingWindows + validationWindows, perWindow), Sizes.Product(validationWindows, perValidation));
+
+        var columns = (dataset.Columns?.Count ?? 1) + (dataset.TimeColumn is null ? 0 : 1) + (dataset.SeriesColumn is null ? 0 : 1);
+        var values = Sizes.Product(dataset.Rows, dataset.Columns?.Count ?? 1, 8);
+        var parsing = Sizes.Sum(Sizes.Product(2, fileBytes), Sizes.Product(dataset.Rows, CsvPerRow + CsvPerCell * columns), Sizes.Product(2, values));
+        // The windows are cut from the parsed series, which stay until the pipeline is made.
+        var loading = Math.Max(parsing, Sizes.Sum(values, data));
+        return new TrainingShape(training.BatchSize!.Value, inputLength, 4 * features, trainingWindows, validationWindows, data, loading);
+    }
+
+    /// <summary>Sequences (standardised copies of their features) or texts (token ids over the vocabulary), split at random.</summary>
+    public static TrainingShape Sequences(DatasetSummary dataset, TrainingOptions training, long fileBytes)
+    {
+        var examples = (long)dataset.Rows;
+        var validation = Math.Clamp((long)Math.Round(examples * training.ValidationFraction!.Value), 1, Math.Max(1, examples - 1));
+        var steps = dataset.TotalSteps ?? examples * (dataset.MinLength + (long)dataset.MaxLength) / 2;
+        var width = dataset.Labels?.Width ?? 1;
+        var labels = Sizes.Product(examples, ArrayHeader + 8 * width + 4 * width);
+        var parsed = Sizes.Product(examples, JsonLinesPerLine);
+        long data, loading;
+        if (dataset.Kind == DatasetKind.Texts)
+        {
+            // Every text's words at once while the vocabulary is counted, then one token id (8 bytes) a word.
+            data = Sizes.Sum(Sizes.Product(examples, PerExample), Sizes.Product(8, steps), labels);
+            loading = Sizes.Sum(Sizes.Product(2, fileBytes), parsed, Sizes.Product(PerToken, steps), data);
+            return new TrainingShape(training.BatchSize!.Value, dataset.MaxLength, 8, examples - validation, validation, data, loading);
+        }
+        long features = dataset.FeatureCount ?? 1;
+        var values = Sizes.Product(4, steps, features);
+        data = Sizes.Sum(Sizes.Product(examples, PerExample), values, labels);
+        // The parsed sequences stay until their standardised copies are made.
+        loading = Sizes.Sum(parsed, values, data);
+        return new TrainingShape(training.BatchSize!.Value, dataset.MaxLength, 4 * features, examples - validation, validation, data, loading);
+    }
+}

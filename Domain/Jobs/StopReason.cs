@@ -1,0 +1,14 @@
+namespace RnnService.Domain.Jobs;
+
+/// <summary>Why a succeeded job stopped training.</summary>
+public enum StopReason
+{
+    /// <summary>It trained every epoch it asked for.</summary>
+    Epochs,
+
+    /// <summary>The validation loss stopped improving for <c>earlyStoppingPatience</c> epochs.</summary>
+    EarlyStopping,
+
+    /// <summary><c>training.maxDuration</c> was reached; the best epoch so far was registered.</summary>
+    TimeLimit,
+}
