@@ -13,10 +13,28 @@ public static class PyTorch
     public static string Run(params string[] arguments) => RunScript("pytorch_reference.py", arguments);
 
     /// <summary>Runs one of the scripts under Parity/ and returns what it printed.</summary>
-    public static string RunScript(string script, params string[] arguments)
+    public static string RunScript(string script, params string[] arguments) =>
+        Execute(Path.Combine(AppContext.BaseDirectory, "Parity", script), script, arguments);
+
+    /// <summary>Runs a few lines of Python (with <c>sys.argv[1:]</c> = <paramref name="arguments"/>) and returns what they printed.</summary>
+    public static string RunCode(string code, params string[] arguments)
+    {
+        var file = Path.Combine(Path.GetTempPath(), $"rnnservice-{Guid.NewGuid():N}.py");
+        File.WriteAllText(file, code);
+        try
+        {
+            return Execute(file, "(inline code)", arguments);
+        }
+        finally
+        {
+            File.Delete(file);
+        }
+    }
+
+    private static string Execute(string path, string script, string[] arguments)
     {
         var start = new ProcessStartInfo(Python) { RedirectStandardOutput = true, RedirectStandardError = true };
-        start.ArgumentList.Add(Path.Combine(AppContext.BaseDirectory, "Parity", script));
+        start.ArgumentList.Add(path);
         foreach (var argument in arguments) start.ArgumentList.Add(argument);
         using var process = Process.Start(start) ?? throw new InvalidOperationException($"could not start {Python}");
         var stdout = process.StandardOutput.ReadToEndAsync();

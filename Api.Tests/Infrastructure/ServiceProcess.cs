@@ -28,6 +28,50 @@ public sealed class ServiceProcess : IDisposable
 
     public Uri Address { get; }
 
+    public int Id => process.Id;
+
+    /// <summary>Resident memory now (VmRSS).</summary>
+    public long ResidentBytes => Status("VmRSS:");
+
+    /// <summary>The most resident memory since the start or the last <see cref="ResetPeak"/> (VmHWM).</summary>
+    public long PeakBytes => Status("VmHWM:");
+
+    /// <summary>Address space mapped now (VmSize).</summary>
+    public long VirtualBytes => Status("VmSize:");
+
+    /// <summary>Starts the peak over from the resident memory now (Linux: "5" to /proc/PID/clear_refs).</summary>
+    public void ResetPeak() => File.WriteAllText($"/proc/{process.Id}/clear_refs", "5");
+
+    /// <summary>
+    /// Caps the process's address space (the soft RLIMIT_AS) from now on: a mapping past it fails at once with ENOMEM,
+    /// as an allocation on a machine without the memory would, instead of being overcommitted. Null lifts the cap.
+    /// </summary>
+    public void LimitAddressSpace(long? bytes)
+    {
+        var limit = new ResourceLimit { Current = bytes is { } cap ? (ulong)cap : ulong.MaxValue, Maximum = ulong.MaxValue };
+        if (PrLimit(process.Id, AddressSpace, ref limit, IntPtr.Zero) != 0) Assert.Fail($"prlimit failed: errno {Marshal.GetLastPInvokeError()}");
+    }
+
+    private long Status(string field)
+    {
+        foreach (var line in File.ReadLines($"/proc/{process.Id}/status"))
+            if (line.StartsWith(field, StringComparison.Ordinal))
+                return long.Parse(line.Split(' ', StringSplitOptions.RemoveEmptyEntries)[1]) * 1024;
+        throw new InvalidOperationException($"no {field} in /proc/{process.Id}/status");
+    }
+
+    private const int AddressSpace = 9;  // RLIMIT_AS on Linux
+
+    [StructLayout(LayoutKind.Sequential)]
+    private struct ResourceLimit
+    {
+        public ulong Current;
+        public ulong Maximum;
+    }
+
+    [DllImport("libc", EntryPoint = "prlimit", SetLastError = true)]
+    private static extern int PrLimit(int pid, int resource, ref ResourceLimit limit, IntPtr old);
+
     /// <summary>The embedded default (SQLite) on <paramref name="dataDirectory"/>, with a 2 s lease.</summary>
     public static ServiceProcess Start(string dataDirectory) =>
         Start(new Dictionary<string, string> { ["Storage__DataDirectory"] = dataDirectory });

@@ -11,7 +11,8 @@ namespace RnnService.Api.Tests.Security;
 /// <summary>
 /// Over a thousand generated malformed or adversarial requests (seeded, so that a failure repeats) across every
 /// endpoint: broken and truncated JSON, wrong types, huge numbers, deep nesting, enormous arrays, path tricks in names
-/// and ids, wrong content types, truncated and mislabelled multipart, wrong methods and queries. None may get a 5xx or
+/// and ids, wrong content types, truncated and mislabelled multipart, wrong methods and queries, and valid but enormous
+/// values in every size field (which the budgets must refuse). None may get a 5xx or
 /// a 2xx that changes anything; afterwards the stored datasets, jobs, models and files are exactly what they were, and
 /// the service still trains and serves.
 /// </summary>
@@ -30,14 +31,19 @@ public sealed class HostileInputTests(ITestOutputHelper output)
             ["Inference:MaxSequencesPerRequest"] = "256",
             ["Inference:MaxStepsPerSequence"] = "2000",
             ["Models:MaxImportBytes"] = "1048576",
+            ["Inference:MaxRequestMemoryMiB"] = "32",
         });
         var client = service.CreateClient();
         var dataset = await client.UploadDatasetAsync(TestData.SeasonalCsv(48), "kept.csv");
         var job = await client.CreateJobAsync(new { datasetId = dataset, modelName = "kept-job", task = new { kind = "forecast", horizon = 3 } });
         await LimitTests.ImportAsync(client, "kept");
+        // Datasets large enough that the largest values their sizes admit are enormous: 3,000 steps, 4,000 distinct words.
+        var big = await client.UploadDatasetAsync(TestData.SeasonalCsv(3000), "big.csv");
+        var texts = await client.UploadDatasetAsync(ManyWordsJsonl(), "texts.jsonl");
+        var expanded = CraftedWeights.ExpandedLstm();
         var before = await SnapshotAsync(client, service.DataDirectory);
 
-        var requests = Generate(new Random(Seed), dataset, job).ToList();
+        var requests = Generate(new Random(Seed), dataset, job).Concat(Enormous(big, texts, expanded)).ToList();
         var statuses = new Dictionary<int, int>();
         var failures = new List<string>();
         foreach (var (label, make) in requests)
@@ -237,6 +243,78 @@ public sealed class HostileInputTests(ITestOutputHelper output)
                      "limit=99999999999999999999", $"state={new string('s', 10_000)}" })
             yield return ($"jobs ?{Shorten(query)}", () => new HttpRequestMessage(HttpMethod.Get, $"/training-jobs?{query}"));
         yield return ("cancel a queued job by a path trick", () => Post($"/training-jobs/..%2f{job}/cancel", null));
+    }
+
+    /// <summary>
+    /// 8. Valid but enormous: in every size field of every endpoint, a value its own range admits but the budget must
+    /// not (a model of billions of parameters, a batch of 65,536 windows of 2,000 steps, a vocabulary of 10 million words
+    /// of 65,536 dimensions, a time limit of 29,000 years, a request within every count and byte limit whose engine
+    /// work is gigabytes, weights whose shapes claim 12.8 billion values). Each must be a 4xx that stores nothing.
+    /// </summary>
+    private static IEnumerable<(string Label, Func<HttpRequestMessage> Make)> Enormous(string big, string texts, byte[] expanded)
+    {
+        var forecast = new JsonObject { ["datasetId"] = big, ["modelName"] = "enormous", ["task"] = new JsonObject { ["kind"] = "forecast" } };
+        var classify = new JsonObject { ["datasetId"] = texts, ["modelName"] = "enormous", ["task"] = new JsonObject { ["kind"] = "classification" } };
+        var jobs = new (string Label, JsonObject Body, string Fields)[]
+        {
+            ("hiddenSize 65,536", forecast, """{"model":{"hiddenSize":65536}}"""),
+            ("numLayers 16 of 8,192", forecast, """{"model":{"numLayers":16,"hiddenSize":8192}}"""),
+            ("bidirectional 16 × 65,536", forecast, """{"model":{"numLayers":16,"hiddenSize":65536,"bidirectional":true}}"""),
+            // (A batch is never larger than the windows there are: 400 here, of 2,000 steps; with 512 units that is 28 GB.)
+            ("batchSize 65,536 of 2,000 steps, LSTM 512", forecast,
+                """{"task":{"kind":"forecast","inputLength":2000},"model":{"hiddenSize":512},"training":{"batchSize":65536}}"""),
+            ("batchSize 65,536 of 2,000 steps, GRU 2 × 1,024", forecast,
+                """{"task":{"kind":"forecast","inputLength":2000},"model":{"cell":"gru","numLayers":2,"hiddenSize":1024},"training":{"batchSize":65536}}"""),
+            ("inputLength 100,000", forecast, """{"task":{"kind":"forecast","inputLength":100000}}"""),
+            ("horizon 10,000", forecast, """{"task":{"kind":"forecast","horizon":10000}}"""),
+            ("season 100,000", forecast, """{"task":{"kind":"forecast","season":100000}}"""),
+            ("maxDuration of 29,000 years", forecast, """{"training":{"maxDuration":"P10675199D"}}"""),
+            ("vocabularySize 10,000,000 of 65,536 dimensions", classify,
+                """{"task":{"kind":"classification","vocabularySize":10000000},"model":{"embeddingDim":65536,"hiddenSize":4096}}"""),
+            ("embeddingDim 65,536 and hiddenSize 65,536", classify, """{"model":{"embeddingDim":65536,"hiddenSize":65536}}"""),
+            ("texts, batchSize 65,536 of bidirectional 2,048", classify,
+                """{"model":{"bidirectional":true,"hiddenSize":2048,"numLayers":4},"training":{"batchSize":65536}}"""),
+        };
+        foreach (var (label, body, fields) in jobs)
+        {
+            var merged = JsonNode.Parse(body.ToJsonString())!.AsObject();
+            foreach (var (key, value) in JsonNode.Parse(fields)!.AsObject()) merged[key] = value!.DeepClone();
+            yield return ($"enormous job: {label}", () => Post("/training-jobs", Json(merged.ToJsonString())));
+        }
+
+        // Within the body limit (256 KB), 256 sequences and 2,000 steps, but gigabytes of engine work or states.
+        var steps = string.Join(",", Enumerable.Repeat("[0.5,0.5]", 400));
+        var many = $"[{string.Join(",", Enumerable.Repeat($"[{steps}]", 64))}]";
+        yield return ("enormous predict: 64 × 400 steps", () => Post("/predict", Json($$"""{"model":"kept","inputs":{{many}}}""")));
+        yield return ("enormous predict: 64 × 400 steps with states", () => Post("/predict", Json($$"""{"model":"kept","inputs":{{many}},"returnStates":true}""")));
+        yield return ("enormous predict: horizon 2^31 - 1", () => Post("/predict", Json("""{"model":"kept","inputs":[[[1,2]]],"horizon":2147483647}""")));
+
+        // Weights whose shapes claim 12.8 billion values in a few KB; a spec that claims 65,536 hidden units.
+        yield return ("enormous import: expanded views", () => Post("/models/enormous/versions",
+            MultipartWithBytes("""{"task":{"kind":"regression"}}""", expanded)));
+        yield return ("enormous import: spec of 65,536 hidden units", () => Post("/models/enormous/versions",
+            MultipartWithBytes("""{"task":{"kind":"regression"},"model":{"hiddenSize":65536,"numLayers":16}}""", expanded)));
+        yield return ("enormous listing", () => new HttpRequestMessage(HttpMethod.Get, "/training-jobs?limit=2147483647"));
+    }
+
+    /// <summary>Texts over 4,000 distinct words, labelled by parity.</summary>
+    private static string ManyWordsJsonl()
+    {
+        var text = new StringBuilder();
+        for (var i = 0; i < 400; i++)
+        {
+            var words = Enumerable.Range(0, 10).Select(w => $"w{i * 10 + w}");
+            text.Append(System.Text.Json.JsonSerializer.Serialize(new { text = string.Join(' ', words), label = i % 2 })).Append('\n');
+        }
+        return text.ToString();
+    }
+
+    private static MultipartFormDataContent MultipartWithBytes(string spec, byte[] weights)
+    {
+        var form = new MultipartFormDataContent();
+        form.Add(new StringContent(spec, Encoding.UTF8), "spec");
+        form.Add(new ByteArrayContent(weights), "weights", "m.pt");
+        return form;
     }
 
     private static HttpRequestMessage Post(string path, HttpContent? content) => new(HttpMethod.Post, path) { Content = content };

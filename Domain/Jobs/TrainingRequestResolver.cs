@@ -260,7 +260,8 @@ public static class TrainingRequestResolver
             NumLayers = resolved.NumLayers.Value, Bidirectional = resolved.Bidirectional.Value,
             Dropout = resolved.Dropout.Value, OutputSize = 1,
         };
-        foreach (var error in spec.Validate())
+        // Its fields alone here: the parameter count depends on the data's sizes, and is checked on the real spec.
+        foreach (var error in spec.ValidateFields())
             errors.Add(new(error.Field == "inputSize" ? "model.embeddingDim" : "model." + error.Field, error.Message));
         return resolved;
     }

@@ -71,7 +71,19 @@ public sealed record ModelSpec
         }
     }
 
+    /// <summary>Every rule of the engine: each size in range, and a parameter count that one buffer holds.</summary>
     public IReadOnlyList<ValidationError> Validate()
+    {
+        var errors = ValidateFields();
+        // The host holds a model's weights in one float array (checkpoints, versions, the engine's bulk copies).
+        if (errors.Count == 0 && CountParameters() is var count && count > Array.MaxLength)
+            errors.Add(new(HasEmbedding && (long)VocabularySize * InputSize > count / 2 ? "vocabularySize" : "hiddenSize",
+                $"gives {count:N0} parameters; one model may have at most {Array.MaxLength:N0}."));
+        return errors;
+    }
+
+    /// <summary>Each field on its own: cell, sizes and dropout in range.</summary>
+    public List<ValidationError> ValidateFields()
     {
         var errors = new List<ValidationError>();
         if (!Enum.IsDefined(Cell)) errors.Add(new("cell", $"'{Cell}' is not lstm, gru or rnn."));
@@ -84,10 +96,6 @@ public sealed record ModelSpec
             errors.Add(new("dropout", $"must be at least 0 and below 1, got {Dropout}."));
         if (VocabularySize is < 0 or > 10_000_000)
             errors.Add(new("vocabularySize", $"must be between 0 and 10000000, got {VocabularySize}."));
-        // The host holds a model's weights in one float array (checkpoints, versions, the engine's bulk copies).
-        if (errors.Count == 0 && CountParameters() is var count && count > Array.MaxLength)
-            errors.Add(new(HasEmbedding && (long)VocabularySize * InputSize > count / 2 ? "vocabularySize" : "hiddenSize",
-                $"gives {count:N0} parameters; one model may have at most {Array.MaxLength:N0}."));
         return errors;
     }
 

@@ -1,0 +1,81 @@
+using System.Net;
+using System.Net.Http.Json;
+using System.Text.Json.Nodes;
+using Microsoft.Extensions.DependencyInjection;
+using RnnService.Api.Tests.Infrastructure;
+using RnnService.Api.Tests.Security;
+using RnnService.Domain.Jobs;
+using RnnService.Training.Jobs;
+using RnnService.Training.Storage;
+
+namespace RnnService.Api.Tests.Jobs;
+
+/// <summary>
+/// One client cannot fill the queue or hold every worker: its share of the queue is bounded (429 with Retry-After),
+/// clients are claimed in turn, and a client at its running limit waits while others' jobs are claimed. On the real
+/// job store (SQLite, or PostgreSQL with RNNSERVICE_TEST_STORE=postgres).
+/// </summary>
+public sealed class FairnessTests
+{
+    [Fact]
+    public async Task AKeyWithItsShareOfTheQueueWaitingGets429NamingTheLimitWhileAnotherKeyIsServed()
+    {
+        using var service = RnnServiceFactory.With(Keys.Settings(new Dictionary<string, string>
+        {
+            ["Roles"] = "api", ["Jobs:MaxQueuedPerClient"] = "2", ["Jobs:RetryAfterSeconds"] = "30",
+        }));
+        var trainer = service.CreateClient().WithKey(Keys.Train);
+        var admin = service.CreateClient().WithKey(Keys.Admin);
+        var dataset = await trainer.UploadDatasetAsync(TestData.SeasonalCsv(48), "load.csv");
+        var job = new { datasetId = dataset, modelName = "m", task = new { kind = "forecast" } };
+
+        await trainer.CreateJobAsync(job);
+        await trainer.CreateJobAsync(job);
+        var refused = await trainer.PostJobAsync(job);
+        var other = await admin.PostJobAsync(job);
+
+        Assert.Equal(HttpStatusCode.TooManyRequests, refused.StatusCode);
+        Assert.Equal(TimeSpan.FromSeconds(30), refused.Headers.RetryAfter?.Delta);
+        Assert.Equal(
+            "The API key 'trainer' has 2 jobs waiting, as many as one client may (Jobs:MaxQueuedPerClient); nothing was stored. " +
+            "Retry when one has started, or cancel one.", (await refused.ProblemAsync())["detail"]!.GetValue<string>());
+        Assert.Equal(HttpStatusCode.Accepted, other.StatusCode);
+        Assert.Equal(3, (await trainer.GetFromJsonAsync<JsonArray>("/training-jobs"))!.Count);
+    }
+
+    [Fact]
+    public async Task ClientsTakeTurnsSoOneClientsBacklogDoesNotHoldBackAnothersJob()
+    {
+        using var service = RnnServiceFactory.With(new Dictionary<string, string> { ["Roles"] = "api" });
+        var queue = service.Services.GetRequiredService<JobQueue>();
+        foreach (var (id, client) in new[] { ("a1", "a"), ("a2", "a"), ("a3", "a"), ("b1", "b"), ("a4", "a"), ("b2", "b") })
+            await queue.EnqueueAsync(Job(id, client));
+
+        var order = new List<string>();
+        while (await queue.TryClaimAsync("w", TimeSpan.FromMinutes(1)) is { } claimed) order.Add(claimed.Id);
+
+        // Each claim takes the oldest job of the client with the fewest jobs running or queued ahead of it.
+        Assert.Equal(["a1", "b1", "a2", "b2", "a3", "a4"], order);
+    }
+
+    [Fact]
+    public async Task AClientAtItsRunningLimitWaitsWhileOtherClientsJobsAreClaimed()
+    {
+        using var service = RnnServiceFactory.With(new Dictionary<string, string> { ["Roles"] = "api", ["Jobs:MaxRunningPerClient"] = "1" });
+        var queue = service.Services.GetRequiredService<JobQueue>();
+        foreach (var (id, client) in new[] { ("a1", "a"), ("a2", "a"), ("a3", "a"), ("b1", "b") }) await queue.EnqueueAsync(Job(id, client));
+
+        var first = await queue.TryClaimAsync("w1", TimeSpan.FromMinutes(1));
+        var second = await queue.TryClaimAsync("w2", TimeSpan.FromMinutes(1));
+        var third = await queue.TryClaimAsync("w3", TimeSpan.FromMinutes(1));
+        await queue.FinishAsync("a1", "w1", JobState.Failed, null, "done");
+        var fourth = await queue.TryClaimAsync("w3", TimeSpan.FromMinutes(1));
+
+        Assert.Equal(("a1", "b1"), (first?.Id, second?.Id));
+        Assert.Null(third);  // a2 waits: client a has a job running, and b has none queued
+        Assert.Equal("a2", fourth?.Id);
+    }
+
+    private static TrainingJobRecord Job(string id, string client) =>
+        new() { Id = id, DatasetId = "ds_x", ModelName = "m", Request = "{}", ClientId = client };
+}

@@ -1,0 +1,101 @@
+using RnnService.Api.Tests.Infrastructure;
+using RnnService.Training.Jobs;
+
+namespace RnnService.Api.Tests.Jobs;
+
+/// <summary>
+/// A job that brings its worker down is not claimed for ever: the service runs as its own process and is killed with
+/// SIGKILL during the same job, again and again. Killed Jobs:MaxAttempts (3) times in a row before the job wrote a new
+/// checkpoint, the job ends failed saying so and the queue moves on; killed as often, but after a new checkpoint each
+/// time, the job goes on and succeeds.
+/// </summary>
+public sealed class PoisonJobTests : IDisposable
+{
+    private readonly string dataDirectory = Directory.CreateTempSubdirectory("rnnservice-poison-").FullName;
+
+    public void Dispose() => Directory.Delete(dataDirectory, recursive: true);
+
+    [Fact]
+    public async Task AJobWhoseWorkerIsKilledThreeTimesBeforeItsFirstCheckpointFailsAndTheNextJobRuns()
+    {
+        var service = ServiceProcess.Start(dataDirectory);
+        try
+        {
+            var client = await service.ReadyClientAsync();
+            var dataset = await client.UploadDatasetAsync(TestData.SeasonalCsv(3000), "long.csv");
+            // Its first epoch takes seconds: every kill below comes before its first checkpoint.
+            var poison = await client.CreateJobAsync(new
+            {
+                datasetId = dataset, modelName = "poison", task = new { kind = "forecast", inputLength = 96, horizon = 1 },
+                model = new { hiddenSize = 128 }, training = new { epochs = 2, batchSize = 4 },
+            });
+            var next = await client.CreateJobAsync(new
+            {
+                datasetId = dataset, modelName = "next", task = new { kind = "forecast", inputLength = 6, horizon = 1 },
+                model = new { hiddenSize = 4 }, training = new { epochs = 1 },
+            });
+
+            for (var kill = 1; kill <= 3; kill++)
+            {
+                var claimed = await client.WaitForJobAsync(poison, job => job.State() == "running" && job["attempts"]!.GetValue<int>() == kill);
+                Assert.Null(claimed["progress"]);
+                service.Kill();
+                service.Dispose();
+                service = ServiceProcess.Start(dataDirectory);
+                client = await service.ReadyClientAsync();
+            }
+
+            var failed = await client.WaitForEndAsync(poison, timeoutSeconds: 60);
+            var ran = await client.WaitForEndAsync(next, timeoutSeconds: 120);
+
+            Assert.Equal("failed", failed.State());
+            Assert.Equal(3, failed["attempts"]!.GetValue<int>());
+            Assert.Equal(JobQueue.PoisonMessage(3), failed["error"]!.GetValue<string>());
+            Assert.Empty(failed["history"]!.AsArray());
+            Assert.Equal("succeeded", ran.State());
+            Assert.Equal(1, ran["attempts"]!.GetValue<int>());
+            Assert.Contains(service.Lines, line => line.Contains($"Job {poison} failed: its worker died under it 3 times in a row"));
+        }
+        finally
+        {
+            service.Dispose();
+        }
+    }
+
+    [Fact]
+    public async Task AJobThatCheckpointsBetweenKillsKeepsGoingAndSucceeds()
+    {
+        var service = ServiceProcess.Start(dataDirectory);
+        try
+        {
+            var client = await service.ReadyClientAsync();
+            var dataset = await client.UploadDatasetAsync(TestData.SeasonalCsv(480), "series.csv");
+            var job = await client.CreateJobAsync(new
+            {
+                datasetId = dataset, modelName = "progress", task = new { kind = "forecast", inputLength = 24, horizon = 6 },
+                model = new { hiddenSize = 24 }, training = new { epochs = 8, batchSize = 8, earlyStoppingPatience = 0 },
+            });
+
+            // Killed four times, more than Jobs:MaxAttempts, each time after one more epoch was checkpointed.
+            for (var kill = 1; kill <= 4; kill++)
+            {
+                var epoch = kill;
+                await client.WaitForJobAsync(job, j => j["attempts"]!.GetValue<int>() == kill && j["progress"]?["epoch"]?.GetValue<int>() >= epoch);
+                service.Kill();
+                service.Dispose();
+                service = ServiceProcess.Start(dataDirectory);
+                client = await service.ReadyClientAsync();
+            }
+
+            var done = await client.WaitForEndAsync(job, timeoutSeconds: 120);
+
+            Assert.Equal("succeeded", done.State());
+            Assert.Equal(5, done["attempts"]!.GetValue<int>());
+            Assert.Equal(Enumerable.Range(1, 8), done["history"]!.AsArray().Select(entry => entry!["epoch"]!.GetValue<int>()));
+        }
+        finally
+        {
+            service.Dispose();
+        }
+    }
+}
