@@ -13,15 +13,19 @@
 #     jobs of six shapes (activations, a bidirectional stack, a large model, long windows of data, texts, and the
 #     largest job the default budget admits), one at a time: each one's peak RSS against the estimate the service
 #     answered with (must be within ±25%), and RSS after it against RSS before it (within 10% or 100 MiB).
+#   bench/reliability.sh engine
+#     the engine's memory factors (Domain/Budgets/EngineMemory) measured again on this machine's libtorch, each cell and
+#     direction at 1-3 layers in fresh processes, printed beside the factors the estimates use
 # Figures go to stdout and bench/results/{fault,soak}.json; the service's log to the work folder it names.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-mode="${1:?usage: bench/reliability.sh fault|soak|memory [arguments]}"
+mode="${1:?usage: bench/reliability.sh fault|soak|memory|engine [arguments]}"
 case "$mode" in
   fault) args=(--kills "${2:-5}" --seed "${3:-1}") ;;
   soak) args=(--seconds "${2:-600}" --warmup "${3:-120}" --concurrency "${4:-32}") ;;
   memory) args=(); [[ -n "${2:-}" ]] && args=(--shape "$2") ;;
-  *) echo "usage: bench/reliability.sh fault|soak|memory [arguments]" >&2; exit 2 ;;
+  engine) args=() ;;
+  *) echo "usage: bench/reliability.sh fault|soak|memory|engine [arguments]" >&2; exit 2 ;;
 esac
 scripts/install-deps.sh
 work="$(mktemp -d "/tmp/rnnservice-$mode-XXXX")"

@@ -1,4 +1,5 @@
 using System.ComponentModel;
+using System.Text.Json.Serialization;
 using RnnService.Domain.Models;
 
 namespace RnnService.Domain.Budgets;
@@ -7,7 +8,7 @@ namespace RnnService.Domain.Budgets;
 /// How much a training job needs, worked out before it is queued from its resolved request and its dataset's summary.
 /// The peak is the larger of two phases: loading (parsing the dataset and preparing examples, before the model exists)
 /// and training (the examples, the model with its gradients and Adam's moments, the host's two weight copies, and the
-/// larger of a training step and a validation batch). <c>bench/memory.sh jobs</c> compares it with the peak resident
+/// larger of a training step and a validation batch). <c>bench/reliability.sh memory</c> compares it with the peak resident
 /// memory jobs really reach.
 /// </summary>
 public sealed record TrainingEstimate(
@@ -37,7 +38,8 @@ public sealed record TrainingEstimate(
             parameters, Math.Max(training, shape.LoadingBytes), model, copies, step, validation, shape.DataBytes, shape.LoadingBytes);
     }
 
-    /// <summary>The part of the training phase that is largest, for telling a client what to change.</summary>
+    /// <summary>The part of the estimate that is largest, for telling a client what to change.</summary>
+    [JsonIgnore]
     public string LargestPart =>
         new (string Part, long Bytes)[]
         {

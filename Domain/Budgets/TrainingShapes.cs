@@ -6,8 +6,9 @@ namespace RnnService.Domain.Budgets;
 /// <summary>
 /// The <see cref="TrainingShape"/> of a resolved request on its dataset, from the dataset's summary alone. Example
 /// counts follow the pipelines' own splits; the bytes follow how they hold their data: .NET arrays (24 bytes of header
-/// each), one object per example, the parsers' per-row strings and arrays (the per-row figures here were measured by
-/// <c>bench/memory.sh jobs</c> on CSV and JSON lines datasets).
+/// each), one object per example, the parsers' per-row strings and arrays. The per-row figures are worked out from
+/// those layouts; <c>bench/reliability.sh memory</c> checks them against jobs whose memory is mostly data (long
+/// windows, texts).
 /// </summary>
 public static class TrainingShapes
 {

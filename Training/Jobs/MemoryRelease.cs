@@ -11,6 +11,23 @@ namespace RnnService.Training.Jobs;
 /// </summary>
 public static class MemoryRelease
 {
+    /// <summary>
+    /// Jobs estimated below this peak are left to the collector's own pace: a forced full collection pauses the whole
+    /// process (serving too) for milliseconds, which a small job's memory is not worth. Below it, what a job leaves is
+    /// well within the 100 MiB a job may leave behind.
+    /// </summary>
+    public const long Threshold = 256L << 20;
+
+    /// <summary>Whether a job of this estimate (JSON of a TrainingEstimate; null for jobs queued before estimates) is worth a release.</summary>
+    public static bool Worthwhile(string? estimate) =>
+        estimate is null || PeakOf(estimate) is not { } peak || peak >= Threshold;
+
+    private static long? PeakOf(string estimate)
+    {
+        using var document = System.Text.Json.JsonDocument.Parse(estimate);
+        return document.RootElement.TryGetProperty("peakBytes", out var peak) && peak.TryGetInt64(out var bytes) ? bytes : null;
+    }
+
     /// <summary>Collects garbage now, large objects included and compacted: between loading and training.</summary>
     public static void Collect()
     {

@@ -139,7 +139,7 @@ public sealed class TrainingWorker(
             await stop.CancelAsync();
             await heartbeat;
             // Whatever the job allocated is garbage or freed now; give it back rather than keep it resident.
-            MemoryRelease.AfterJob();
+            if (MemoryRelease.Worthwhile(job.Estimate)) MemoryRelease.AfterJob();
             logger.LogInformation("Job {Job}: resident memory {Before:F0} MiB before it, {After:F0} MiB after it",
                 job.Id, residentBefore, MemoryRelease.ResidentMiB());
         }
@@ -151,7 +151,7 @@ public sealed class TrainingWorker(
         var request = StoredJson.Read<TrainingJobRequest>(job.Request);
         var pipeline = await Task.Run(() => PrepareAsync(request, halt), halt);
         // The parsed dataset is garbage now; the training phase's estimate does not count it.
-        MemoryRelease.Collect();
+        if (MemoryRelease.Worthwhile(job.Estimate)) MemoryRelease.Collect();
         var device = ChooseDevice(request.Training!.Device!.Value);
         await queue.UpdateAsync(job.Id, WorkerId, DeviceName(device), null, null, CancellationToken.None);
         var spec = request.Model!.ToSpec(pipeline.FeatureCount, pipeline.VocabularySize, pipeline.OutputSize);

@@ -72,10 +72,10 @@ public sealed class SequenceModel : IDisposable
         return new SequenceModel(handle, spec, target);
     }
 
-    /// <summary>A model with the weights of a PyTorch state_dict file.</summary>
+    /// <summary>A model with the weights of a PyTorch state_dict file (the service's own: no size limit beyond the spec's).</summary>
     public static SequenceModel Load(ModelSpec spec, Stream weights, EngineDevice? device = null)
     {
-        var stateDict = StateDictReader.Read(weights);
+        var stateDict = StateDictReader.Read(weights, long.MaxValue, spec.CountParameters());
         var model = Create(spec, device);
         try
         {

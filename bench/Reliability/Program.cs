@@ -4,12 +4,14 @@
 //   Reliability fault --api RnnService.Api.dll --work DIR [--kills 5] [--seed 1] [--json FILE]
 //   Reliability soak  --api RnnService.Api.dll --work DIR [--seconds 600] [--warmup 120] [--concurrency 32] [--seed 1] [--json FILE]
 //   Reliability memory --api RnnService.Api.dll --work DIR [--shape NAME] [--json FILE]
+//   Reliability engine [--json FILE]       the factors of Domain/Budgets/EngineMemory, measured again
 using System.Globalization;
 using RnnService.Bench.Reliability;
 
-if (args.Length == 0 || args[0] is not ("fault" or "soak" or "memory"))
+if (args.Length > 0 && args[0] == "engine-child") return EngineFactors.Child(args);
+if (args.Length == 0 || args[0] is not ("fault" or "soak" or "memory" or "engine"))
 {
-    Console.Error.WriteLine("usage: Reliability fault|soak|memory --api DLL --work DIR [options]");
+    Console.Error.WriteLine("usage: Reliability fault|soak|memory|engine --api DLL --work DIR [options]");
     return 2;
 }
 var settings = new Dictionary<string, string>
@@ -19,6 +21,7 @@ var settings = new Dictionary<string, string>
 };
 for (var i = 1; i + 1 < args.Length; i += 2) settings[args[i].TrimStart('-')] = args[i + 1];
 int Setting(string name) => int.Parse(settings[name], CultureInfo.InvariantCulture);
+if (args[0] == "engine") return await EngineFactors.RunAsync(settings["json"]);
 var api = Path.GetFullPath(settings["api"]);
 var work = Path.GetFullPath(settings["work"]);
 Directory.CreateDirectory(work);

@@ -13,7 +13,7 @@ command -v Rscript > /dev/null || missing+=(r-base-core)
 /usr/bin/python3 -c "import sklearn" 2> /dev/null || missing+=(python3-sklearn)
 if [ ${#missing[@]} -gt 0 ]; then
   sudo=""; [ "$(id -u)" -eq 0 ] || sudo=sudo
-  $sudo apt-get update -qq && $sudo DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" > /dev/null
+  $sudo apt-get update -qq && $sudo env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" > /dev/null
 fi
 
 work=$(mktemp -d)
