@@ -252,6 +252,27 @@ void move_state(torch::optim::Optimizer& optimizer, const torch::Device& device)
   }
 }
 
+// The optimizer's state as an archive of CPU tensors, so that a GPU job's checkpoint resumes on any machine; the state
+// goes back to the model's device whether saving succeeded or not.
+torch::serialize::OutputArchive save_on_cpu(torch::optim::Optimizer& optimizer, const torch::Device& device) {
+  torch::serialize::OutputArchive archive;
+  move_state(optimizer, torch::kCPU);
+  try {
+    optimizer.save(archive);
+  } catch (...) {
+    move_state(optimizer, device);
+    throw;
+  }
+  move_state(optimizer, device);
+  return archive;
+}
+
+// An archive read onto the CPU, whatever device wrote it, loaded into the optimizer and moved to the model's device.
+void load_from_cpu(torch::optim::Optimizer& optimizer, const torch::Device& device, torch::serialize::InputArchive& archive) {
+  optimizer.load(archive);
+  move_state(optimizer, device);
+}
+
 // Copies a tensor of any device into caller memory of the same shape.
 void copy_out(const torch::Tensor& tensor, float* destination) {
   torch::from_blob(destination, tensor.sizes(), torch::kFloat32).copy_(tensor);
@@ -551,16 +572,7 @@ rnn_status rnn_trainer_save(rnn_trainer* trainer, rnn_buffer** out) {
     auto& t = require(trainer, "trainer");
     if (out == nullptr) fail("output is null");
     std::lock_guard<std::mutex> lock(t.model->mutex);
-    torch::serialize::OutputArchive archive;
-    // Written from CPU copies, so that a GPU job's checkpoint resumes on any machine.
-    rnn::move_state(*t.optimizer, torch::kCPU);
-    try {
-      t.optimizer->save(archive);
-    } catch (...) {
-      rnn::move_state(*t.optimizer, t.model->device);
-      throw;
-    }
-    rnn::move_state(*t.optimizer, t.model->device);
+    auto archive = rnn::save_on_cpu(*t.optimizer, t.model->device);
     auto buffer = std::make_unique<rnn_buffer>();
     archive.save_to([&](const void* data, size_t size) {
       const auto* bytes = static_cast<const uint8_t*>(data);
@@ -577,10 +589,8 @@ rnn_status rnn_trainer_load(rnn_trainer* trainer, const uint8_t* data, int64_t s
     if (data == nullptr || size <= 0) fail("optimizer state is empty");
     std::lock_guard<std::mutex> lock(t.model->mutex);
     torch::serialize::InputArchive archive;
-    // Read onto the CPU whatever device wrote it, then moved to where the model is.
     archive.load_from(reinterpret_cast<const char*>(data), static_cast<size_t>(size), torch::Device(torch::kCPU));
-    t.optimizer->load(archive);
-    rnn::move_state(*t.optimizer, t.model->device);
+    rnn::load_from_cpu(*t.optimizer, t.model->device, archive);
   });
 }
 
@@ -589,16 +599,7 @@ rnn_status rnn_trainer_save_file(rnn_trainer* trainer, const char* path) {
     auto& t = require(trainer, "trainer");
     if (path == nullptr || *path == '\0') fail("path is empty");
     std::lock_guard<std::mutex> lock(t.model->mutex);
-    torch::serialize::OutputArchive archive;
-    rnn::move_state(*t.optimizer, torch::kCPU);
-    try {
-      t.optimizer->save(archive);
-      archive.save_to(std::string(path));
-    } catch (...) {
-      rnn::move_state(*t.optimizer, t.model->device);
-      throw;
-    }
-    rnn::move_state(*t.optimizer, t.model->device);
+    rnn::save_on_cpu(*t.optimizer, t.model->device).save_to(std::string(path));
   });
 }
 
@@ -609,8 +610,7 @@ rnn_status rnn_trainer_load_file(rnn_trainer* trainer, const char* path) {
     std::lock_guard<std::mutex> lock(t.model->mutex);
     torch::serialize::InputArchive archive;
     archive.load_from(std::string(path), torch::Device(torch::kCPU));
-    t.optimizer->load(archive);
-    rnn::move_state(*t.optimizer, t.model->device);
+    rnn::load_from_cpu(*t.optimizer, t.model->device, archive);
   });
 }
 
