@@ -18,6 +18,45 @@ public sealed class PaddingTests
 
     public static TheoryData<SequencePath> Paths() => [SequencePath.Auto, SequencePath.Packed, SequencePath.Padded];
 
+    public static TheoryData<PoolingKind, SequencePath> PoolingsAndPaths()
+    {
+        var cases = new TheoryData<PoolingKind, SequencePath>();
+        foreach (var pooling in Enum.GetValues<PoolingKind>())
+        foreach (var path in new[] { SequencePath.Auto, SequencePath.Packed, SequencePath.Padded })
+            cases.Add(pooling, path);
+        return cases;
+    }
+
+    [Theory]
+    [MemberData(nameof(PoolingsAndPaths))]
+    public void EveryPoolingGivesASequenceTheSameOutputAloneAndInAPaddedBatch(PoolingKind pooling, SequencePath path)
+    {
+        var spec = new ModelSpec
+        {
+            Cell = CellKind.Lstm, InputSize = 2, HiddenSize = 6, NumLayers = 2, Bidirectional = true, OutputSize = 3, Pooling = pooling,
+        };
+        using var model = SequenceModel.Create(spec, seed: 5);
+        model.SequencePath = path;
+        var random = new Random(9);
+        var sequences = new[] { 4, 30, 1, 17 }
+            .Select(length => Enumerable.Range(0, length * 2).Select(_ => random.NextSingle() * 2 - 1).ToArray())
+            .ToList();
+
+        var together = model.Forward(SequenceBatch.FromFeatures(sequences, 2));
+        // NaN in the padding of the same batch: masked out of every pooling, never a NaN output.
+        var steps = sequences.Max(sequence => sequence.Length / 2);
+        var poisoned = Enumerable.Repeat(float.NaN, sequences.Count * steps * 2).ToArray();
+        for (var i = 0; i < sequences.Count; i++) sequences[i].CopyTo(poisoned, i * steps * 2);
+        var padded = model.Forward(SequenceBatch.FromPadded(poisoned, sequences.Select(s => (long)s.Length / 2).ToArray(), steps, 2));
+
+        for (var i = 0; i < sequences.Count; i++)
+        {
+            var alone = model.Forward(SequenceBatch.FromFeatures([sequences[i]], 2));
+            Tolerance.AssertClose(alone.Output(0), together.Output(i), 1e-6, $"{pooling}: output of sequence {i}");
+            Tolerance.AssertClose(alone.Output(0), padded.Output(i), 1e-6, $"{pooling}: output of sequence {i} beside NaN padding");
+        }
+    }
+
     [Theory]
     [MemberData(nameof(Cells))]
     public void ASequenceGivesTheSameOutputAloneAndInAPaddedBatchWithLongerOnes(CellKind cell, bool bidirectional, SequencePath path)
@@ -62,18 +101,24 @@ public sealed class PaddingTests
     /// must be the packed ones. A few Adam steps on mixed lengths leave the same weights either way.
     /// </summary>
     [Theory]
-    [InlineData(CellKind.Lstm, true)]
-    [InlineData(CellKind.Gru, false)]
-    [InlineData(CellKind.Rnn, true)]
-    public void TrainingStepsGiveTheSameWeightsPackedAndPadded(CellKind cell, bool bidirectional)
+    [InlineData(CellKind.Lstm, true, PoolingKind.Last)]
+    [InlineData(CellKind.Gru, false, PoolingKind.Last)]
+    [InlineData(CellKind.Rnn, true, PoolingKind.Last)]
+    [InlineData(CellKind.Lstm, true, PoolingKind.Mean)]
+    [InlineData(CellKind.Gru, true, PoolingKind.Max)]
+    [InlineData(CellKind.Lstm, true, PoolingKind.Attention)]
+    [InlineData(CellKind.Gru, false, PoolingKind.Attention)]
+    public void TrainingStepsGiveTheSameWeightsPackedAndPadded(CellKind cell, bool bidirectional, PoolingKind pooling)
     {
-        var (spec, batch, targets) = TrainingProblem.MixedLengths(cell, bidirectional);
+        var (spec, batch, targets) = TrainingProblem.MixedLengths(cell, bidirectional, pooling);
 
         var packed = TrainingProblem.Train(spec, batch, targets, path: SequencePath.Packed);
         var padded = TrainingProblem.Train(spec, batch, targets, path: SequencePath.Padded);
         using var fresh = SequenceModel.Create(spec, seed: 11);
         var initial = fresh.GetStateDict();
-        foreach (var tensor in packed)
+        // attention.bias shifts every step's score alike, which a softmax cancels: its gradient is zero but for rounding,
+        // and Adam scales rounding up to a full step. It changes no output; it is not compared.
+        foreach (var tensor in packed.Where(tensor => tensor.Name != "attention.bias"))
         {
             Assert.NotEqual(initial[tensor.Name].Values, tensor.Values);  // the steps moved it
             Tolerance.AssertClose(tensor.Values, padded[tensor.Name].Values, 1e-5, tensor.Name);

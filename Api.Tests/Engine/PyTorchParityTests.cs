@@ -7,7 +7,8 @@ namespace RnnService.Api.Tests.Engine;
 
 /// <summary>
 /// Our engine and PyTorch agree: PyTorch's weights give PyTorch's outputs here, our weights give our outputs
-/// there. LSTM, GRU and RNN; 1 and 2 layers; uni- and bidirectional; features and embeddings.
+/// there. LSTM, GRU and RNN; 1 and 2 layers; uni- and bidirectional; features and embeddings; the last state, mean, max
+/// and attention pooling.
 /// </summary>
 [Collection(PyTorchCollection.Name)]
 public sealed class PyTorchParityTests(PyTorchCases pytorch)
@@ -31,12 +32,19 @@ public sealed class PyTorchParityTests(PyTorchCases pytorch)
         return cases;
     }
 
+    /// <summary>Every cell, depth, direction and input with the last state; every cell and direction with mean, max and attention pooling.</summary>
     private static IEnumerable<string> Names() =>
-        from cell in new[] { "lstm", "gru", "rnn" }
-        from layers in new[] { 1, 2 }
-        from direction in new[] { "uni", "bi" }
-        from input in new[] { "feat", "emb" }
-        select $"{cell}-l{layers}-{direction}-{input}";
+        (from cell in new[] { "lstm", "gru", "rnn" }
+         from layers in new[] { 1, 2 }
+         from direction in new[] { "uni", "bi" }
+         from input in new[] { "feat", "emb" }
+         select $"{cell}-l{layers}-{direction}-{input}")
+        .Concat(
+            from pooling in new[] { "mean", "max", "attention" }
+            from cell in new[] { "lstm", "gru", "rnn" }
+            from direction in new[] { "uni", "bi" }
+            from depth in new[] { "l1", "l2" }
+            select $"{cell}-{depth}-{direction}-{(depth == "l1" ? "feat" : "emb")}-{pooling}");
 
     [Theory]
     [MemberData(nameof(CasesAndPaths))]
@@ -68,6 +76,17 @@ public sealed class PyTorchParityTests(PyTorchCases pytorch)
         Assert.Equal(reference.ParameterNames, model.Parameters.Select(p => p.Name));
     }
 
+    /// <summary>The repository's README.md, found above the test assembly.</summary>
+    private static string Readme()
+    {
+        for (var directory = new DirectoryInfo(AppContext.BaseDirectory); directory is not null; directory = directory.Parent)
+        {
+            var path = Path.Combine(directory.FullName, "README.md");
+            if (File.Exists(path) && Directory.Exists(Path.Combine(directory.FullName, "Api.Tests"))) return path;
+        }
+        throw new FileNotFoundException("README.md above " + AppContext.BaseDirectory);
+    }
+
     [Fact]
     public void WeightsSavedByOurEngineLoadInPyTorchAndGiveOurOutputs()
     {
@@ -95,6 +114,7 @@ public sealed class PyTorchParityTests(PyTorchCases pytorch)
             }
 
             var report = JsonNode.Parse(PyTorch.Run("check", directory))!.AsObject();
+            var readme = JsonNode.Parse(PyTorch.Run("readme", Readme(), directory))!.AsObject();
 
             Assert.Equal(names.Order(), report.Select(entry => entry.Key).Order());
             foreach (var (name, entry) in report)
@@ -103,6 +123,8 @@ public sealed class PyTorchParityTests(PyTorchCases pytorch)
                 Assert.True(entry["states"]!.GetValue<double>() <= Tolerance, $"{name}: states differ by {entry["states"]}");
                 Assert.Equal(pytorch[name].ParameterNames, entry["keys"].Deserialize<string[]>());
                 Assert.Equal("OrderedDict", entry["type"]!.GetValue<string>());
+                // The class README shows PyTorch users loads the same file and gives the same outputs.
+                Assert.True(readme[name]!.GetValue<double>() <= Tolerance, $"{name}: README's class differs by {readme[name]}");
             }
         }
         finally

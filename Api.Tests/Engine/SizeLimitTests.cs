@@ -150,6 +150,7 @@ public sealed class SizeLimitTests
         public long VocabularySize;
         public long EmbeddingDim;
         public long OutputSize;
+        public int Pooling;
     }
 
     private static string LastError() => Marshal.PtrToStringUTF8(rnn_last_error()) ?? "";

@@ -12,11 +12,13 @@ internal static class TrainingProblem
 {
     public static readonly TrainerOptions Options = new() { Loss = LossKind.CrossEntropy, LearningRate = 0.01 };
 
-    public static (ModelSpec Spec, SequenceBatch Batch, BatchTargets Targets) MixedLengths(CellKind cell, bool bidirectional)
+    public static (ModelSpec Spec, SequenceBatch Batch, BatchTargets Targets) MixedLengths(
+        CellKind cell, bool bidirectional, PoolingKind pooling = PoolingKind.Last)
     {
         var spec = new ModelSpec
         {
             Cell = cell, InputSize = 3, HiddenSize = 8, NumLayers = 2, Bidirectional = bidirectional, OutputSize = 2, Dropout = 0,
+            Pooling = pooling,
         };
         var random = new Random(3);
         var sequences = new[] { 9, 1, 23, 5, 14 }

@@ -34,6 +34,7 @@ public sealed record ParityCase(
                 Dropout = spec["dropout"]!.GetValue<double>(),
                 VocabularySize = spec["vocabularySize"]!.GetValue<int>(),
                 OutputSize = spec["outputSize"]!.GetValue<int>(),
+                Pooling = Enum.Parse<PoolingKind>(spec["pooling"]?.GetValue<string>() ?? "last", ignoreCase: true),
             },
             spec.AsObject(),
             json["lengths"].Deserialize<long[]>()!,

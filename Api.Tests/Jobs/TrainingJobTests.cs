@@ -98,6 +98,37 @@ public sealed class TrainingJobTests(RnnServiceFactory factory) : IClassFixture<
         Assert.Equal(8, version["spec"]!["inputSize"]!.GetValue<int>());
     }
 
+    [Theory]
+    [InlineData("mean")]
+    [InlineData("max")]
+    [InlineData("attention")]
+    public async Task ATextClassifierWithEachPoolingLearnsAndServesAndExportsItsWeights(string pooling)
+    {
+        var dataset = await client.UploadDatasetAsync(TestData.SentimentJsonl(), "reviews.jsonl");
+        var name = "pooled-" + pooling;
+
+        var job = await client.WaitForEndAsync(await client.CreateJobAsync(new
+        {
+            datasetId = dataset, modelName = name, task = new { kind = "classification", vocabularySize = 50 },
+            model = new { hiddenSize = 16, embeddingDim = 8, pooling }, training = new { epochs = 20, learningRate = 0.02 },
+        }));
+
+        Assert.Equal("succeeded", job.State());
+        Assert.Equal(pooling, job["request"]!["model"]!["pooling"]!.GetValue<string>());
+        Assert.True(job["metrics"]!["accuracy"]!.GetValue<double>() >= 0.8, job["metrics"]!.ToJsonString());
+        var version = (await client.GetFromJsonAsync<JsonObject>($"/models/{name}/versions/1"))!;
+        Assert.Equal(pooling, version["spec"]!["pooling"]!.GetValue<string>());
+        // Attention adds 16 + 1 parameters: its nn.Linear(16, 1).
+        var spec = version["spec"]!;
+        var vocabulary = spec["vocabularySize"]!.GetValue<long>();
+        var expected = vocabulary * 8 + 4 * 16 * (8 + 16) + 8 * 16 + 2 * 16 + 2 + (pooling == "attention" ? 17 : 0);
+        Assert.Equal(expected, version["parameterCount"]!.GetValue<long>());
+        var answer = await client.PostAsJsonAsync("/predict", new { model = name, texts = new[] { "the acting was great!", "awful plot" } });
+        Assert.Equal(HttpStatusCode.OK, answer.StatusCode);
+        var weights = StateDictReader.Read(new MemoryStream(await client.GetByteArrayAsync($"/models/{name}/versions/1/weights")));
+        Assert.Equal(pooling == "attention", weights.Contains("attention.weight"));
+    }
+
     [Fact]
     public async Task ARegressionJobReportsErrorsInTheLabelsOwnScale()
     {

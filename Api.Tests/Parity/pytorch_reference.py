@@ -6,10 +6,13 @@
     pytorch_reference.py check DIR      for every DIR/<case>.json and DIR/<case>.pt written by our engine,
                                         loads the weights into the PyTorch model (strict) and prints, as JSON,
                                         the largest difference between PyTorch's outputs and states and ours
+    pytorch_reference.py readme README DIR
+                                        the same with the SequenceModel class that README shows (outputs only)
 """
 import itertools
 import json
 import os
+import re
 import sys
 
 import torch
@@ -35,7 +38,10 @@ class SequenceModel(nn.Module):
                                        bidirectional=spec["bidirectional"],
                                        dropout=spec["dropout"] if spec["numLayers"] > 1 else 0.0)
         self.directions = 2 if spec["bidirectional"] else 1
-        self.head = nn.Linear(self.directions * spec["hiddenSize"], spec["outputSize"])
+        self.pooling = spec.get("pooling", "last")
+        state_size = self.directions * spec["hiddenSize"]
+        self.attention = nn.Linear(state_size, 1) if self.pooling == "attention" else None
+        self.head = nn.Linear(state_size, spec["outputSize"])
 
     def forward(self, x, lengths):
         if self.embedding is not None:
@@ -46,19 +52,40 @@ class SequenceModel(nn.Module):
             h_n = h_n[0]
         layers = self.rnn.num_layers
         top = h_n.view(layers, self.directions, x.size(0), self.rnn.hidden_size)[-1]
-        representation = torch.cat([top[d] for d in range(self.directions)], dim=1)
-        states, _ = pad_packed_sequence(output, batch_first=True, total_length=x.size(1))
-        return self.head(representation), states
+        last = torch.cat([top[d] for d in range(self.directions)], dim=1)
+        states, _ = pad_packed_sequence(output, batch_first=True, total_length=x.size(1))  # zeros past each length
+        return self.head(self.pool(last, states, lengths)), states
+
+    def pool(self, last, states, lengths):
+        """The representation read from the top layer's outputs over each sequence's real steps."""
+        if self.pooling == "last":
+            return last
+        real = torch.arange(states.size(1))[None, :] < lengths[:, None]
+        if self.pooling == "mean":
+            return states.sum(1) / lengths[:, None].to(states.dtype)
+        if self.pooling == "max":
+            return states.masked_fill(~real[:, :, None], float("-inf")).max(1).values
+        weights = torch.softmax(self.attention(torch.tanh(states)).squeeze(2).masked_fill(~real, float("-inf")), dim=1)
+        return (weights[:, :, None] * states).sum(1)
+
+
+def case(cell, layers, bidirectional, embedding, pooling):
+    name = f"{cell}-l{layers}-{'bi' if bidirectional else 'uni'}-{'emb' if embedding else 'feat'}"
+    return (name if pooling == "last" else f"{name}-{pooling}"), {
+        "cell": cell, "numLayers": layers, "bidirectional": bidirectional, "dropout": 0.25,
+        "inputSize": EMBEDDING_DIM if embedding else INPUT_SIZE, "hiddenSize": HIDDEN_SIZE,
+        "outputSize": OUTPUT_SIZE, "vocabularySize": VOCABULARY_SIZE if embedding else 0, "pooling": pooling,
+    }
 
 
 def cases():
+    # Every cell, depth, direction and input with the last state; every cell and direction with each other pooling, on
+    # one layer of features and on two layers over an embedding.
     for cell, layers, bidirectional, embedding in itertools.product(CELLS, [1, 2], [False, True], [False, True]):
-        name = f"{cell}-l{layers}-{'bi' if bidirectional else 'uni'}-{'emb' if embedding else 'feat'}"
-        yield name, {
-            "cell": cell, "numLayers": layers, "bidirectional": bidirectional, "dropout": 0.25,
-            "inputSize": EMBEDDING_DIM if embedding else INPUT_SIZE, "hiddenSize": HIDDEN_SIZE,
-            "outputSize": OUTPUT_SIZE, "vocabularySize": VOCABULARY_SIZE if embedding else 0,
-        }
+        yield case(cell, layers, bidirectional, embedding, "last")
+    for pooling, cell, bidirectional, (layers, embedding) in itertools.product(
+            ["mean", "max", "attention"], CELLS, [False, True], [(1, False), (2, True)]):
+        yield case(cell, layers, bidirectional, embedding, pooling)
 
 
 def inputs_for(spec, generator):
@@ -115,6 +142,31 @@ def check(directory):
     json.dump(report, sys.stdout)
 
 
+def check_readme(readme, directory):
+    """The class README.md shows PyTorch users, loaded with our weights: it must give our outputs."""
+    with open(readme) as f:
+        code = re.search(r"```python\n(class SequenceModel\(nn\.Module\):.*?)```", f.read(), re.S).group(1)
+    scope = {"nn": nn, "torch": torch, "pack_padded_sequence": pack_padded_sequence, "pad_packed_sequence": pad_packed_sequence}
+    exec(code, scope)
+    report = {}
+    for file in sorted(f for f in os.listdir(directory) if f.endswith(".json")):
+        with open(os.path.join(directory, file)) as f:
+            case = json.load(f)
+        spec = case["spec"]
+        model = scope["SequenceModel"](spec["vocabularySize"], spec["inputSize"], spec["hiddenSize"], spec["numLayers"],
+                                       spec["bidirectional"], spec["outputSize"], CELLS[spec["cell"]], spec.get("pooling", "last"))
+        model.load_state_dict(torch.load(os.path.join(directory, case["name"] + ".pt")), strict=True)
+        model.eval()
+        dtype = torch.long if spec["vocabularySize"] > 0 else torch.float32
+        with torch.no_grad():
+            outputs = model(torch.tensor(case["inputs"], dtype=dtype), torch.tensor(case["lengths"]))
+        report[case["name"]] = (outputs - torch.tensor(case["outputs"])).abs().max().item()
+    json.dump(report, sys.stdout)
+
+
 if __name__ == "__main__":
     torch.set_num_threads(1)
-    {"generate": generate, "check": check}[sys.argv[1]](sys.argv[2])
+    if sys.argv[1] == "readme":
+        check_readme(sys.argv[2], sys.argv[3])
+    else:
+        {"generate": generate, "check": check}[sys.argv[1]](sys.argv[2])

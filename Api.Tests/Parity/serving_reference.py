@@ -17,19 +17,22 @@ from pytorch_reference import SequenceModel
 
 LENGTHS = [1, 300, 2, 17, 3, 150, 64, 5, 255, 31, 1, 100, 8, 200, 12]
 CASES = {
-    # name: (cell, layers, bidirectional, vocabulary, input size, hidden, outputs, task)
-    "lstm-bi-features": ("lstm", 2, True, 0, 3, 12, 2, "regression"),
-    "gru-bi-embedding": ("gru", 2, True, 40, 6, 10, 3, "classification"),
-    "lstm-embedding": ("lstm", 1, False, 25, 5, 8, 4, "classification"),
-    "gru-features": ("gru", 1, False, 0, 2, 9, 1, "regression"),
+    # name: (cell, layers, bidirectional, vocabulary, input size, hidden, outputs, task, pooling)
+    "lstm-bi-features": ("lstm", 2, True, 0, 3, 12, 2, "regression", "last"),
+    "gru-bi-embedding": ("gru", 2, True, 40, 6, 10, 3, "classification", "last"),
+    "lstm-embedding": ("lstm", 1, False, 25, 5, 8, 4, "classification", "last"),
+    "gru-features": ("gru", 1, False, 0, 2, 9, 1, "regression", "last"),
+    "lstm-bi-features-attention": ("lstm", 2, True, 0, 3, 12, 2, "regression", "attention"),
+    "gru-embedding-mean": ("gru", 1, False, 40, 6, 10, 3, "classification", "mean"),
+    "rnn-bi-features-max": ("rnn", 2, True, 0, 2, 7, 1, "regression", "max"),
 }
 
 
 def generate(directory):
     os.makedirs(directory, exist_ok=True)
-    for index, (name, (cell, layers, bidirectional, vocabulary, width, hidden, outputs, task)) in enumerate(CASES.items()):
+    for index, (name, (cell, layers, bidirectional, vocabulary, width, hidden, outputs, task, pooling)) in enumerate(CASES.items()):
         spec = {"cell": cell, "numLayers": layers, "bidirectional": bidirectional, "dropout": 0.0, "inputSize": width,
-                "hiddenSize": hidden, "outputSize": outputs, "vocabularySize": vocabulary}
+                "hiddenSize": hidden, "outputSize": outputs, "vocabularySize": vocabulary, "pooling": pooling}
         torch.manual_seed(300 + index)
         model = SequenceModel(spec).eval()
         generator = torch.Generator().manual_seed(400 + index)
@@ -45,7 +48,10 @@ def generate(directory):
         with open(os.path.join(directory, name + ".json"), "w") as f:
             json.dump({
                 "name": name,
-                "spec": {"task": {"kind": task}, "model": {"cell": cell}},
+                # mean and max look like the last state in a state_dict, so the import says which; attention is read from
+                # attention.weight
+                "spec": {"task": {"kind": task},
+                         "model": {"cell": cell, **({"pooling": pooling} if pooling in ("mean", "max") else {})}},
                 "inputs": [s.tolist() for s in sequences],
                 "answers": answers.tolist(),
                 "states": [states[i, :n].tolist() for i, n in enumerate(LENGTHS)],

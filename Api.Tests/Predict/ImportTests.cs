@@ -46,6 +46,9 @@ public sealed class ImportTests(ServingCases cases, ITestOutputHelper output) : 
     [InlineData("gru-bi-embedding")]
     [InlineData("lstm-embedding")]
     [InlineData("gru-features")]
+    [InlineData("lstm-bi-features-attention")]
+    [InlineData("gru-embedding-mean")]
+    [InlineData("rnn-bi-features-max")]
     public async Task AnImportedPyTorchModelAnswersAsPyTorchForLengthsOneTo300AndExportsItsWeightsUnchanged(string name)
     {
         var client = factory.CreateClient();
@@ -158,6 +161,11 @@ public sealed class ImportTests(ServingCases cases, ITestOutputHelper output) : 
             await Expect(await ImportAsync(client, "m", """{"task":{"kind":"regression"},"model":{"cell":"gru"}}""", weights), "spec.model.cell"));
         Assert.Equal("is 64, but the weights say 12.",
             await Expect(await ImportAsync(client, "m", """{"task":{"kind":"regression"},"model":{"hiddenSize":64}}""", weights), "spec.model.hiddenSize"));
+        Assert.Equal("is attention, but the weights have no attention.weight.",
+            await Expect(await ImportAsync(client, "m", """{"task":{"kind":"regression"},"model":{"pooling":"attention"}}""", weights), "spec.model.pooling"));
+        Assert.Equal("is mean, but the weights have attention.weight (attention pooling).",
+            await Expect(await ImportAsync(client, "m", """{"task":{"kind":"regression"},"model":{"pooling":"mean"}}""",
+                File.ReadAllBytes(cases.Weights("lstm-bi-features-attention"))), "spec.model.pooling"));
         Assert.Contains("is required", await Expect(await ImportAsync(client, "m", """{"task":{}}""", weights), "spec.task.kind"));
         Assert.Contains("is required for forecast models",
             await Expect(await ImportAsync(client, "m", """{"task":{"kind":"forecast"}}""", weights), "spec.preprocessing"));

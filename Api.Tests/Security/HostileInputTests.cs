@@ -125,7 +125,7 @@ public sealed class HostileInputTests(ITestOutputHelper output)
         var jobFields = new[] { "datasetId", "modelName", "task", "model", "training" };
         var jobInner = new[]
         {
-            "task.kind", "task.horizon", "task.inputLength", "task.season", "task.target", "model.cell", "model.hiddenSize",
+            "task.kind", "task.horizon", "task.inputLength", "task.season", "task.target", "model.cell", "model.pooling", "model.hiddenSize",
             "model.numLayers", "model.dropout", "model.embeddingDim", "model.bidirectional", "training.epochs",
             "training.batchSize", "training.learningRate", "training.device", "training.validationSplit", "training.seed",
         };

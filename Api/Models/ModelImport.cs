@@ -28,7 +28,8 @@ public sealed record ModelImportSpec
     [Description("kind (forecast, classification, regression); the rest of the task is read from the preprocessing.")]
     public TaskOptions? Task { get; init; }
 
-    [Description("Optional: cell (lstm, gru, rnn; otherwise read from the gate count), hiddenSize, numLayers, bidirectional, dropout.")]
+    [Description("Optional: cell (lstm, gru, rnn; otherwise read from the gate count), hiddenSize, numLayers, bidirectional, dropout, " +
+                 "pooling (last unless given; attention is read from attention.weight).")]
     public ModelOptions? Model { get; init; }
 
     [Description("Forecast (required): scaling, features, targets, inputLength, horizon, season, mean, std. " +
@@ -176,8 +177,17 @@ public static class ModelImport
             return null;
         }
 
+        // Attention pooling has weights of its own; last, mean and max look the same in a state_dict, so the spec says which.
+        var attention = weights.Contains("attention.weight");
+        var pooling = attention ? PoolingKind.Attention : options?.Pooling ?? PoolingKind.Last;
+        if (attention && options?.Pooling is { } stated && stated != PoolingKind.Attention)
+            errors.Add(new("spec.model.pooling", $"is {Name(stated)}, but the weights have attention.weight (attention pooling)."));
+        else if (!attention && pooling == PoolingKind.Attention)
+            errors.Add(new("spec.model.pooling", "is attention, but the weights have no attention.weight."));
+
         var spec = new ModelSpec
         {
+            Pooling = pooling,
             Cell = cell.Value,
             InputSize = (int)Math.Min(inputWeights[1], int.MaxValue),
             HiddenSize = (int)Math.Min(hidden, int.MaxValue),
@@ -195,6 +205,8 @@ public static class ModelImport
         foreach (var problem in spec.Validate()) errors.Add(new($"weights", $"{problem.Field} {problem.Message}"));
         return errors.Count > 0 ? null : spec;
     }
+
+    private static string Name(PoolingKind pooling) => pooling.ToString().ToLowerInvariant();
 
     private static void Agree<T>(List<ValidationError> errors, string field, T? given, T? actual, Func<T, string> show) where T : struct
     {

@@ -25,7 +25,9 @@ public static class EngineMemory
         var (alpha, beta) = StepFactors(spec.Cell, spec.Bidirectional);
         var unit = Sizes.Product(4, batch, steps, spec.HiddenSize);
         var input = Sizes.Product(4, batch, steps, spec.InputSize);
-        return Sizes.Sum(Sizes.Scale(unit, alpha * spec.NumLayers + beta), Sizes.Scale(input, spec.Bidirectional ? 3 : 1.5));
+        // Pooling other than the last state reads (and keeps for the backward pass) the top layer's masked outputs.
+        var pooled = spec.Pooling == PoolingKind.Last ? 0 : Sizes.Product(2 * 4, batch, steps, spec.StateSize);
+        return Sizes.Sum(Sizes.Scale(unit, alpha * spec.NumLayers + beta), Sizes.Scale(input, spec.Bidirectional ? 3 : 1.5), pooled);
     }
 
     /// <summary>

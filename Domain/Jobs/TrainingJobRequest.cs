@@ -94,6 +94,10 @@ public sealed record ModelOptions
     [Description("Texts: width of the word embedding. Default 64.")]
     public int? EmbeddingDim { get; init; }
 
+    [Description("How the sequence's representation is read from the top layer's outputs: last (the final state, default), " +
+                 "mean, max (per unit, over the real steps), or attention (a learned score per step, softmax over the real steps).")]
+    public PoolingKind? Pooling { get; init; }
+
     /// <summary>
     /// The network these (resolved) options describe, on data of <paramref name="inputSize"/> features per step (or a
     /// vocabulary of <paramref name="vocabularySize"/> tokens, embedded in <c>embeddingDim</c>) with
@@ -109,6 +113,7 @@ public sealed record ModelOptions
         Dropout = Dropout!.Value,
         VocabularySize = vocabularySize,
         OutputSize = outputSize,
+        Pooling = Pooling ?? PoolingKind.Last,
     };
 }
 

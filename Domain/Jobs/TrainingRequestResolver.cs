@@ -250,6 +250,7 @@ public static class TrainingRequestResolver
             Bidirectional = model.Bidirectional ?? false,
             Dropout = model.Dropout ?? 0,
             EmbeddingDim = texts ? model.EmbeddingDim ?? 64 : null,
+            Pooling = model.Pooling ?? PoolingKind.Last,
         };
         if (!texts && model.EmbeddingDim is not null)
             errors.Add(new("model.embeddingDim", "applies to text datasets only."));
@@ -258,7 +259,7 @@ public static class TrainingRequestResolver
         {
             Cell = resolved.Cell.Value, InputSize = resolved.EmbeddingDim ?? 1, HiddenSize = resolved.HiddenSize.Value,
             NumLayers = resolved.NumLayers.Value, Bidirectional = resolved.Bidirectional.Value,
-            Dropout = resolved.Dropout.Value, OutputSize = 1,
+            Dropout = resolved.Dropout.Value, OutputSize = 1, Pooling = resolved.Pooling.Value,
         };
         // Its fields alone here: the parameter count depends on the data's sizes, and is checked on the real spec.
         foreach (var error in spec.ValidateFields())

@@ -32,6 +32,9 @@ public sealed record ModelSpec
     /// <summary>Size of the token vocabulary, padding (0) included; 0 means no embedding.</summary>
     public int VocabularySize { get; init; }
 
+    /// <summary>How the representation is read from the top layer's outputs; attention adds <c>attention.weight</c> and <c>.bias</c>.</summary>
+    public PoolingKind Pooling { get; init; }
+
     /// <summary>Head outputs: horizon × targets, classes, or regression values.</summary>
     public required int OutputSize { get; init; }
 
@@ -67,6 +70,7 @@ public sealed record ModelSpec
                 count += Directions * (gateRows * input + gateRows * HiddenSize + 2 * gateRows);
             }
             if (HasEmbedding) count += (long)VocabularySize * InputSize;
+            if (Pooling == PoolingKind.Attention) count += StateSize + 1;
             return count + (long)OutputSize * StateSize + OutputSize;
         }
     }
@@ -87,6 +91,7 @@ public sealed record ModelSpec
     {
         var errors = new List<ValidationError>();
         if (!Enum.IsDefined(Cell)) errors.Add(new("cell", $"'{Cell}' is not lstm, gru or rnn."));
+        if (!Enum.IsDefined(Pooling)) errors.Add(new("pooling", $"'{Pooling}' is not last, mean, max or attention."));
         CheckSize(errors, "inputSize", InputSize);
         CheckSize(errors, "hiddenSize", HiddenSize);
         CheckSize(errors, "outputSize", OutputSize);

@@ -110,6 +110,7 @@ internal struct NativeModelSpec
     public long VocabularySize;
     public long EmbeddingDim;
     public long OutputSize;
+    public int Pooling;
 }
 
 [StructLayout(LayoutKind.Sequential)]

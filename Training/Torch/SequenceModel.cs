@@ -66,6 +66,7 @@ public sealed class SequenceModel : IDisposable
             VocabularySize = spec.VocabularySize,
             EmbeddingDim = spec.HasEmbedding ? spec.InputSize : 0,
             OutputSize = spec.OutputSize,
+            Pooling = (int)spec.Pooling,
         };
         var target = device ?? EngineDevice.Cpu;
         TorchEngineException.Check(NativeMethods.rnn_model_create(native, target.NativeIndex, seed ?? -1, out var handle));

@@ -30,6 +30,9 @@ enum {
 enum { RNN_CELL_LSTM = 0, RNN_CELL_GRU = 1, RNN_CELL_RNN = 2 };
 enum { RNN_LOSS_MSE = 0, RNN_LOSS_HUBER = 1, RNN_LOSS_CROSS_ENTROPY = 2 };
 enum { RNN_OPTIMIZER_ADAM = 0, RNN_OPTIMIZER_ADAMW = 1 };
+// How a sequence's representation is read from the top layer's per-step outputs o (padded steps excluded): its final
+// state (h_n), their mean, their per-unit max, or attention: w = softmax(attention(tanh(o))), sum_t w_t o_t.
+enum { RNN_POOLING_LAST = 0, RNN_POOLING_MEAN = 1, RNN_POOLING_MAX = 2, RNN_POOLING_ATTENTION = 3 };
 
 // rnn_model_forward flags
 enum { RNN_FORWARD_SOFTMAX = 1 };
@@ -48,6 +51,7 @@ typedef struct {
   int64_t vocabulary_size;  // 0: no embedding, inputs are float features
   int64_t embedding_dim;    // 0 unless vocabulary_size > 0
   int64_t output_size;      // head outputs
+  int32_t pooling;          // RNN_POOLING_*; attention adds attention.weight (1, directions * hidden) and .bias
 } rnn_model_spec;
 
 // A padded batch, batch-first. Exactly one of features / tokens is set.

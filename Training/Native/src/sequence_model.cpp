@@ -1,5 +1,7 @@
 #include "sequence_model.h"
 
+#include <limits>
+
 #include "guard.h"
 
 namespace rnn {
@@ -13,6 +15,8 @@ void validate_spec(const rnn_model_spec& spec) {
   if (spec.output_size < 1) fail("output size must be at least 1, got ", spec.output_size);
   if (!(spec.dropout >= 0.0 && spec.dropout < 1.0)) fail("dropout must be in [0, 1), got ", spec.dropout);
   if (spec.vocabulary_size < 0) fail("vocabulary size must not be negative, got ", spec.vocabulary_size);
+  if (spec.pooling < RNN_POOLING_LAST || spec.pooling > RNN_POOLING_ATTENTION)
+    fail("pooling ", spec.pooling, " is not last (0), mean (1), max (2) or attention (3)");
   if (spec.vocabulary_size > 0) {
     if (spec.embedding_dim < 1) fail("embedding dimension must be at least 1 for a token model, got ", spec.embedding_dim);
     if (spec.input_size != spec.embedding_dim) fail("input size ", spec.input_size, " must equal the embedding dimension ", spec.embedding_dim);
@@ -32,7 +36,8 @@ void validate_spec(const rnn_model_spec& spec) {
     per_direction = checked_add(per_direction, checked_mul(2, gate_rows, "the biases' size"), "a layer's size");
     total = checked_add(total, checked_mul(directions, per_direction, "a layer's size"), "the parameter count");
   }
-  checked_add(total, checked_mul(spec.output_size, checked_add(state, 1, "the head's width"), "the head's size"), "the parameter count");
+  total = checked_add(total, checked_mul(spec.output_size, checked_add(state, 1, "the head's width"), "the head's size"), "the parameter count");
+  if (spec.pooling == RNN_POOLING_ATTENTION) checked_add(total, checked_add(state, 1, "the attention's size"), "the parameter count");
 }
 
 namespace {
@@ -69,6 +74,8 @@ SequenceModelImpl::SequenceModelImpl(const rnn_model_spec& model_spec) : spec(mo
       elman = register_module("rnn", torch::nn::RNN(recurrent_options<torch::nn::RNNOptions>(spec, dropout)));  // tanh
       break;
   }
+  if (spec.pooling == RNN_POOLING_ATTENTION)
+    attention = register_module("attention", torch::nn::Linear(directions() * spec.hidden_size, 1));
   head = register_module("head", torch::nn::Linear(directions() * spec.hidden_size, spec.output_size));
 
   // The recurrent weights by layer and direction, in the order the functional ops take them. They are the module's
@@ -170,15 +177,34 @@ bool SequenceModelImpl::use_padded(const torch::Tensor& x, const torch::Tensor& 
   return x.size(0) * x.size(1) * 4 <= real * 5;
 }
 
+torch::Tensor SequenceModelImpl::pool(const torch::Tensor& last, const torch::Tensor& steps, const torch::Tensor& device_lengths) {
+  if (spec.pooling == RNN_POOLING_LAST) return last;
+  // (batch, steps): true at each sequence's real steps
+  auto real = torch::arange(steps.size(1), device_lengths.options()).unsqueeze(0) < device_lengths.unsqueeze(1);
+  if (spec.pooling == RNN_POOLING_MEAN) {
+    // The steps past each length are zeros: the sum is over real steps.
+    return steps.sum(1) / device_lengths.unsqueeze(1).to(steps.scalar_type());  // (batch, directions * hidden)
+  }
+  if (spec.pooling == RNN_POOLING_MAX) {
+    return std::get<0>(steps.masked_fill(real.logical_not().unsqueeze(2), -std::numeric_limits<float>::infinity()).max(1));
+  }
+  // attention: a score per step, softmax over the real ones, the weighted sum of the steps
+  auto scores = attention->forward(torch::tanh(steps)).squeeze(2);  // (batch, steps)
+  auto weights = torch::softmax(scores.masked_fill(real.logical_not(), -std::numeric_limits<float>::infinity()), 1);
+  return (weights.unsqueeze(2) * steps).sum(1);  // (batch, directions * hidden)
+}
+
 torch::Tensor SequenceModelImpl::forward(const torch::Tensor& inputs, const torch::Tensor& lengths,
                                          const torch::Tensor& device_lengths, torch::Tensor* states) {
   // (batch, steps, input_size)
   auto x = embedding ? embedding->forward(inputs) : inputs;
   const bool want_states = states != nullptr;
-  auto [representation, steps] =
-      use_padded(x, lengths) ? encode_padded(x, device_lengths, want_states) : encode_packed(x, lengths, want_states);
+  // Every pooling but the last reads the per-step outputs.
+  const bool want_steps = want_states || spec.pooling != RNN_POOLING_LAST;
+  auto [last, steps] =
+      use_padded(x, lengths) ? encode_padded(x, device_lengths, want_steps) : encode_packed(x, lengths, want_steps);
   if (want_states) *states = steps;  // (batch, steps, directions * hidden)
-  return head->forward(representation);  // (batch, output_size)
+  return head->forward(pool(last, steps, device_lengths));  // (batch, output_size)
 }
 
 }  // namespace rnn

@@ -3,10 +3,12 @@
 //   class SequenceModel(nn.Module):
 //       embedding: nn.Embedding(vocab, dim, padding_idx=0)   # token models only
 //       rnn:       nn.LSTM | nn.GRU | nn.RNN(tanh), batch_first=True
+//       attention: nn.Linear(directions * hidden, 1)         # attention pooling only
 //       head:      nn.Linear(directions * hidden, outputs)
 //
-// The representation of a sequence is the top layer's final hidden state at the sequence's
-// own length (both directions concatenated), which is what h_n gives for a packed batch.
+// The representation of a sequence is read from the top layer by its pooling: the final hidden state at the
+// sequence's own length (both directions concatenated), which is what h_n gives for a packed batch (last); the mean
+// or the per-unit max of the per-step outputs over its real steps; or attention over them.
 //
 // Two ways to get there, with the same results: packing (pack_padded_sequence, as PyTorch users
 // write it; what cuDNN runs best) and, on the CPU, padded batches. On the CPU libtorch's packed
@@ -34,6 +36,10 @@ struct SequenceModelImpl : torch::nn::Module {
   // zeros past each length, or undefined when not asked for)
   using Encoded = std::pair<torch::Tensor, torch::Tensor>;
 
+  // The representation by the spec's pooling: `last` is the encoder's own; the others read the per-step outputs
+  // (zeros past each length) with `device_lengths`.
+  torch::Tensor pool(const torch::Tensor& last, const torch::Tensor& steps, const torch::Tensor& device_lengths);
+
   // Padded on the CPU for training, and for inference when padding is at most a quarter of the real steps.
   bool use_padded(const torch::Tensor& x, const torch::Tensor& lengths) const;
   Encoded encode_packed(const torch::Tensor& x, const torch::Tensor& lengths, bool want_states);
@@ -52,6 +58,7 @@ struct SequenceModelImpl : torch::nn::Module {
   torch::nn::LSTM lstm{nullptr};
   torch::nn::GRU gru{nullptr};
   torch::nn::RNN elman{nullptr};
+  torch::nn::Linear attention{nullptr};
   torch::nn::Linear head{nullptr};
   // Per layer and direction (layer-major, forward first): weight_ih, weight_hh, bias_ih, bias_hh.
   std::vector<std::vector<torch::Tensor>> layer_weights;
