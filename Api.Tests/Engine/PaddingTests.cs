@@ -37,10 +37,7 @@ public sealed class PaddingTests
         };
         using var model = SequenceModel.Create(spec, seed: 5);
         model.SequencePath = path;
-        var random = new Random(9);
-        var sequences = new[] { 4, 30, 1, 17 }
-            .Select(length => Enumerable.Range(0, length * 2).Select(_ => random.NextSingle() * 2 - 1).ToArray())
-            .ToList();
+        var sequences = MixedSequences(seed: 9);
 
         var together = model.Forward(SequenceBatch.FromFeatures(sequences, 2));
         // NaN in the padding of the same batch: masked out of every pooling, never a NaN output.
@@ -64,10 +61,7 @@ public sealed class PaddingTests
         var spec = new ModelSpec { Cell = cell, InputSize = 2, HiddenSize = 6, NumLayers = 2, Bidirectional = bidirectional, OutputSize = 3 };
         using var model = SequenceModel.Create(spec, seed: 5);
         model.SequencePath = path;
-        var random = new Random(8);
-        var sequences = new[] { 4, 30, 1, 17 }
-            .Select(length => Enumerable.Range(0, length * 2).Select(_ => random.NextSingle() * 2 - 1).ToArray())
-            .ToList();
+        var sequences = MixedSequences(seed: 8);
 
         var together = model.Forward(SequenceBatch.FromFeatures(sequences, 2), returnStates: true);
 
@@ -94,6 +88,15 @@ public sealed class PaddingTests
 
         Assert.All(result.Outputs, value => Assert.True(float.IsFinite(value)));
         Tolerance.AssertClose(clean.Outputs, result.Outputs, 1e-6, "outputs");
+    }
+
+    /// <summary>Four sequences of 4, 30, 1 and 17 steps of two features in [-1, 1].</summary>
+    private static List<float[]> MixedSequences(int seed)
+    {
+        var random = new Random(seed);
+        return new[] { 4, 30, 1, 17 }
+            .Select(length => Enumerable.Range(0, length * 2).Select(_ => random.NextSingle() * 2 - 1).ToArray())
+            .ToList();
     }
 
     /// <summary>
