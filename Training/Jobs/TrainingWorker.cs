@@ -103,11 +103,12 @@ public sealed class TrainingWorker(
         }, stop.Token);
         logger.LogInformation("Job {Job} claimed by {Worker} (attempt {Attempt})", job.Id, WorkerId, job.Attempts);
         var residentBefore = MemoryRelease.ResidentMiB();
+        var release = MemoryRelease.Worthwhile(job.Estimate);
         try
         {
             // In a method of its own, so that nothing the job made (its data, its weights) is still referenced when the
             // memory is handed back below: an async method's locals live as long as the method does.
-            await TrainAndRegisterAsync(job, stop.Token, halt.Token, stoppingToken);
+            await TrainAndRegisterAsync(job, release, stop.Token, halt.Token, stoppingToken);
         }
         catch (Exception exception) when (exception is LeaseLostException || exception is OperationCanceledException && halt.IsCancellationRequested)
         {
@@ -139,19 +140,20 @@ public sealed class TrainingWorker(
             await stop.CancelAsync();
             await heartbeat;
             // Whatever the job allocated is garbage or freed now; give it back rather than keep it resident.
-            if (MemoryRelease.Worthwhile(job.Estimate)) MemoryRelease.AfterJob();
+            if (release) MemoryRelease.AfterJob();
             logger.LogInformation("Job {Job}: resident memory {Before:F0} MiB before it, {After:F0} MiB after it",
                 job.Id, residentBefore, MemoryRelease.ResidentMiB());
         }
     }
 
     /// <summary>Prepares the job's data, trains it (from its checkpoint when it has one) and registers the best epoch.</summary>
-    private async Task TrainAndRegisterAsync(TrainingJobRecord job, CancellationToken stop, CancellationToken halt, CancellationToken stoppingToken)
+    private async Task TrainAndRegisterAsync(
+        TrainingJobRecord job, bool release, CancellationToken stop, CancellationToken halt, CancellationToken stoppingToken)
     {
         var request = StoredJson.Read<TrainingJobRequest>(job.Request);
         var pipeline = await Task.Run(() => PrepareAsync(request, halt), halt);
         // The parsed dataset is garbage now; the training phase's estimate does not count it.
-        if (MemoryRelease.Worthwhile(job.Estimate)) MemoryRelease.Collect();
+        if (release) MemoryRelease.Collect();
         var device = ChooseDevice(request.Training!.Device!.Value);
         await queue.UpdateAsync(job.Id, WorkerId, DeviceName(device), null, null, CancellationToken.None);
         var spec = request.Model!.ToSpec(pipeline.FeatureCount, pipeline.VocabularySize, pipeline.OutputSize);

@@ -83,7 +83,7 @@ public static class TrainingRun
                 StateDictReader.Read(weights, long.MaxValue, model.ParameterCount).CopyTo(model.Parameters, best);
             progress = checkpoint.Progress;
             // Reading made a copy of each tensor on the way; hand it back before the first step needs the room.
-            GC.Collect(GC.MaxGeneration, GCCollectionMode.Forced, blocking: true, compacting: true);
+            MemoryRelease.Collect();
         }
         else model.ReadParameters(best);
 

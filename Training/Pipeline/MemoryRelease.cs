@@ -1,7 +1,7 @@
 using System.Runtime;
 using RnnService.Training.Torch;
 
-namespace RnnService.Training.Jobs;
+namespace RnnService.Training.Pipeline;
 
 /// <summary>
 /// Gives memory back between the phases of a job and after it. Most of a job's memory is native (the engine's), which
