@@ -254,15 +254,9 @@ public static class TrainingRequestResolver
         };
         if (!texts && model.EmbeddingDim is not null)
             errors.Add(new("model.embeddingDim", "applies to text datasets only."));
-        // The engine's own spec rules, reported under the request's names.
-        var spec = new ModelSpec
-        {
-            Cell = resolved.Cell.Value, InputSize = resolved.EmbeddingDim ?? 1, HiddenSize = resolved.HiddenSize.Value,
-            NumLayers = resolved.NumLayers.Value, Bidirectional = resolved.Bidirectional.Value,
-            Dropout = resolved.Dropout.Value, OutputSize = 1, Pooling = resolved.Pooling.Value,
-        };
-        // Its fields alone here: the parameter count depends on the data's sizes, and is checked on the real spec.
-        foreach (var error in spec.ValidateFields())
+        // The engine's own rules for each field, reported under the request's names (the embedding's width stands in for
+        // the input); the parameter count depends on the data's sizes, and is checked on the real spec.
+        foreach (var error in resolved.ToSpec(resolved.EmbeddingDim ?? 1, vocabularySize: 0, outputSize: 1).ValidateFields())
             errors.Add(new(error.Field == "inputSize" ? "model.embeddingDim" : "model." + error.Field, error.Message));
         return resolved;
     }
