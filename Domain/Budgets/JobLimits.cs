@@ -64,9 +64,9 @@ public sealed record JobLimits(long MaxParameters, long MaxTrainingMemoryBytes, 
     /// <summary>The fields behind the estimate's largest part.</summary>
     private static IEnumerable<string> MemoryFields(TrainingEstimate estimate, ModelSpec spec, bool forecast) => estimate.LargestPart switch
     {
-        "model" => ParameterFields(spec),
-        "step" => forecast ? ["training.batchSize", "task.inputLength"] : ["training.batchSize"],
-        "validation" => forecast ? ["task.inputLength", "model.hiddenSize"] : ["model.hiddenSize"],
+        EstimatePart.Model => ParameterFields(spec),
+        EstimatePart.Step => forecast ? ["training.batchSize", "task.inputLength"] : ["training.batchSize"],
+        EstimatePart.Validation => forecast ? ["task.inputLength", "model.hiddenSize"] : ["model.hiddenSize"],
         _ => forecast ? ["task.inputLength"] : ["datasetId"],
     };
 }

@@ -40,12 +40,22 @@ public sealed record TrainingEstimate(
 
     /// <summary>The part of the estimate that is largest, for telling a client what to change.</summary>
     [JsonIgnore]
-    public string LargestPart =>
-        new (string Part, long Bytes)[]
+    public EstimatePart LargestPart =>
+        new (EstimatePart Part, long Bytes)[]
         {
-            ("model", ModelBytes + WeightCopiesBytes), ("step", StepBytes), ("validation", ValidationBytes), ("data", DataBytes),
-            ("loading", LoadingBytes),
+            (EstimatePart.Model, ModelBytes + WeightCopiesBytes), (EstimatePart.Step, StepBytes), (EstimatePart.Validation, ValidationBytes),
+            (EstimatePart.Data, DataBytes), (EstimatePart.Loading, LoadingBytes),
         }.MaxBy(part => part.Bytes).Part;
+}
+
+/// <summary>The parts of a <see cref="TrainingEstimate"/>: the model with its copies, a step, a validation batch, the examples, loading.</summary>
+public enum EstimatePart
+{
+    Model,
+    Step,
+    Validation,
+    Data,
+    Loading,
 }
 
 /// <summary>
