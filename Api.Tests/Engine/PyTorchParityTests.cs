@@ -8,7 +8,7 @@ namespace RnnService.Api.Tests.Engine;
 /// <summary>
 /// Our engine and PyTorch agree: PyTorch's weights give PyTorch's outputs here, our weights give our outputs
 /// there. LSTM, GRU and RNN; 1 and 2 layers; uni- and bidirectional; features and embeddings; the last state, mean, max
-/// and attention pooling.
+/// and attention pooling; an output per step (labelling).
 /// </summary>
 [Collection(PyTorchCollection.Name)]
 public sealed class PyTorchParityTests(PyTorchCases pytorch)
@@ -32,7 +32,10 @@ public sealed class PyTorchParityTests(PyTorchCases pytorch)
         return cases;
     }
 
-    /// <summary>Every cell, depth, direction and input with the last state; every cell and direction with mean, max and attention pooling.</summary>
+    /// <summary>
+    /// Every cell, depth, direction and input with the last state; every cell and direction with mean, max and attention
+    /// pooling, and with an output per step (labelling).
+    /// </summary>
     private static IEnumerable<string> Names() =>
         (from cell in new[] { "lstm", "gru", "rnn" }
          from layers in new[] { 1, 2 }
@@ -44,7 +47,12 @@ public sealed class PyTorchParityTests(PyTorchCases pytorch)
             from cell in new[] { "lstm", "gru", "rnn" }
             from direction in new[] { "uni", "bi" }
             from depth in new[] { "l1", "l2" }
-            select $"{cell}-{depth}-{direction}-{(depth == "l1" ? "feat" : "emb")}-{pooling}");
+            select $"{cell}-{depth}-{direction}-{(depth == "l1" ? "feat" : "emb")}-{pooling}")
+        .Concat(
+            from cell in new[] { "lstm", "gru", "rnn" }
+            from direction in new[] { "uni", "bi" }
+            from depth in new[] { "l1", "l2" }
+            select $"{cell}-{depth}-{direction}-{(depth == "l1" ? "feat" : "emb")}-perstep");
 
     [Theory]
     [MemberData(nameof(CasesAndPaths))]
@@ -107,7 +115,9 @@ public sealed class PyTorchParityTests(PyTorchCases pytorch)
                     ["spec"] = reference.SpecJson.DeepClone(),
                     ["lengths"] = JsonSerializer.SerializeToNode(reference.Lengths),
                     ["inputs"] = reference.Inputs.DeepClone(),
-                    ["outputs"] = JsonSerializer.SerializeToNode(result.Outputs.Chunk(result.OutputSize)),
+                    ["outputs"] = reference.Spec.PerStep
+                        ? JsonSerializer.SerializeToNode(result.Outputs.Chunk(result.OutputSize).Chunk(steps))
+                        : JsonSerializer.SerializeToNode(result.Outputs.Chunk(result.OutputSize)),
                     ["states"] = JsonSerializer.SerializeToNode(result.States.Chunk(result.StateSize).Chunk(steps)),
                 }.ToJsonString());
                 names.Add(reference.Name);

@@ -35,15 +35,25 @@ public sealed record ParityCase(
                 VocabularySize = spec["vocabularySize"]!.GetValue<int>(),
                 OutputSize = spec["outputSize"]!.GetValue<int>(),
                 Pooling = Enum.Parse<PoolingKind>(spec["pooling"]?.GetValue<string>() ?? "last", ignoreCase: true),
+                PerStep = spec["perStep"]?.GetValue<bool>() ?? false,
             },
             spec.AsObject(),
             json["lengths"].Deserialize<long[]>()!,
             json["inputs"]!.AsArray(),
-            json["outputs"].Deserialize<float[][]>()!,
+            OutputsOf(json),
             json["states"].Deserialize<float[][][]>()!,
             json["parameterCount"]!.GetValue<long>(),
             json["parameterNames"].Deserialize<string[]>()!,
             Path.ChangeExtension(path, ".pt"));
+    }
+
+    /// <summary>Each sequence's outputs, flat: a per-step model's over its real steps only (as <c>ForwardResult.Output</c> gives them).</summary>
+    private static float[][] OutputsOf(JsonObject json)
+    {
+        if (json["spec"]!["perStep"]?.GetValue<bool>() != true) return json["outputs"].Deserialize<float[][]>()!;
+        var lengths = json["lengths"].Deserialize<long[]>()!;
+        return json["outputs"].Deserialize<float[][][]>()!
+            .Select((steps, i) => steps.Take((int)lengths[i]).SelectMany(step => step).ToArray()).ToArray();
     }
 
     /// <summary>The padded batch exactly as PyTorch saw it, padding values included.</summary>

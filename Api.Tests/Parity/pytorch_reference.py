@@ -39,6 +39,7 @@ class SequenceModel(nn.Module):
                                        dropout=spec["dropout"] if spec["numLayers"] > 1 else 0.0)
         self.directions = 2 if spec["bidirectional"] else 1
         self.pooling = spec.get("pooling", "last")
+        self.per_step = spec.get("perStep", False)
         state_size = self.directions * spec["hiddenSize"]
         self.attention = nn.Linear(state_size, 1) if self.pooling == "attention" else None
         self.head = nn.Linear(state_size, spec["outputSize"])
@@ -54,6 +55,9 @@ class SequenceModel(nn.Module):
         top = h_n.view(layers, self.directions, x.size(0), self.rnn.hidden_size)[-1]
         last = torch.cat([top[d] for d in range(self.directions)], dim=1)
         states, _ = pad_packed_sequence(output, batch_first=True, total_length=x.size(1))  # zeros past each length
+        if self.per_step:  # labelling: the head at every step, zeros past each length
+            real = torch.arange(states.size(1))[None, :] < lengths[:, None]
+            return self.head(states).masked_fill(~real[:, :, None], 0.0), states
         return self.head(self.pool(last, states, lengths)), states
 
     def pool(self, last, states, lengths):
@@ -69,23 +73,28 @@ class SequenceModel(nn.Module):
         return (weights[:, :, None] * states).sum(1)
 
 
-def case(cell, layers, bidirectional, embedding, pooling):
+def case(cell, layers, bidirectional, embedding, pooling, per_step=False):
     name = f"{cell}-l{layers}-{'bi' if bidirectional else 'uni'}-{'emb' if embedding else 'feat'}"
-    return (name if pooling == "last" else f"{name}-{pooling}"), {
+    name = f"{name}-perstep" if per_step else name if pooling == "last" else f"{name}-{pooling}"
+    return name, {
         "cell": cell, "numLayers": layers, "bidirectional": bidirectional, "dropout": 0.25,
         "inputSize": EMBEDDING_DIM if embedding else INPUT_SIZE, "hiddenSize": HIDDEN_SIZE,
         "outputSize": OUTPUT_SIZE, "vocabularySize": VOCABULARY_SIZE if embedding else 0, "pooling": pooling,
+        "perStep": per_step,
     }
 
 
 def cases():
     # Every cell, depth, direction and input with the last state; every cell and direction with each other pooling, on
-    # one layer of features and on two layers over an embedding.
+    # one layer of features and on two layers over an embedding; and per step.
     for cell, layers, bidirectional, embedding in itertools.product(CELLS, [1, 2], [False, True], [False, True]):
         yield case(cell, layers, bidirectional, embedding, "last")
     for pooling, cell, bidirectional, (layers, embedding) in itertools.product(
             ["mean", "max", "attention"], CELLS, [False, True], [(1, False), (2, True)]):
         yield case(cell, layers, bidirectional, embedding, pooling)
+    # Labelling (one output per step): every cell and direction, the same two shapes.
+    for cell, bidirectional, (layers, embedding) in itertools.product(CELLS, [False, True], [(1, False), (2, True)]):
+        yield case(cell, layers, bidirectional, embedding, "last", per_step=True)
 
 
 def inputs_for(spec, generator):
@@ -154,12 +163,16 @@ def check_readme(readme, directory):
             case = json.load(f)
         spec = case["spec"]
         model = scope["SequenceModel"](spec["vocabularySize"], spec["inputSize"], spec["hiddenSize"], spec["numLayers"],
-                                       spec["bidirectional"], spec["outputSize"], CELLS[spec["cell"]], spec.get("pooling", "last"))
+                                       spec["bidirectional"], spec["outputSize"], CELLS[spec["cell"]],
+                                       "steps" if spec.get("perStep") else spec.get("pooling", "last"))
         model.load_state_dict(torch.load(os.path.join(directory, case["name"] + ".pt")), strict=True)
         model.eval()
         dtype = torch.long if spec["vocabularySize"] > 0 else torch.float32
+        lengths = torch.tensor(case["lengths"])
         with torch.no_grad():
-            outputs = model(torch.tensor(case["inputs"], dtype=dtype), torch.tensor(case["lengths"]))
+            outputs = model(torch.tensor(case["inputs"], dtype=dtype), lengths)
+        if spec.get("perStep"):  # what lies past a sequence's length is not an output
+            outputs = outputs.masked_fill(~(torch.arange(outputs.size(1))[None, :] < lengths[:, None])[:, :, None], 0.0)
         report[case["name"]] = (outputs - torch.tensor(case["outputs"])).abs().max().item()
     json.dump(report, sys.stdout)
 

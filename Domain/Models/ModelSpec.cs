@@ -35,7 +35,13 @@ public sealed record ModelSpec
     /// <summary>How the representation is read from the top layer's outputs; attention adds <c>attention.weight</c> and <c>.bias</c>.</summary>
     public PoolingKind Pooling { get; init; }
 
-    /// <summary>Head outputs: horizon × targets, classes, or regression values.</summary>
+    /// <summary>
+    /// Labelling (many-to-many): the head reads every step's output, so that a sequence gets one output vector per step;
+    /// the pooling stays <see cref="PoolingKind.Last"/> (nothing is pooled). The weights are named as any other model's.
+    /// </summary>
+    public bool PerStep { get; init; }
+
+    /// <summary>Head outputs (per sequence, or per step of a per-step model): horizon × targets, classes, or regression values.</summary>
     public required int OutputSize { get; init; }
 
     [JsonIgnore]
@@ -92,6 +98,8 @@ public sealed record ModelSpec
         var errors = new List<ValidationError>();
         if (!Enum.IsDefined(Cell)) errors.Add(new("cell", $"'{Cell}' is not lstm, gru or rnn."));
         if (!Enum.IsDefined(Pooling)) errors.Add(new("pooling", $"'{Pooling}' is not last, mean, max or attention."));
+        else if (PerStep && Pooling != PoolingKind.Last)
+            errors.Add(new("pooling", $"is {Pooling.ToString().ToLowerInvariant()}, but a labelling model reads every step's output and pools nothing; leave it out."));
         CheckSize(errors, "inputSize", InputSize);
         CheckSize(errors, "hiddenSize", HiddenSize);
         CheckSize(errors, "outputSize", OutputSize);

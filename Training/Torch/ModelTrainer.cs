@@ -46,7 +46,7 @@ public sealed class ModelTrainer : IDisposable
     {
         ArgumentNullException.ThrowIfNull(batch);
         ArgumentNullException.ThrowIfNull(targets);
-        targets.EnsureFits(model.Spec.OutputSize);
+        targets.EnsureFits(model.Spec, batch);
         using var pinnedBatch = batch.Pin();
         using var pinnedTargets = targets.Pin();
         TorchEngineException.Check(NativeMethods.rnn_trainer_step(handle, pinnedBatch.Native, pinnedTargets.Native, out var loss));

@@ -35,10 +35,12 @@ public enum OptimizerKind
 }
 
 /// <summary>The outputs of a batch, and optionally the top layer's states at every step.</summary>
-public sealed class ForwardResult(float[] outputs, int outputSize, float[]? states, int stateSize, int steps, long[] lengths)
+public sealed class ForwardResult(float[] outputs, int outputSize, float[]? states, int stateSize, int steps, long[] lengths, bool perStep = false)
 {
-    /// <summary>Flat (count, outputSize).</summary>
+    /// <summary>Flat (count, outputSize), or (count, steps, outputSize) for a per-step model (zeros past each length).</summary>
     public float[] Outputs { get; } = outputs;
+
+    public bool PerStep { get; } = perStep;
 
     public int OutputSize { get; } = outputSize;
 
@@ -50,7 +52,11 @@ public sealed class ForwardResult(float[] outputs, int outputSize, float[]? stat
 
     public int Count => lengths.Length;
 
-    public ReadOnlySpan<float> Output(int sequence) => Outputs.AsSpan(sequence * OutputSize, OutputSize);
+    /// <summary>One sequence's outputs: <c>outputSize</c> values, or (length, outputSize) for a per-step model.</summary>
+    public ReadOnlySpan<float> Output(int sequence) =>
+        PerStep
+            ? Outputs.AsSpan(sequence * steps * OutputSize, (int)lengths[sequence] * OutputSize)
+            : Outputs.AsSpan(sequence * OutputSize, OutputSize);
 
     /// <summary>(length, stateSize) for one sequence: its own steps only.</summary>
     public ReadOnlySpan<float> StatesOf(int sequence) =>

@@ -111,6 +111,7 @@ internal struct NativeModelSpec
     public long EmbeddingDim;
     public long OutputSize;
     public int Pooling;
+    public int PerStep;
 }
 
 [StructLayout(LayoutKind.Sequential)]

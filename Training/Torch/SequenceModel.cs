@@ -67,6 +67,7 @@ public sealed class SequenceModel : IDisposable
             EmbeddingDim = spec.HasEmbedding ? spec.InputSize : 0,
             OutputSize = spec.OutputSize,
             Pooling = (int)spec.Pooling,
+            PerStep = spec.PerStep ? 1 : 0,
         };
         var target = device ?? EngineDevice.Cpu;
         TorchEngineException.Check(NativeMethods.rnn_model_create(native, target.NativeIndex, seed ?? -1, out var handle));
@@ -90,11 +91,14 @@ public sealed class SequenceModel : IDisposable
         }
     }
 
+    /// <summary>Output rows a batch gives: one per sequence, or one per padded step for a per-step model.</summary>
+    public int OutputRows(SequenceBatch batch) => checked(Spec.PerStep ? batch.Count * batch.Steps : batch.Count);
+
     /// <summary>Inference: no autograd, dropout off. Outputs are the head's (or their softmax).</summary>
     public unsafe ForwardResult Forward(SequenceBatch batch, bool returnStates = false, bool softmax = false)
     {
         ArgumentNullException.ThrowIfNull(batch);
-        var outputs = new float[checked(batch.Count * Spec.OutputSize)];
+        var outputs = new float[checked(OutputRows(batch) * Spec.OutputSize)];
         var states = returnStates ? new float[checked(batch.Count * batch.Steps * Spec.StateSize)] : null;
         using var pinned = batch.Pin();
         fixed (float* outputPointer = outputs)
@@ -104,7 +108,7 @@ public sealed class SequenceModel : IDisposable
             TorchEngineException.Check(NativeMethods.rnn_model_forward(handle, pinned.Native, flags, outputPointer, statePointer));
         }
 
-        return new ForwardResult(outputs, Spec.OutputSize, states, Spec.StateSize, batch.Steps, batch.Lengths);
+        return new ForwardResult(outputs, Spec.OutputSize, states, Spec.StateSize, batch.Steps, batch.Lengths, Spec.PerStep);
     }
 
     /// <summary>The loss of a batch and its outputs, without autograd and with dropout off.</summary>
@@ -112,8 +116,8 @@ public sealed class SequenceModel : IDisposable
     {
         ArgumentNullException.ThrowIfNull(batch);
         ArgumentNullException.ThrowIfNull(targets);
-        targets.EnsureFits(Spec.OutputSize);
-        var outputs = new float[checked(batch.Count * Spec.OutputSize)];
+        targets.EnsureFits(Spec, batch);
+        var outputs = new float[checked(OutputRows(batch) * Spec.OutputSize)];
         using var pinnedBatch = batch.Pin();
         using var pinnedTargets = targets.Pin();
         double value;

@@ -52,6 +52,8 @@ typedef struct {
   int64_t embedding_dim;    // 0 unless vocabulary_size > 0
   int64_t output_size;      // head outputs
   int32_t pooling;          // RNN_POOLING_*; attention adds attention.weight (1, directions * hidden) and .bias
+  int32_t per_step;         // 1: the head reads every step's output (many-to-many, synchronous): outputs are
+                            // (batch_size, steps, output_size), zeros past each length; pooling must be last
 } rnn_model_spec;
 
 // A padded batch, batch-first. Exactly one of features / tokens is set.
@@ -65,7 +67,9 @@ typedef struct {
 } rnn_batch;
 
 // Targets for a batch: values (batch_size, output_size) for MSE/Huber,
-// or classes (batch_size) in 0..output_size-1 for cross-entropy.
+// or classes (batch_size) in 0..output_size-1 for cross-entropy. For a per-step model, one row per step:
+// values (batch_size, steps, output_size) or classes (batch_size, steps); what lies past a sequence's length is not
+// read, and the loss is the mean over real steps only.
 typedef struct {
   const float* values;
   const int64_t* classes;
@@ -136,7 +140,8 @@ RNN_API rnn_status rnn_model_write_parameters(rnn_model* model, const float* sou
 #define RNN_PATH_PADDED 2
 RNN_API rnn_status rnn_model_set_sequence_path(rnn_model* model, int32_t path);
 
-// Inference: no autograd, dropout off. outputs: (batch_size, output_size).
+// Inference: no autograd, dropout off. outputs: (batch_size, output_size), or (batch_size, steps, output_size) for a
+// per-step model (zeros past each length; the softmax flag applies to each step).
 // states, when not NULL: (batch_size, steps, directions * hidden_size), the top layer's
 // hidden state at each step, zero past each sequence's length.
 RNN_API rnn_status rnn_model_forward(rnn_model* model, const rnn_batch* batch, int32_t flags,

@@ -129,7 +129,9 @@ void check_batch(const ModelState& model, const rnn_batch* batch) {
   }
 }
 
-void check_targets(const ModelState& model, const rnn_targets* targets, int32_t loss, int64_t batch_size) {
+void check_targets(const ModelState& model, const rnn_targets* targets, int32_t loss, const rnn_batch* batch) {
+  const int64_t batch_size = batch->batch_size;
+  const bool per_step = model.module->spec.per_step == 1;
   if (targets == nullptr) fail("targets are missing");
   if (targets->batch_size != batch_size)
     fail("the targets hold ", targets->batch_size, " rows, but the batch has ", batch_size, " sequences");
@@ -142,8 +144,14 @@ void check_targets(const ModelState& model, const rnn_targets* targets, int32_t 
     case RNN_LOSS_CROSS_ENTROPY:
       if (targets->classes == nullptr) fail("the cross-entropy loss needs target classes");
       for (int64_t i = 0; i < batch_size; ++i) {
-        const int64_t c = targets->classes[i];
-        if (c < 0 || c >= output_size) fail("target class ", c, " of sequence ", i, " is outside 0..", output_size - 1);
+        // A per-step model's classes: one per step, read at the real steps only.
+        for (int64_t t = 0; t < (per_step ? batch->lengths[i] : 1); ++t) {
+          const int64_t c = targets->classes[per_step ? i * batch->steps + t : i];
+          if (c < 0 || c >= output_size) {
+            if (per_step) fail("target class ", c, " of sequence ", i, " at step ", t, " is outside 0..", output_size - 1);
+            fail("target class ", c, " of sequence ", i, " is outside 0..", output_size - 1);
+          }
+        }
       }
       break;
     default:
@@ -198,7 +206,9 @@ BatchTensors to_tensors(const ModelState& model, const rnn_batch* batch, const r
   const auto& spec = model.module->spec;
   const int64_t n = batch->batch_size;
   const int64_t steps = batch->steps;
-  if (targets != nullptr) check_targets(model, targets, loss, n);
+  if (targets != nullptr) check_targets(model, targets, loss, batch);
+  // A per-step model's targets have a row per step.
+  const bool per_step = spec.per_step == 1;
 
   std::vector<HostPart> parts;
   if (spec.vocabulary_size > 0) {
@@ -209,9 +219,10 @@ BatchTensors to_tensors(const ModelState& model, const rnn_batch* batch, const r
   parts.push_back({batch->lengths, torch::kInt64, {n}});
   if (targets != nullptr) {
     if (loss == RNN_LOSS_CROSS_ENTROPY) {
-      parts.push_back({targets->classes, torch::kInt64, {n}});
+      parts.push_back({targets->classes, torch::kInt64, per_step ? std::vector<int64_t>{n, steps} : std::vector<int64_t>{n}});
     } else {
-      parts.push_back({targets->values, torch::kFloat32, {n, spec.output_size}});
+      parts.push_back({targets->values, torch::kFloat32,
+                       per_step ? std::vector<int64_t>{n, steps, spec.output_size} : std::vector<int64_t>{n, spec.output_size}});
     }
   }
   auto tensors = to_device(parts, model.device);
@@ -222,14 +233,24 @@ BatchTensors to_tensors(const ModelState& model, const rnn_batch* batch, const r
 }
 
 torch::Tensor compute_loss(const torch::Tensor& outputs, const BatchTensors& batch, int32_t loss, double huber_delta) {
+  auto y = outputs;
+  auto targets = batch.targets;
+  if (outputs.dim() == 3) {
+    // A per-step model: the loss is over the real steps only, each step one example (padded steps are not read).
+    auto steps = torch::arange(batch.steps, batch.device_lengths.options()).unsqueeze(0);
+    auto real = (steps < batch.device_lengths.unsqueeze(1)).reshape({-1});  // (batch * steps)
+    y = outputs.reshape({-1, outputs.size(2)}).index({real});
+    targets = loss == RNN_LOSS_CROSS_ENTROPY ? batch.targets.reshape({-1}).index({real})
+                                             : batch.targets.reshape({-1, outputs.size(2)}).index({real});
+  }
   switch (loss) {
     case RNN_LOSS_MSE:
-      return torch::mse_loss(outputs, batch.targets);
+      return torch::mse_loss(y, targets);
     case RNN_LOSS_HUBER:
       if (!(huber_delta > 0)) fail("the Huber delta must be positive, got ", huber_delta);
-      return torch::huber_loss(outputs, batch.targets, at::Reduction::Mean, huber_delta);
+      return torch::huber_loss(y, targets, at::Reduction::Mean, huber_delta);
     default:
-      return torch::nn::functional::cross_entropy(outputs, batch.targets);
+      return torch::nn::functional::cross_entropy(y, targets);
   }
 }
 
@@ -469,7 +490,12 @@ rnn_status rnn_model_forward(rnn_model* model, const rnn_batch* batch, int32_t f
     torch::Tensor hidden_states;
     auto y = m.module->forward(tensors.inputs, tensors.lengths, tensors.device_lengths,
                                states ? &hidden_states : nullptr);
-    if ((flags & RNN_FORWARD_SOFTMAX) != 0) y = torch::softmax(y, /*dim=*/1);
+    if ((flags & RNN_FORWARD_SOFTMAX) != 0) {
+      y = torch::softmax(y, /*dim=*/-1);  // over the classes, of each sequence or each step
+      // A per-step model's padded steps stay zeros.
+      if (y.dim() == 3) y = y.masked_fill((torch::arange(tensors.steps, tensors.device_lengths.options()).unsqueeze(0) >=
+                                           tensors.device_lengths.unsqueeze(1)).unsqueeze(2), 0.0);
+    }
     rnn::copy_out(y, outputs);
     if (states != nullptr) rnn::copy_out(hidden_states, states);
   });

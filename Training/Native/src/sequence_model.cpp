@@ -17,6 +17,9 @@ void validate_spec(const rnn_model_spec& spec) {
   if (spec.vocabulary_size < 0) fail("vocabulary size must not be negative, got ", spec.vocabulary_size);
   if (spec.pooling < RNN_POOLING_LAST || spec.pooling > RNN_POOLING_ATTENTION)
     fail("pooling ", spec.pooling, " is not last (0), mean (1), max (2) or attention (3)");
+  if (spec.per_step != 0 && spec.per_step != 1) fail("per_step must be 0 or 1, got ", spec.per_step);
+  if (spec.per_step == 1 && spec.pooling != RNN_POOLING_LAST)
+    fail("a per-step model reads every step's output; its pooling must be last (0), got ", spec.pooling);
   if (spec.vocabulary_size > 0) {
     if (spec.embedding_dim < 1) fail("embedding dimension must be at least 1 for a token model, got ", spec.embedding_dim);
     if (spec.input_size != spec.embedding_dim) fail("input size ", spec.input_size, " must equal the embedding dimension ", spec.embedding_dim);
@@ -199,11 +202,16 @@ torch::Tensor SequenceModelImpl::forward(const torch::Tensor& inputs, const torc
   // (batch, steps, input_size)
   auto x = embedding ? embedding->forward(inputs) : inputs;
   const bool want_states = states != nullptr;
-  // Every pooling but the last reads the per-step outputs.
-  const bool want_steps = want_states || spec.pooling != RNN_POOLING_LAST;
+  // Every pooling but the last, and every per-step model, reads the per-step outputs.
+  const bool want_steps = want_states || spec.pooling != RNN_POOLING_LAST || spec.per_step == 1;
   auto [last, steps] =
       use_padded(x, lengths) ? encode_padded(x, device_lengths, want_steps) : encode_packed(x, lengths, want_steps);
   if (want_states) *states = steps;  // (batch, steps, directions * hidden)
+  if (spec.per_step == 1) {
+    // (batch, steps, output_size): the head at every step, zeros past each length (the head's bias would be there)
+    auto real = torch::arange(steps.size(1), device_lengths.options()).unsqueeze(0) < device_lengths.unsqueeze(1);
+    return head->forward(steps).masked_fill(real.logical_not().unsqueeze(2), 0.0);
+  }
   return head->forward(pool(last, steps, device_lengths));  // (batch, output_size)
 }
 

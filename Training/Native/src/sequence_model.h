@@ -6,6 +6,8 @@
 //       attention: nn.Linear(directions * hidden, 1)         # attention pooling only
 //       head:      nn.Linear(directions * hidden, outputs)
 //
+// A per-step model (labelling) applies the head to every step's output instead: head(o_t) for each real step.
+//
 // The representation of a sequence is read from the top layer by its pooling: the final hidden state at the
 // sequence's own length (both directions concatenated), which is what h_n gives for a packed batch (last); the mean
 // or the per-unit max of the per-step outputs over its real steps; or attention over them.
@@ -28,7 +30,8 @@ struct SequenceModelImpl : torch::nn::Module {
 
   // inputs: (batch, steps, input_size) float, or (batch, steps) int64 tokens, on the model's device.
   // lengths: (batch) int64 on the CPU; device_lengths: the same on the model's device. Returns the head's outputs
-  // (batch, output_size); when states is given it receives (batch, steps, directions * hidden), zeros past each length.
+  // (batch, output_size), or (batch, steps, output_size) for a per-step model; when states is given it receives
+  // (batch, steps, directions * hidden), zeros past each length.
   torch::Tensor forward(const torch::Tensor& inputs, const torch::Tensor& lengths, const torch::Tensor& device_lengths,
                         torch::Tensor* states = nullptr);
 
