@@ -1,6 +1,7 @@
 using System.Text;
 using RnnService.Domain.Datasets;
 using RnnService.Training.Data;
+using RnnService.Training.Tasks.Sequences;
 using RnnService.Training.Pipeline;
 
 namespace RnnService.Api.Tests.Data;
@@ -60,7 +61,7 @@ public sealed class ParserTests
     [Fact]
     public void TheVocabularyKeepsPadAndUnknownFirstThenTheMostFrequentWords()
     {
-        var vocabulary = SequencePipeline.BuildVocabulary([["b", "a", "b"], ["c", "a", "b"]], size: 4);
+        var vocabulary = SequencePreprocessing.BuildVocabulary([["b", "a", "b"], ["c", "a", "b"]], size: 4);
 
         Assert.Equal(["<pad>", "<unk>", "b", "a"], vocabulary);
     }

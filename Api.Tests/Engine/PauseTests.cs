@@ -6,6 +6,8 @@ using RnnService.Domain.Jobs;
 using RnnService.Domain.Models;
 using RnnService.Training.Data;
 using RnnService.Training.Pipeline;
+using RnnService.Training.Tasks;
+using RnnService.Training.Tasks.Forecast;
 using RnnService.Training.Torch;
 
 namespace RnnService.Api.Tests.Engine;

@@ -61,7 +61,7 @@ public static class ApiExamples
         // inputs is read by its own converter: describe it as what clients send, lists of steps of numbers.
         options.AddSchemaTransformer((schema, context, _) =>
         {
-            if (context.JsonTypeInfo.Type != typeof(Predict.SequenceInputs)) return Task.CompletedTask;
+            if (context.JsonTypeInfo.Type != typeof(Domain.Predictions.SequenceInputs)) return Task.CompletedTask;
             schema.Properties?.Clear();
             schema.Required?.Clear();
             schema.Type = JsonSchemaType.Array;

@@ -2,6 +2,7 @@ using System.Diagnostics;
 using System.Runtime.ExceptionServices;
 using System.Threading.Channels;
 using RnnService.Api.Infrastructure;
+using RnnService.Training.Tasks;
 using RnnService.Training.Torch;
 
 namespace RnnService.Api.Inference;

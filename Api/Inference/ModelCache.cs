@@ -2,6 +2,7 @@ using Microsoft.Extensions.Options;
 using RnnService.Domain.Jobs;
 using RnnService.Domain.Models;
 using RnnService.Training.Storage;
+using RnnService.Training.Tasks;
 using RnnService.Training.Torch;
 
 namespace RnnService.Api.Inference;
@@ -18,7 +19,7 @@ public sealed class LoadedModel
     private bool disposed;
 
     internal LoadedModel(
-        ModelVersionRecord record, SequenceModel model, Servable servable, BatchingOptions batching, int concurrentBatches, InferenceStatistics statistics)
+        ModelVersionRecord record, SequenceModel model, ServedTask servable, BatchingOptions batching, int concurrentBatches, InferenceStatistics statistics)
     {
         Id = record.Id;
         Name = record.Name;
@@ -42,7 +43,8 @@ public sealed class LoadedModel
 
     public SequenceModel Model { get; }
 
-    public Servable Servable { get; }
+    /// <summary>The version's task: its preprocessing applied to requests, its outputs mapped back.</summary>
+    public ServedTask Servable { get; }
 
     public ModelBatcher Batcher { get; }
 
@@ -205,7 +207,9 @@ public sealed class ModelCache(
     private LoadedModel Load(ModelVersionRecord record)
     {
         var spec = StoredJson.Read<ModelSpec>(record.Spec);
-        var servable = new Servable(spec, StoredJson.Read<TaskOptions>(record.Task), record.Preprocessing);
+        var task = StoredJson.Read<TaskOptions>(record.Task);
+        var servable = TaskKinds.For(task.Kind ?? throw new InvalidOperationException($"model version {record.Id} has no task kind"))
+            .Serve(spec, task, record.Preprocessing);
         SequenceModel network;
         using (var weights = File.OpenRead(files.WeightsPath(record.WeightsFile)))
         {

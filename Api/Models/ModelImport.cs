@@ -4,8 +4,7 @@ using System.Text.Json;
 using RnnService.Domain.Jobs;
 using RnnService.Domain.Models;
 using RnnService.Domain.Validation;
-using RnnService.Training.Pipeline;
-using RnnService.Training.Storage;
+using RnnService.Training.Tasks;
 using RnnService.Training.Torch.StateDicts;
 
 namespace RnnService.Api.Models;
@@ -25,7 +24,7 @@ public sealed class ModelImportOptions
 /// </summary>
 public sealed record ModelImportSpec
 {
-    [Description("kind (forecast, classification, regression); the rest of the task is read from the preprocessing.")]
+    [Description("kind (forecast, classification, regression, labelling); the rest of the task is read from the preprocessing.")]
     public TaskOptions? Task { get; init; }
 
     [Description("Optional: cell (lstm, gru, rnn; otherwise read from the gate count), hiddenSize, numLayers, bidirectional, dropout, " +
@@ -33,7 +32,7 @@ public sealed record ModelImportSpec
     public ModelOptions? Model { get; init; }
 
     [Description("Forecast (required): scaling, features, targets, inputLength, horizon, season, mean, std. " +
-                 "Classification and regression (optional): features {mean, std}, vocabulary, labels, targets {mean, std}. " +
+                 "Classification, regression and labelling (optional): features {mean, std}, tokenizer, vocabulary, labels, targets {mean, std}. " +
                  "The same shape GET /models/{name}/versions/{version} returns.")]
     public JsonElement? Preprocessing { get; init; }
 }
@@ -43,102 +42,23 @@ public sealed record ModelImportForm(
     [property: Description("JSON: task, model, preprocessing (see ModelImportSpec).")] string Spec,
     [property: Description("The file torch.save(model.state_dict()) wrote.")] IFormFile Weights);
 
-/// <summary>An import made ready to register: the network's spec and the task and preprocessing as they are stored.</summary>
-public sealed record ImportPlan(ModelSpec Spec, TaskOptions Task, string Preprocessing);
-
-/// <summary>Reads the network's spec from a state_dict's shapes and checks the task and preprocessing against it.</summary>
+/// <summary>Reads the network's spec from a state_dict's shapes; the task kind checks the preprocessing against it.</summary>
 public static class ModelImport
 {
     public static ImportPlan? Plan(ModelImportSpec import, StateDict weights, List<ValidationError> errors)
     {
-        var spec = InferSpec(import.Model, weights, errors);
         var kind = import.Task?.Kind;
-        if (kind is null) errors.Add(new("spec.task.kind", "is required: forecast, classification or regression."));
+        var spec = InferSpec(import.Model, weights, kind is { } known && TaskKinds.For(known).PerStep, errors);
+        if (kind is null) errors.Add(new("spec.task.kind", $"is required: {TaskKinds.Names}."));
         if (spec is null || kind is null) return null;
-
-        if (kind == TaskKind.Forecast) return PlanForecast(spec, import, errors);
-        SequencePreprocessing preprocessing;
-        try
-        {
-            preprocessing = import.Preprocessing is { ValueKind: JsonValueKind.Object } json
-                ? json.Deserialize<SequencePreprocessing>(StoredJson.Options)! with { Task = kind.Value }
-                : new SequencePreprocessing(kind.Value, null, null, null, null, null);
-        }
-        catch (JsonException exception)
-        {
-            errors.Add(new("spec.preprocessing", $"is not a sequence model's preprocessing: {exception.Message}"));
-            return null;
-        }
-        CheckScaler(errors, "spec.preprocessing.features", preprocessing.Features, spec.HasEmbedding ? 0 : spec.InputSize);
-        if (preprocessing.Vocabulary is { } vocabulary)
-        {
-            if (!spec.HasEmbedding) errors.Add(new("spec.preprocessing.vocabulary", "is for token models; these weights have no embedding."));
-            else if (vocabulary.Count != spec.VocabularySize)
-                errors.Add(new("spec.preprocessing.vocabulary", $"has {vocabulary.Count} words, but embedding.weight has {spec.VocabularySize} rows."));
-        }
-        if (kind == TaskKind.Classification)
-        {
-            if (preprocessing.Labels is { } labels && labels.Count != spec.OutputSize)
-                errors.Add(new("spec.preprocessing.labels", $"has {labels.Count} labels, but head.weight has {spec.OutputSize} outputs."));
-            if (preprocessing.Targets is not null) errors.Add(new("spec.preprocessing.targets", "is for regression models."));
-        }
-        else
-        {
-            CheckScaler(errors, "spec.preprocessing.targets", preprocessing.Targets, spec.OutputSize);
-            if (preprocessing.Labels is not null) errors.Add(new("spec.preprocessing.labels", "is for classification models."));
-        }
-        if (errors.Count > 0) return null;
-        var tokenizer = preprocessing.Vocabulary is null ? null : preprocessing.Tokenizer ?? Training.Data.Tokenizer.Name;
-        return new ImportPlan(spec, new TaskOptions { Kind = kind },
-            StoredJson.Write(preprocessing with { Tokenizer = tokenizer }));
+        return TaskKinds.For(kind.Value).PlanImport(spec, import.Preprocessing, errors);
     }
 
-    private static ImportPlan? PlanForecast(ModelSpec spec, ModelImportSpec import, List<ValidationError> errors)
-    {
-        if (import.Preprocessing is not { ValueKind: JsonValueKind.Object } json)
-        {
-            errors.Add(new("spec.preprocessing", "is required for forecast models: scaling, features, targets, horizon (and mean, std)."));
-            return null;
-        }
-        ForecastPreprocessing? read = null;
-        try
-        {
-            read = json.Deserialize<ForecastPreprocessing>(StoredJson.Options);
-        }
-        catch (JsonException exception)
-        {
-            errors.Add(new("spec.preprocessing", $"is not a forecast preprocessing (features and targets are lists of names): {exception.Message}"));
-        }
-        if (read is null) return null;
-        var width = spec.InputSize;
-        var features = read.Features ?? [];
-        var targets = read.Targets ?? [];
-        if (spec.HasEmbedding) errors.Add(new("weights", "a forecast model reads numbers; these weights have an embedding."));
-        if (features.Count != width)
-            errors.Add(new("spec.preprocessing.features", $"names {features.Count} columns, but rnn.weight_ih_l0 reads {width} features."));
-        if (targets.Count == 0 || targets.Any(t => !features.Contains(t)))
-            errors.Add(new("spec.preprocessing.targets", "must name one or more of the features."));
-        if (read.Horizon < 1) errors.Add(new("spec.preprocessing.horizon", "must be at least 1."));
-        else if (targets.Count > 0 && read.Horizon * targets.Count != spec.OutputSize)
-            errors.Add(new("spec.preprocessing.horizon",
-                $"{read.Horizon} steps × {targets.Count} targets is {read.Horizon * targets.Count} outputs, but head.weight has {spec.OutputSize}."));
-        if (read.Scaling == ScalingKind.Standard && (read.Mean is null || read.Std is null))
-            errors.Add(new("spec.preprocessing.mean", "and std are required for standard scaling."));
-        var mean = read.Mean ?? new double[width];
-        var std = read.Std ?? Enumerable.Repeat(1.0, width).ToArray();
-        CheckScaler(errors, "spec.preprocessing", new ColumnScaler(mean, std), features.Count == width ? width : 0);
-        if (errors.Count > 0) return null;
-        var stored = read with { Mean = mean, Std = std, Season = Math.Max(1, read.Season), InputLength = Math.Max(1, read.InputLength) };
-        var task = new TaskOptions
-        {
-            Kind = TaskKind.Forecast, Targets = stored.Targets, Features = stored.Features, InputLength = stored.InputLength,
-            Horizon = stored.Horizon, Scaling = stored.Scaling, Season = stored.Season,
-        };
-        return new ImportPlan(spec, task, StoredJson.Write(stored));
-    }
-
-    /// <summary>The network's spec from the state_dict's shapes; what cannot be read is reported, not guessed.</summary>
-    public static ModelSpec? InferSpec(ModelOptions? options, StateDict weights, List<ValidationError> errors)
+    /// <summary>
+    /// The network's spec from the state_dict's shapes; what cannot be read is reported, not guessed. A per-step model
+    /// (<paramref name="perStep"/>: labelling) has the weights of any other and pools nothing.
+    /// </summary>
+    public static ModelSpec? InferSpec(ModelOptions? options, StateDict weights, bool perStep, List<ValidationError> errors)
     {
         var missing = new[] { "rnn.weight_ih_l0", "rnn.weight_hh_l0", "head.weight" }.Where(key => !weights.Contains(key)).ToList();
         if (missing.Count > 0)
@@ -187,6 +107,7 @@ public static class ModelImport
 
         var spec = new ModelSpec
         {
+            PerStep = perStep,
             Pooling = pooling,
             Cell = cell.Value,
             InputSize = (int)Math.Min(inputWeights[1], int.MaxValue),
@@ -212,14 +133,5 @@ public static class ModelImport
     {
         if (given is { } value && !EqualityComparer<T?>.Default.Equals(given, actual))
             errors.Add(new(field, $"is {show(value)}, but the weights say {(actual is { } a ? show(a) : "none")}."));
-    }
-
-    private static void CheckScaler(List<ValidationError> errors, string field, ColumnScaler? scaler, int width)
-    {
-        if (scaler is null) return;
-        if (scaler.Mean is null || scaler.Std is null || scaler.Mean.Length != width || scaler.Std.Length != width)
-            errors.Add(new(field, $"mean and std must each hold {width} numbers, one per column."));
-        else if (scaler.Std.Any(s => !(s > 0) || !double.IsFinite(s)) || scaler.Mean.Any(m => !double.IsFinite(m)))
-            errors.Add(new(field, "std must be positive and finite, and mean finite."));
     }
 }

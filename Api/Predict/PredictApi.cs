@@ -5,10 +5,14 @@ using RnnService.Api.Infrastructure;
 using RnnService.Api.Security;
 using RnnService.Domain.Budgets;
 using RnnService.Domain.Models;
+using RnnService.Domain.Predictions;
 using RnnService.Domain.Validation;
 using RnnService.Training.Registry;
 
 namespace RnnService.Api.Predict;
+
+/// <summary>The model version that answered and one output per input, in input order.</summary>
+public sealed record PredictResponse(string Model, int Version, IReadOnlyList<PredictOutput> Outputs);
 
 public static class PredictApi
 {
@@ -72,7 +76,7 @@ public static class PredictApi
         var outputs = new PredictOutput[results.Length];
         for (var i = 0; i < results.Length; i++)
         {
-            var output = model.Servable.Output(results[i].Output, prepared[i], body.Horizon);
+            var output = model.Servable.Output(results[i].Output, prepared[i], body);
             outputs[i] = results[i].States is { } states
                 ? output with { States = SplitStates(states, prepared[i].Length, hidden, model.Model.Spec.Bidirectional) }
                 : output;

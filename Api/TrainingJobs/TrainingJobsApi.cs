@@ -11,6 +11,7 @@ using RnnService.Domain.Jobs;
 using RnnService.Domain.Models;
 using RnnService.Domain.Validation;
 using RnnService.Training.Jobs;
+using RnnService.Training.Tasks;
 using RnnService.Training.Pipeline;
 using RnnService.Training.Storage;
 using RnnService.Training.Torch;

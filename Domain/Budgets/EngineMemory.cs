@@ -26,8 +26,10 @@ public static class EngineMemory
         var unit = Sizes.Product(4, batch, steps, spec.HiddenSize);
         var input = Sizes.Product(4, batch, steps, spec.InputSize);
         // Pooling other than the last state reads (and keeps for the backward pass) the top layer's masked outputs.
-        var pooled = spec.Pooling == PoolingKind.Last ? 0 : Sizes.Product(2 * 4, batch, steps, spec.StateSize);
-        return Sizes.Sum(Sizes.Scale(unit, alpha * spec.NumLayers + beta), Sizes.Scale(input, spec.Bidirectional ? 3 : 1.5), pooled);
+        // So does a per-step model, which also keeps a head output (and its gradient, mask and selection) at every step.
+        var pooled = spec.Pooling == PoolingKind.Last && !spec.PerStep ? 0 : Sizes.Product(2 * 4, batch, steps, spec.StateSize);
+        var perStep = spec.PerStep ? Sizes.Product(4 * 4, batch, steps, spec.OutputSize) : 0;
+        return Sizes.Sum(Sizes.Scale(unit, alpha * spec.NumLayers + beta), Sizes.Scale(input, spec.Bidirectional ? 3 : 1.5), Sizes.Sum(pooled, perStep));
     }
 
     /// <summary>
@@ -40,7 +42,9 @@ public static class EngineMemory
         var phi = ForwardFactor(spec.Cell);
         var unit = Sizes.Product(4, sequences, steps, spec.StateSize);
         var input = Sizes.Product(4, sequences, steps, spec.InputSize);
-        return Sizes.Sum(Sizes.Scale(unit, phi + (withStates ? 1 : 0)), Sizes.Scale(input, 2));
+        // A per-step model's outputs: the head's at every step, and the masked copy that is returned.
+        var perStep = spec.PerStep ? Sizes.Product(2 * 4, sequences, steps, spec.OutputSize) : 0;
+        return Sizes.Sum(Sizes.Scale(unit, phi + (withStates || spec.PerStep ? 1 : 0)), Sizes.Scale(input, 2), perStep);
     }
 
     /// <summary>

@@ -14,9 +14,9 @@ public sealed record JobLimits(long MaxParameters, long MaxTrainingMemoryBytes, 
 
     /// <summary>
     /// The estimate against the limits, as errors on the request fields that drive the figure that is over, each with
-    /// the figure and the limit.
+    /// the figure and the limit. <paramref name="dataFields"/>: the task's fields behind each part that is not the model.
     /// </summary>
-    public IReadOnlyList<ValidationError> Check(TrainingEstimate estimate, ModelSpec spec, bool forecast)
+    public IReadOnlyList<ValidationError> Check(TrainingEstimate estimate, ModelSpec spec, Func<EstimatePart, IReadOnlyList<string>> dataFields)
     {
         var errors = new List<ValidationError>();
         if (estimate.ParameterCount > MaxParameters)
@@ -30,7 +30,8 @@ public sealed record JobLimits(long MaxParameters, long MaxTrainingMemoryBytes, 
         {
             var message = $"the job would need about {Sizes.Bytes(estimate.PeakBytes)} at its peak ({Breakdown(estimate)}); " +
                           $"at most {Sizes.Bytes(MaxTrainingMemoryBytes)} is allowed (Jobs:MaxTrainingMemoryMiB).";
-            foreach (var field in MemoryFields(estimate, spec, forecast)) errors.Add(new(field, message));
+            var fields = estimate.LargestPart == EstimatePart.Model ? ParameterFields(spec) : dataFields(estimate.LargestPart);
+            foreach (var field in fields) errors.Add(new(field, message));
         }
         return errors;
     }
@@ -60,13 +61,4 @@ public sealed record JobLimits(long MaxParameters, long MaxTrainingMemoryBytes, 
             if (spec.NumLayers > 1) yield return "model.numLayers";
         }
     }
-
-    /// <summary>The fields behind the estimate's largest part.</summary>
-    private static IEnumerable<string> MemoryFields(TrainingEstimate estimate, ModelSpec spec, bool forecast) => estimate.LargestPart switch
-    {
-        EstimatePart.Model => ParameterFields(spec),
-        EstimatePart.Step => forecast ? ["training.batchSize", "task.inputLength"] : ["training.batchSize"],
-        EstimatePart.Validation => forecast ? ["task.inputLength", "model.hiddenSize"] : ["model.hiddenSize"],
-        _ => forecast ? ["task.inputLength"] : ["datasetId"],
-    };
 }

@@ -51,17 +51,22 @@ public static class TrainingShapes
         return new TrainingShape(training.BatchSize!.Value, inputLength, 4 * features, trainingWindows, validationWindows, data, loading);
     }
 
-    /// <summary>Sequences (standardised copies of their features) or texts (token ids over the vocabulary), split at random.</summary>
+    /// <summary>
+    /// Sequences (standardised copies of their features), texts or token lists (token ids over the vocabulary), split at
+    /// random; with per-step labels, a label (and its prepared target) at every step.
+    /// </summary>
     public static TrainingShape Sequences(DatasetSummary dataset, TrainingOptions training, long fileBytes)
     {
         var examples = (long)dataset.Rows;
         var validation = Math.Clamp((long)Math.Round(examples * training.ValidationFraction!.Value), 1, Math.Max(1, examples - 1));
         var steps = dataset.TotalSteps ?? examples * (dataset.MinLength + (long)dataset.MaxLength) / 2;
         var width = dataset.Labels?.Width ?? 1;
-        var labels = Sizes.Product(examples, ArrayHeader + 8 * width + 4 * width);
+        var labels = dataset.Labels?.PerStep == true
+            ? Sizes.Sum(Sizes.Product(examples, 2 * ArrayHeader), Sizes.Product(steps, 12L * width))
+            : Sizes.Product(examples, ArrayHeader + 8 * width + 4 * width);
         var parsed = Sizes.Product(examples, JsonLinesPerLine);
         long data, loading;
-        if (dataset.Kind == DatasetKind.Texts)
+        if (dataset.Kind is DatasetKind.Texts or DatasetKind.Tokens)
         {
             // Every text's words at once while the vocabulary is counted, then one token id (8 bytes) a word.
             data = Sizes.Sum(Sizes.Product(examples, PerExample), Sizes.Product(8, steps), labels);

@@ -11,6 +11,9 @@ public enum DatasetKind
 
     /// <summary>JSON lines: labelled texts.</summary>
     Texts,
+
+    /// <summary>JSON lines: sequences of tokens (words as given), a label per token.</summary>
+    Tokens,
 }
 
 public enum DatasetFormat

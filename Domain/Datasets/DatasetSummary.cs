@@ -39,7 +39,7 @@ public sealed record DatasetSummary
     /// </summary>
     public long? TotalSteps { get; init; }
 
-    /// <summary>Texts: distinct tokens, the largest vocabulary a model of them can have besides &lt;pad&gt; and &lt;unk&gt;.</summary>
+    /// <summary>Texts and tokens: distinct tokens, the largest vocabulary a model of them can have besides &lt;pad&gt; and &lt;unk&gt;.</summary>
     public int? DistinctTokens { get; init; }
 
     /// <summary>Sequences and texts: how they are labelled.</summary>
@@ -47,7 +47,8 @@ public sealed record DatasetSummary
 }
 
 /// <summary>
-/// Labels of a sequences or texts dataset: classes with their counts, or numbers with their width
-/// (1 for a bare number, k for lists of k numbers).
+/// Labels of a sequences, texts or tokens dataset: classes with their counts, or numbers with their width (1 for a bare
+/// number, k for lists of k numbers); <c>PerStep</c>: one label per step (<c>labels</c>, for labelling) rather than one
+/// per example, and then the class counts are of steps.
 /// </summary>
-public sealed record LabelSummary(LabelKind Kind, IReadOnlyDictionary<string, int>? Classes, int Width);
+public sealed record LabelSummary(LabelKind Kind, IReadOnlyDictionary<string, int>? Classes, int Width, bool PerStep = false);

@@ -27,6 +27,9 @@ public enum TaskKind
     Forecast,
     Classification,
     Regression,
+
+    /// <summary>One output per step (many-to-many, synchronous): classes or numbers, on a per-step labels dataset.</summary>
+    Labelling,
 }
 
 public enum ScalingKind
@@ -49,7 +52,7 @@ public enum DeviceChoice
 
 public sealed record TaskOptions
 {
-    [Description("forecast (time series), classification or regression (sequences or texts).")]
+    [Description("forecast (time series), classification or regression (sequences or texts), labelling (a label per step: sequences or tokens with per-step labels).")]
     public TaskKind? Kind { get; init; }
 
     [Description("Forecast: the columns to predict. Default: every numeric column.")]
@@ -101,10 +104,11 @@ public sealed record ModelOptions
     /// <summary>
     /// The network these (resolved) options describe, on data of <paramref name="inputSize"/> features per step (or a
     /// vocabulary of <paramref name="vocabularySize"/> tokens, embedded in <c>embeddingDim</c>) with
-    /// <paramref name="outputSize"/> outputs.
+    /// <paramref name="outputSize"/> outputs, per sequence or (<paramref name="perStep"/>) per step.
     /// </summary>
-    public ModelSpec ToSpec(int inputSize, int vocabularySize, int outputSize) => new()
+    public ModelSpec ToSpec(int inputSize, int vocabularySize, int outputSize, bool perStep = false) => new()
     {
+        PerStep = perStep,
         Cell = Cell!.Value,
         InputSize = vocabularySize > 0 ? EmbeddingDim!.Value : inputSize,
         HiddenSize = HiddenSize!.Value,

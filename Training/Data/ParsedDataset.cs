@@ -26,13 +26,23 @@ public sealed record Series(string Name, double[][] Values)
 }
 
 /// <summary>
-/// Labelled examples: sequences (<c>Steps</c>, flat, <c>length × featureCount</c>) or texts; labels as raw numbers
-/// (<c>Labels[example]</c> is one number for classes and scalar regression, several for vector regression).
+/// Labelled examples: sequences (<c>Steps</c>, flat, <c>length × featureCount</c>), texts, or token lists; labels as
+/// raw numbers. <c>Labels[example]</c> is one number for classes and scalar regression, <see cref="LabelWidth"/> for
+/// vector regression; with <see cref="PerStep"/> labels, that for each step, flat (<c>length × LabelWidth</c>).
 /// </summary>
 public sealed record LabelledData(
     IReadOnlyList<float[]>? Steps, int FeatureCount, IReadOnlyList<string>? Texts, IReadOnlyList<double[]> Labels)
 {
+    /// <summary>Token lists (labelling datasets of tokens), words as given.</summary>
+    public IReadOnlyList<string[]>? Tokens { get; init; }
+
+    /// <summary>A label for every step rather than one per example.</summary>
+    public bool PerStep { get; init; }
+
+    /// <summary>Numbers in one label: 1 for classes and bare numbers.</summary>
+    public int LabelWidth { get; init; } = 1;
+
     public int Count => Labels.Count;
 
-    public int LengthOf(int example) => Steps![example].Length / FeatureCount;
+    public int LengthOf(int example) => Tokens is not null ? Tokens[example].Length : Steps![example].Length / FeatureCount;
 }

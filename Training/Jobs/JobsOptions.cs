@@ -1,6 +1,7 @@
 using System.ComponentModel.DataAnnotations;
 using RnnService.Domain.Budgets;
 using RnnService.Domain.Jobs;
+using RnnService.Training.Tasks;
 
 namespace RnnService.Training.Jobs;
 

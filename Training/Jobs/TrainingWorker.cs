@@ -9,6 +9,7 @@ using RnnService.Training.Data;
 using RnnService.Training.Pipeline;
 using RnnService.Training.Registry;
 using RnnService.Training.Storage;
+using RnnService.Training.Tasks;
 using RnnService.Training.Torch;
 using RnnService.Training.Torch.StateDicts;
 
@@ -156,7 +157,7 @@ public sealed class TrainingWorker(
         if (release) MemoryRelease.Collect();
         var device = ChooseDevice(request.Training!.Device!.Value);
         await queue.UpdateAsync(job.Id, WorkerId, DeviceName(device), null, null, CancellationToken.None);
-        var spec = request.Model!.ToSpec(pipeline.FeatureCount, pipeline.VocabularySize, pipeline.OutputSize);
+        var spec = request.Model!.ToSpec(pipeline.FeatureCount, pipeline.VocabularySize, pipeline.OutputSize, pipeline.PerStep);
         var checkpoints = files.CheckpointDirectory(job.Id);
         var epochs = request.Training.Epochs!.Value;
         var result = await Task.Factory.StartNew(
@@ -205,9 +206,7 @@ public sealed class TrainingWorker(
         var dataset = await context.Datasets.AsNoTracking().SingleOrDefaultAsync(d => d.Id == request.DatasetId, cancellationToken)
             ?? throw new JobFailedException($"dataset {request.DatasetId} no longer exists");
         var parsed = DatasetParser.Parse(files.DatasetPath(dataset.FileName), dataset.Format);
-        return request.Task!.Kind == TaskKind.Forecast
-            ? ForecastPipeline.Create(parsed.TimeSeries!, request.Task, request.Training!)
-            : SequencePipeline.Create(parsed.Labelled!, request.Task, request.Training!);
+        return TaskKinds.For(request.Task!.Kind!.Value).Prepare(parsed, request.Task, request.Training!);
     }
 
     private EngineDevice ChooseDevice(DeviceChoice choice) => choice switch

@@ -3,10 +3,11 @@ using RnnService.Training.Torch;
 namespace RnnService.Training.Pipeline;
 
 /// <summary>
-/// One prepared example: features (<c>length × featureCount</c>, flat) or token ids, and its target —
-/// scaled values (forecast, regression) or a class index.
+/// One prepared example: features (<c>length × featureCount</c>, flat) or token ids, and its target — scaled values
+/// (forecast, regression) or a class index; for a per-step model, a class at every step (<paramref name="StepClasses"/>),
+/// or <paramref name="StepWidth"/> scaled values at every step (<c>Targets</c>, <c>length × StepWidth</c>).
 /// </summary>
-public sealed record Example(float[]? Features, long[]? Tokens, int Length, float[]? Targets, long Class);
+public sealed record Example(float[]? Features, long[]? Tokens, int Length, float[]? Targets, long Class, long[]? StepClasses = null, int StepWidth = 0);
 
 /// <summary>Turns examples into the engine's padded batches.</summary>
 public static class Batches
@@ -17,8 +18,10 @@ public static class Batches
         var batch = chosen[0].Tokens is not null
             ? SequenceBatch.FromTokens(chosen.Select(e => e.Tokens!).ToArray())
             : SequenceBatch.FromFeatures(chosen.Select(e => e.Features!).ToArray(), featureCount);
-        var targets = chosen[0].Targets is not null
-            ? BatchTargets.FromValues(chosen.Select(e => e.Targets!).ToArray())
+        var first = chosen[0];
+        var targets = first.StepClasses is not null ? BatchTargets.FromStepClasses(chosen.Select(e => e.StepClasses!).ToArray(), batch.Steps)
+            : first.StepWidth > 0 ? BatchTargets.FromStepValues(chosen.Select(e => e.Targets!).ToArray(), batch.Steps, first.StepWidth)
+            : first.Targets is not null ? BatchTargets.FromValues(chosen.Select(e => e.Targets!).ToArray())
             : BatchTargets.FromClasses(chosen.Select(e => e.Class).ToArray());
         return (batch, targets);
     }

@@ -5,7 +5,7 @@ namespace RnnService.Training.Pipeline;
 
 /// <summary>
 /// A task's data made ready for the engine: the split examples, the network's input and output sizes, the loss,
-/// how validation outputs become metrics, and the preprocessing the model version keeps.
+/// how validation outputs become metrics, which epoch is kept, and the preprocessing the model version keeps.
 /// </summary>
 public abstract class TaskPipeline
 {
@@ -19,61 +19,42 @@ public abstract class TaskPipeline
     /// <summary>Vocabulary size, padding included, for token models; 0 otherwise.</summary>
     public int VocabularySize { get; init; }
 
+    /// <summary>Head outputs, per sequence or (<see cref="PerStep"/>) per step.</summary>
     public required int OutputSize { get; init; }
 
+    /// <summary>The head gives an output at every step (labelling).</summary>
+    public bool PerStep { get; init; }
+
     public required LossKind Loss { get; init; }
+
+    /// <summary>
+    /// The validation metric that picks the epoch kept and stops training early (higher is better, ties go to the lower
+    /// validation loss); null: the validation loss itself. A model is chosen by what it is judged on.
+    /// </summary>
+    public virtual string? SelectionMetric => null;
 
     /// <summary>What a model version needs to turn raw inputs into the network's and its outputs back (JSON-serialisable).</summary>
     public abstract object Preprocessing { get; }
 
-    /// <summary>Validation metrics in the data's own scale, from the raw head outputs (<c>Validation.Count × OutputSize</c>, validation order).</summary>
+    /// <summary>
+    /// Validation metrics in the data's own scale, from the raw head outputs in validation order: <c>OutputSize</c> a
+    /// sequence, or for a per-step model <c>OutputSize</c> at each of its steps.
+    /// </summary>
     public abstract IReadOnlyDictionary<string, double> Metrics(float[] outputs);
+
+    /// <summary>Whether an epoch with <paramref name="loss"/> and <paramref name="metrics"/> beats the best so far.</summary>
+    public bool Improves(double loss, IReadOnlyDictionary<string, double> metrics, double bestLoss, IReadOnlyDictionary<string, double>? bestMetrics)
+    {
+        if (SelectionMetric is not { } name || bestMetrics is null || !metrics.TryGetValue(name, out var score) || !bestMetrics.TryGetValue(name, out var best))
+            return loss < bestLoss;
+        return score > best || score == best && loss < bestLoss;
+    }
 
     public ModelSpec Spec(ModelSpec options) => options with
     {
         InputSize = VocabularySize > 0 ? options.InputSize : FeatureCount,
         VocabularySize = VocabularySize,
         OutputSize = OutputSize,
+        PerStep = PerStep,
     };
-}
-
-/// <summary>Mean and standard deviation per column, for standardising.</summary>
-public sealed record ColumnScaler(double[] Mean, double[] Std)
-{
-    /// <summary>Fits on rows of <paramref name="width"/> values; a constant column keeps a deviation of 1.</summary>
-    public static ColumnScaler Fit(IEnumerable<float[]> flatRows, int width)
-    {
-        var sum = new double[width];
-        var squares = new double[width];
-        long count = 0;
-        foreach (var row in flatRows)
-        {
-            for (var i = 0; i < row.Length; i++)
-            {
-                sum[i % width] += row[i];
-                squares[i % width] += (double)row[i] * row[i];
-            }
-            count += row.Length / width;
-        }
-        var mean = new double[width];
-        var std = new double[width];
-        for (var c = 0; c < width; c++)
-        {
-            mean[c] = count > 0 ? sum[c] / count : 0;
-            var variance = count > 0 ? squares[c] / count - mean[c] * mean[c] : 0;
-            std[c] = variance > 1e-12 ? Math.Sqrt(variance) : 1;
-        }
-        return new ColumnScaler(mean, std);
-    }
-
-    /// <summary>A standardised value of <paramref name="column"/> back in the column's own scale.</summary>
-    public double Restore(float value, int column) => value * Std[column] + Mean[column];
-
-    public float[] Apply(float[] flat)
-    {
-        var width = Mean.Length;
-        var scaled = new float[flat.Length];
-        for (var i = 0; i < flat.Length; i++) scaled[i] = (float)((flat[i] - Mean[i % width]) / Std[i % width]);
-        return scaled;
-    }
 }

@@ -132,11 +132,11 @@ public static class TrainingRun
                 throw new TrainingPausedException(epoch, pass.BatchesDone, pass.BatchCount, trained, pause);
             }
             var (validationLoss, outputs) = Evaluate(
-                model, pipeline.Validation, pipeline.FeatureCount, pipeline.OutputSize, pipeline.Loss, cancellationToken);
+                model, pipeline.Validation, pipeline.FeatureCount, pipeline.OutputSize, pipeline.Loss, cancellationToken, pipeline.PerStep);
             var metrics = pipeline.Metrics(outputs);
 
             model.ReadParameters(current);
-            var improved = validationLoss < progress.BestValidationLoss;
+            var improved = pipeline.Improves(validationLoss, metrics, progress.BestValidationLoss, progress.BestMetrics);
             if (improved) Array.Copy(current, best, current.LongLength);
             var withoutImprovement = improved ? 0 : progress.EpochsWithoutImprovement + 1;
             var elapsed = progress.ElapsedSeconds + epochSeconds;
@@ -197,22 +197,36 @@ public static class TrainingRun
 
     private static long EpochSeed(long seed, int epoch) => unchecked(seed * 1_000_003 + epoch);
 
-    /// <summary>Mean loss over <paramref name="examples"/> and the raw outputs in their order.</summary>
+    /// <summary>
+    /// Mean loss over <paramref name="examples"/> (for a per-step model, over their steps) and the raw outputs in their
+    /// order: <paramref name="outputSize"/> an example, or per step of each example.
+    /// </summary>
     public static (double Loss, float[] Outputs) Evaluate(
         SequenceModel model, IReadOnlyList<Example> examples, int featureCount, int outputSize, LossKind loss,
-        CancellationToken cancellationToken)
+        CancellationToken cancellationToken, bool perStep = false)
     {
-        var outputs = new float[checked((long)examples.Count * outputSize)];
+        // Where each example's outputs start: one row an example, or one a step.
+        var offsets = new long[examples.Count + 1];
+        for (var i = 0; i < examples.Count; i++) offsets[i + 1] = offsets[i] + (perStep ? examples[i].Length : 1) * (long)outputSize;
+        var outputs = new float[offsets[^1]];
         double lossSum = 0;
+        long weightSum = 0;
         foreach (var indices in Batches.InLengthOrder(examples, EvaluationBatchSize))
         {
             cancellationToken.ThrowIfCancellationRequested();
             var (batch, targets) = Batches.Build(examples, indices, featureCount);
             var evaluation = model.Evaluate(batch, targets, loss);
-            lossSum += evaluation.Loss * indices.Length;
+            // The engine's loss is a mean over the batch's sequences, or over its real steps.
+            var weight = perStep ? batch.Lengths.Sum() : indices.Length;
+            lossSum += evaluation.Loss * weight;
+            weightSum += weight;
             for (var j = 0; j < indices.Length; j++)
-                evaluation.Outputs.AsSpan(j * outputSize, outputSize).CopyTo(outputs.AsSpan(checked(indices[j] * outputSize)));
+            {
+                var source = perStep ? j * (long)batch.Steps * outputSize : j * (long)outputSize;
+                var count = offsets[indices[j] + 1] - offsets[indices[j]];
+                evaluation.Outputs.AsSpan(checked((int)source), checked((int)count)).CopyTo(outputs.AsSpan(checked((int)offsets[indices[j]])));
+            }
         }
-        return (lossSum / examples.Count, outputs);
+        return (lossSum / weightSum, outputs);
     }
 }

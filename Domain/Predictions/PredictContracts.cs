@@ -1,6 +1,6 @@
 using System.ComponentModel;
 
-namespace RnnService.Api.Predict;
+namespace RnnService.Domain.Predictions;
 
 /// <summary>What to predict with, and for which sequences or texts.</summary>
 public sealed record PredictRequest
@@ -15,6 +15,9 @@ public sealed record PredictRequest
     [Description("For text models, instead of inputs: texts, tokenised as in training.")]
     public IReadOnlyList<string>? Texts { get; init; }
 
+    [Description("For models trained on token lists (labelling), instead of inputs: each sequence as its list of tokens.")]
+    public IReadOnlyList<IReadOnlyList<string>>? Tokens { get; init; }
+
     [Description("Forecast: steps to return, at most the trained horizon. Default: the trained horizon.")]
     public int? Horizon { get; init; }
 
@@ -22,12 +25,10 @@ public sealed record PredictRequest
     public bool ReturnStates { get; init; }
 }
 
-/// <summary>The model version that answered and one output per input, in input order.</summary>
-public sealed record PredictResponse(string Model, int Version, IReadOnlyList<PredictOutput> Outputs);
-
 /// <summary>
-/// One sequence's answer: <c>forecast</c> (forecast models), <c>label</c> and <c>probabilities</c> (classification) or
-/// <c>values</c> (regression); <c>states</c> when asked for.
+/// One sequence's answer: <c>forecast</c> (forecast models), <c>label</c> and <c>probabilities</c> (classification),
+/// <c>values</c> (regression), or per step <c>labels</c> and <c>probabilities</c>, or <c>values</c> (labelling);
+/// <c>states</c> when asked for.
 /// </summary>
 public sealed record PredictOutput
 {
@@ -37,11 +38,16 @@ public sealed record PredictOutput
     [Description("Classification: the most probable class, as labelled in the training data.")]
     public double? Label { get; init; }
 
-    [Description("Classification: one probability per class, in the order of the model's labels.")]
-    public double[]? Probabilities { get; init; }
+    [Description("Labelling: the most probable class at each step, as labelled in the training data.")]
+    public double[]? Labels { get; init; }
 
-    [Description("Regression: the predicted values, in the labels' own scale.")]
-    public double[]? Values { get; init; }
+    /// <summary><c>double[]</c> for a classification, <c>double[][]</c> (a row per step) for a labelling model.</summary>
+    [Description("Classification: one probability per class, in the order of the model's labels. Labelling: one such list per step.")]
+    public object? Probabilities { get; init; }
+
+    /// <summary><c>double[]</c> for a regression, <c>double[][]</c> (a row per step) for a labelling model of numbers.</summary>
+    [Description("Regression: the predicted values, in the labels' own scale. Labelling of numbers: one such list per step.")]
+    public object? Values { get; init; }
 
     public SequenceStates? States { get; init; }
 }

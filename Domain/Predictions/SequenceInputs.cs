@@ -2,7 +2,7 @@ using System.Text.Json;
 using System.Text.Json.Serialization;
 using RnnService.Domain.Validation;
 
-namespace RnnService.Api.Predict;
+namespace RnnService.Domain.Predictions;
 
 /// <summary>One sequence of a request as read: its values flat in step order (steps × width).</summary>
 public sealed class InputSequence(float[] values, int steps, int width)

@@ -1,0 +1,171 @@
+"""Real labelled corpora through RnnService's HTTP API, scored on held-out data against classical baselines that this
+script computes on the same split.
+
+Each corpus comes as NAME.train.jsonl (uploaded; the service holds out its own validation share of it, which picks the
+epoch) and NAME.test.jsonl (never seen by the service or the baselines until scoring). Every job says only its task kind,
+plus the model settings a variant names; everything else is the service's default.
+
+Baselines, fitted on the training file only:
+- texts: multinomial naive Bayes on a bag of words (scikit-learn, alpha 1);
+- sequences: Gaussian naive Bayes and logistic regression on the flattened steps (scikit-learn);
+- labelling: each token's most frequent label in the training file (the "most frequent tag" baseline of tagging),
+  the overall most frequent label for unseen tokens.
+
+Usage: python3 sequences.py BASE_URL DATA_DIR RESULTS_JSON [VARIANTS] [ONLY]
+VARIANTS: JSON, {"name": {"model": {...}, "training": {...}, "task": {...}}, ...}: settings to try on each corpus besides
+the defaults (e.g. {"mean": {"model": {"pooling": "mean"}}}). ONLY: comma-separated corpora to run (default: all).
+"""
+import json
+import sys
+import time
+import urllib.request
+import uuid
+
+import numpy as np
+from sklearn.feature_extraction.text import CountVectorizer
+from sklearn.linear_model import LogisticRegression
+from sklearn.metrics import accuracy_score, f1_score
+from sklearn.naive_bayes import GaussianNB, MultinomialNB
+
+base, data, results_path = sys.argv[1], sys.argv[2], sys.argv[3]
+variants = json.loads(sys.argv[4]) if len(sys.argv) > 4 and sys.argv[4] else {}
+only = set(sys.argv[5].split(",")) if len(sys.argv) > 5 and sys.argv[5] else None
+CHUNK = 512
+
+
+def call(method, path, body=None, content_type="application/json"):
+    request = urllib.request.Request(base + path, data=body, method=method, headers={"Content-Type": content_type} if body else {})
+    with urllib.request.urlopen(request) as response:
+        return json.loads(response.read())
+
+
+def upload(file_name):
+    boundary = uuid.uuid4().hex
+    with open(f"{data}/{file_name}", "rb") as f:
+        content = f.read()
+    body = (f"--{boundary}\r\nContent-Disposition: form-data; name=\"file\"; filename=\"{file_name}\"\r\n"
+            f"Content-Type: application/octet-stream\r\n\r\n").encode() + content + f"\r\n--{boundary}--\r\n".encode()
+    return call("POST", "/datasets", body, f"multipart/form-data; boundary={boundary}")
+
+
+def train(dataset, model_name, task, variant=None):
+    body = {"datasetId": dataset["id"], "modelName": model_name, "task": task}
+    for part, settings in (variant or {}).items():
+        body[part] = {**body.get(part, {}), **settings}
+    job = call("POST", "/training-jobs", json.dumps(body).encode())
+    while job["state"] in ("queued", "running"):
+        time.sleep(1)
+        job = call("GET", f"/training-jobs/{job['id']}")
+    return job
+
+
+def predict(model_name, field, items):
+    outputs = []
+    for start in range(0, len(items), CHUNK):
+        body = {"model": model_name, field: items[start:start + CHUNK]}
+        outputs += call("POST", "/predict", json.dumps(body).encode())["outputs"]
+    return outputs
+
+
+def load(name, part):
+    with open(f"{data}/{name}.{part}.jsonl") as f:
+        return [json.loads(line) for line in f]
+
+
+results = []
+
+
+def record(corpus, kind, variant, job, started, scores, baselines):
+    entry = {"corpus": corpus, "task": kind, "variant": variant, "state": job["state"], "error": job.get("error"),
+             "epochs": job["progress"]["epoch"] if job.get("progress") else 0,
+             "bestEpoch": job["progress"].get("bestEpoch") if job.get("progress") else None,
+             "stoppedBy": job.get("stoppedBy"), "seconds": round(time.time() - started, 1), "request": job["request"],
+             "validation": job.get("metrics"), "test": scores, "baselines": baselines}
+    results.append(entry)
+    shown = "  ".join(f"{k} {v:.3f}" for k, v in scores.items())
+    base_shown = "  ".join(f"{k} {v:.3f}" for k, v in baselines.items())
+    print(f"{corpus:16} {variant:10} {job['state']:9} epochs {entry['epochs']:3} (best {entry['bestEpoch']})  test: {shown}  |  {base_shown}"
+          f"  ({entry['seconds']} s)", flush=True)
+    with open(results_path, "w") as f:
+        json.dump(results, f, indent=2)
+
+
+def class_scores(truth, predicted):
+    return {"accuracy": accuracy_score(truth, predicted), "macroF1": f1_score(truth, predicted, average="macro")}
+
+
+def wanted(corpus):
+    return only is None or corpus in only
+
+
+def runs():
+    """The defaults, then each variant: (name, settings)."""
+    return [("default", None)] + list(variants.items())
+
+
+# Texts: naive Bayes, then the default model and the variants.
+for corpus in filter(wanted, ["austen", "fortunes"]):
+    train_rows, test_rows = load(corpus, "train"), load(corpus, "test")
+    vectorizer = CountVectorizer(token_pattern=r"\w+|[^\w\s]", lowercase=True)
+    nb = MultinomialNB().fit(vectorizer.fit_transform([r["text"] for r in train_rows]), [r["label"] for r in train_rows])
+    truth = [r["label"] for r in test_rows]
+    baseline = class_scores(truth, nb.predict(vectorizer.transform([r["text"] for r in test_rows])))
+    baselines = {"naiveBayesAccuracy": baseline["accuracy"], "naiveBayesMacroF1": baseline["macroF1"]}
+    dataset = upload(f"{corpus}.train.jsonl")
+    for variant, settings in runs():
+        started = time.time()
+        name = f"{corpus}-{variant}"
+        job = train(dataset, name, {"kind": "classification"}, settings)
+        scores = {}
+        if job["state"] == "succeeded":
+            outputs = predict(name, "texts", [r["text"] for r in test_rows])
+            scores = class_scores(truth, [int(o["label"]) for o in outputs])
+        record(corpus, "classification", variant, job, started, scores, baselines)
+
+# Sequences: naive Bayes and logistic regression on the flattened steps.
+for corpus in filter(wanted, ["digits", "dna"]):
+    train_rows, test_rows = load(corpus, "train"), load(corpus, "test")
+    flat = lambda rows: np.array([np.ravel(r["sequence"]) for r in rows], dtype=float)  # noqa: E731
+    x_train, x_test = flat(train_rows), flat(test_rows)
+    y_train, truth = [r["label"] for r in train_rows], [r["label"] for r in test_rows]
+    nb = class_scores(truth, GaussianNB().fit(x_train, y_train).predict(x_test))
+    logistic = class_scores(truth, LogisticRegression(max_iter=5000).fit(x_train, y_train).predict(x_test))
+    baselines = {"naiveBayesAccuracy": nb["accuracy"], "logisticAccuracy": logistic["accuracy"]}
+    dataset = upload(f"{corpus}.train.jsonl")
+    for variant, settings in runs():
+        started = time.time()
+        name = f"{corpus}-{variant}"
+        job = train(dataset, name, {"kind": "classification"}, settings)
+        scores = {}
+        if job["state"] == "succeeded":
+            outputs = predict(name, "inputs", [r["sequence"] for r in test_rows])
+            scores = class_scores(truth, [int(o["label"]) for o in outputs])
+        record(corpus, "classification", variant, job, started, scores, baselines)
+
+# Labelling: punctuation restored word by word; the most frequent label of each word as the baseline.
+corpus = "kjv-punctuation"
+if not wanted(corpus):
+    sys.exit(0)
+train_rows, test_rows = load(corpus, "train"), load(corpus, "test")
+counts, overall = {}, {}
+for row in train_rows:
+    for token, label in zip(row["tokens"], row["labels"]):
+        counts.setdefault(token, {}).setdefault(label, 0)
+        counts[token][label] += 1
+        overall[label] = overall.get(label, 0) + 1
+majority = max(overall, key=overall.get)
+truth = [label for row in test_rows for label in row["labels"]]
+frequent = [max(counts[t], key=counts[t].get) if t in counts else majority for row in test_rows for t in row["tokens"]]
+baseline = class_scores(truth, frequent)
+baselines = {"frequentLabelAccuracy": baseline["accuracy"], "frequentLabelMacroF1": baseline["macroF1"],
+             "majorityAccuracy": accuracy_score(truth, [majority] * len(truth))}
+dataset = upload(f"{corpus}.train.jsonl")
+for variant, settings in runs():
+    started = time.time()
+    name = f"{corpus}-{variant}"
+    job = train(dataset, name, {"kind": "labelling"}, settings)
+    scores = {}
+    if job["state"] == "succeeded":
+        outputs = predict(name, "tokens", [r["tokens"] for r in test_rows])
+        scores = class_scores(truth, [int(label) for o in outputs for label in o["labels"]])
+    record(corpus, "labelling", variant, job, started, scores, baselines)
