@@ -84,17 +84,6 @@ public sealed class PyTorchParityTests(PyTorchCases pytorch)
         Assert.Equal(reference.ParameterNames, model.Parameters.Select(p => p.Name));
     }
 
-    /// <summary>The repository's README.md, found above the test assembly.</summary>
-    private static string Readme()
-    {
-        for (var directory = new DirectoryInfo(AppContext.BaseDirectory); directory is not null; directory = directory.Parent)
-        {
-            var path = Path.Combine(directory.FullName, "README.md");
-            if (File.Exists(path) && Directory.Exists(Path.Combine(directory.FullName, "Api.Tests"))) return path;
-        }
-        throw new FileNotFoundException("README.md above " + AppContext.BaseDirectory);
-    }
-
     [Fact]
     public void WeightsSavedByOurEngineLoadInPyTorchAndGiveOurOutputs()
     {
@@ -124,7 +113,7 @@ public sealed class PyTorchParityTests(PyTorchCases pytorch)
             }
 
             var report = JsonNode.Parse(PyTorch.Run("check", directory))!.AsObject();
-            var readme = JsonNode.Parse(PyTorch.Run("readme", Readme(), directory))!.AsObject();
+            var readme = JsonNode.Parse(PyTorch.Run("readme", PyTorch.Readme(), directory))!.AsObject();
 
             Assert.Equal(names.Order(), report.Select(entry => entry.Key).Order());
             foreach (var (name, entry) in report)

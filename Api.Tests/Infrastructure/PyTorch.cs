@@ -16,6 +16,17 @@ public static class PyTorch
     public static string RunScript(string script, params string[] arguments) =>
         Execute(Path.Combine(AppContext.BaseDirectory, "Parity", script), script, arguments);
 
+    /// <summary>The repository's README.md, found above the test assembly (its PyTorch class is checked against our weights).</summary>
+    public static string Readme()
+    {
+        for (var directory = new DirectoryInfo(AppContext.BaseDirectory); directory is not null; directory = directory.Parent)
+        {
+            var path = Path.Combine(directory.FullName, "README.md");
+            if (File.Exists(path) && Directory.Exists(Path.Combine(directory.FullName, "Api.Tests"))) return path;
+        }
+        throw new FileNotFoundException("README.md above " + AppContext.BaseDirectory);
+    }
+
     /// <summary>Runs a few lines of Python (with <c>sys.argv[1:]</c> = <paramref name="arguments"/>) and returns what they printed.</summary>
     public static string RunCode(string code, params string[] arguments)
     {

@@ -179,7 +179,7 @@ public sealed class PredictBadInputTests(LimitedService service) : IClassFixture
     public async Task TextsNeedATextModelAndNotInputsBesideThem()
     {
         Assert.Contains("not texts", (await PostAsync(new { model = "load", texts = new[] { "hello" } })).Errors("texts"));
-        Assert.Equal("send inputs or texts, not both.",
+        Assert.Equal("send one of inputs, texts or tokens.",
             (await PostAsync(new { model = "load", texts = new[] { "hello" }, inputs = new[] { new[] { 1.0 } } })).Errors("texts"));
         Assert.Contains("is required", (await PostAsync(new { model = "load" })).Errors("inputs"));
     }

@@ -24,7 +24,7 @@ public static class PredictApi
             .WithSummary("Predict with a registered model")
             .WithDescription(
                 "`model` is `name` (its latest version) or `name:version`. `inputs` holds sequences of any lengths; a step is a " +
-                "list of features or a bare number. Text models take `texts` instead. Concurrent requests for one version are " +
+                "list of features or a bare number. Text models take `texts` instead, token-list (labelling) models `tokens`. Concurrent requests for one version are " +
                 "batched together on the server; outputs come back in input order. A problem with an input is a 400 naming it " +
                 "(`inputs[3][17]`); a body over the size limit is a 413.")
             .Accepts<PredictRequest>("application/json");
@@ -66,7 +66,7 @@ public static class PredictApi
             spec, prepared.Select(p => p.Length).ToArray(), spec.HasEmbedding ? sizeof(long) : sizeof(float) * (long)spec.InputSize,
             body.ReturnStates, limits.Batching.MaxBatchSequences, model.ConcurrentBatches);
         if (needed > limits.MaxRequestMemoryMiB * Sizes.MiB)
-            return Problems.Validation(body.Texts is null ? "inputs" : "texts",
+            return Problems.Validation(SequencesField(body),
                 $"serving these {prepared.Length} sequences ({Sizes.Count(prepared.Sum(p => (long)p.Length))} steps{(body.ReturnStates ? ", with their states" : "")}) " +
                 $"would need about {Sizes.Bytes(needed)}; one request may use at most {Sizes.Bytes(limits.MaxRequestMemoryMiB * Sizes.MiB)} " +
                 "(Inference:MaxRequestMemoryMiB). Send fewer or shorter sequences.");
@@ -102,12 +102,14 @@ public static class PredictApi
 
         if (body.Horizon is < 1) errors.Add(new("horizon", $"must be at least 1, got {body.Horizon}."));
 
-        var count = body.Inputs?.Count ?? body.Texts?.Count;
-        if (body.Inputs is not null && body.Texts is not null) errors.Add(new("texts", "send inputs or texts, not both."));
-        else if (count is null) errors.Add(new("inputs", "is required: a list of sequences (or texts, for text models)."));
-        else if (count == 0) errors.Add(new(body.Inputs is null ? "texts" : "inputs", "is empty; send at least one sequence."));
+        var count = body.Inputs?.Count ?? body.Texts?.Count ?? body.Tokens?.Count;
+        var field = SequencesField(body);
+        if ((body.Inputs is null ? 0 : 1) + (body.Texts is null ? 0 : 1) + (body.Tokens is null ? 0 : 1) > 1)
+            errors.Add(new(body.Tokens is not null ? "tokens" : "texts", "send one of inputs, texts or tokens."));
+        else if (count is null) errors.Add(new("inputs", "is required: a list of sequences (or texts, for text models; tokens, for token-list models)."));
+        else if (count == 0) errors.Add(new(field, "is empty; send at least one sequence."));
         else if (count > limits.MaxSequencesPerRequest)
-            errors.Add(new(body.Inputs is null ? "texts" : "inputs", $"holds {count} sequences; at most {limits.MaxSequencesPerRequest} are allowed in one request."));
+            errors.Add(new(field, $"holds {count} sequences; at most {limits.MaxSequencesPerRequest} are allowed in one request."));
         else if (body.Inputs is { } inputs)
         {
             errors.AddRange(inputs.Problems);
@@ -117,19 +119,33 @@ public static class PredictApi
                     errors.Add(new($"inputs[{i}]", $"has {inputs[i].Steps} steps; at most {limits.MaxStepsPerSequence} are allowed."));
             }
         }
-        else
+        else if (body.Texts is { } texts)
         {
-            for (var i = 0; i < body.Texts!.Count; i++)
+            for (var i = 0; i < texts.Count; i++)
             {
-                if (body.Texts[i] is null)
+                if (texts[i] is null)
                 {
                     errors.Add(new($"texts[{i}]", "must be a string."));
                     break;
                 }
             }
         }
+        else
+        {
+            for (var i = 0; i < body.Tokens!.Count; i++)
+            {
+                if (body.Tokens[i] is null)
+                {
+                    errors.Add(new($"tokens[{i}]", "must be a list of tokens."));
+                    break;
+                }
+            }
+        }
         return errors;
     }
+
+    /// <summary>The field that holds the request's sequences, for messages about all of them.</summary>
+    private static string SequencesField(PredictRequest body) => body.Texts is not null ? "texts" : body.Tokens is not null ? "tokens" : "inputs";
 
     /// <summary>(length × directions·hidden) per step → per direction, (length × hidden) each.</summary>
     private static SequenceStates SplitStates(float[] states, int length, int hidden, bool bidirectional)
