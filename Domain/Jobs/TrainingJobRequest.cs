@@ -97,6 +97,9 @@ public sealed record ModelOptions
     [Description("Texts: width of the word embedding. Default 64.")]
     public int? EmbeddingDim { get; init; }
 
+    [Description("Texts and token lists: dropout on the embedded tokens while training (serving is unchanged). Default 0.5.")]
+    public double? EmbeddingDropout { get; init; }
+
     [Description("How the sequence's representation is read from the top layer's outputs: last (the final state, default), " +
                  "mean, max (per unit, over the real steps), or attention (a learned score per step, softmax over the real steps).")]
     public PoolingKind? Pooling { get; init; }
@@ -118,6 +121,7 @@ public sealed record ModelOptions
         VocabularySize = vocabularySize,
         OutputSize = outputSize,
         Pooling = Pooling ?? PoolingKind.Last,
+        EmbeddingDropout = vocabularySize > 0 ? EmbeddingDropout ?? 0 : 0,
     };
 }
 

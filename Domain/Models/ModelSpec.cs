@@ -29,6 +29,9 @@ public sealed record ModelSpec
     /// <summary>Dropout between stacked layers, in training only (PyTorch ignores it for one layer).</summary>
     public double Dropout { get; init; }
 
+    /// <summary>Token models: dropout on the embedded tokens, in training only (no weights; serving is unchanged).</summary>
+    public double EmbeddingDropout { get; init; }
+
     /// <summary>Size of the token vocabulary, padding (0) included; 0 means no embedding.</summary>
     public int VocabularySize { get; init; }
 
@@ -85,6 +88,8 @@ public sealed record ModelSpec
     public IReadOnlyList<ValidationError> Validate()
     {
         var errors = ValidateFields();
+        if (EmbeddingDropout > 0 && !HasEmbedding)
+            errors.Add(new("embeddingDropout", "applies to token models (texts, token lists) only."));
         // The host holds a model's weights in one float array (checkpoints, versions, the engine's bulk copies).
         if (errors.Count == 0 && CountParameters() is var count && count > Array.MaxLength)
             errors.Add(new(HasEmbedding && (long)VocabularySize * InputSize > count / 2 ? "vocabularySize" : "hiddenSize",
@@ -107,6 +112,8 @@ public sealed record ModelSpec
             errors.Add(new("numLayers", $"must be between 1 and {MaxLayers}, got {NumLayers}."));
         if (!(Dropout is >= 0 and < 1))
             errors.Add(new("dropout", $"must be at least 0 and below 1, got {Dropout}."));
+        if (!(EmbeddingDropout is >= 0 and < 1))
+            errors.Add(new("embeddingDropout", $"must be at least 0 and below 1, got {EmbeddingDropout}."));
         if (VocabularySize is < 0 or > 10_000_000)
             errors.Add(new("vocabularySize", $"must be between 0 and 10000000, got {VocabularySize}."));
         return errors;

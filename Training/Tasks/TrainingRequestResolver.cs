@@ -29,6 +29,9 @@ public sealed record TrainingResolution(TrainingJobRequest? Request, IReadOnlyLi
 /// </summary>
 public static class TrainingRequestResolver
 {
+    /// <summary>Dropout on embedded tokens: measured on real corpora (README's real-data table), it narrows the gap to naive Bayes most.</summary>
+    public const double DefaultEmbeddingDropout = 0.5;
+
     public static TrainingResolution Resolve(TrainingJobRequest request, DatasetSummary dataset, bool cudaAvailable) =>
         Resolve(request, dataset, cudaAvailable, JobLimits.None, datasetBytes: 0);
 
@@ -138,13 +141,17 @@ public static class TrainingRequestResolver
             Bidirectional = model.Bidirectional ?? false,
             Dropout = model.Dropout ?? 0,
             EmbeddingDim = texts ? model.EmbeddingDim ?? 64 : null,
+            EmbeddingDropout = texts ? model.EmbeddingDropout ?? DefaultEmbeddingDropout : null,
             Pooling = model.Pooling ?? PoolingKind.Last,
         };
         if (!texts && model.EmbeddingDim is not null)
             errors.Add(new("model.embeddingDim", "applies to text and token datasets only."));
+        if (!texts && model.EmbeddingDropout is not null)
+            errors.Add(new("model.embeddingDropout", "applies to text and token datasets only."));
         // The engine's own rules for each field, reported under the request's names (the embedding's width stands in for
-        // the input); the parameter count depends on the data's sizes, and is checked on the real spec.
-        foreach (var error in resolved.ToSpec(resolved.EmbeddingDim ?? 1, vocabularySize: 0, outputSize: 1).ValidateFields())
+        // the input, a token placeholder for the vocabulary); the parameter count depends on the data's sizes, and is
+        // checked on the real spec.
+        foreach (var error in resolved.ToSpec(resolved.EmbeddingDim ?? 1, vocabularySize: texts ? 2 : 0, outputSize: 1).ValidateFields())
             errors.Add(new(error.Field == "inputSize" ? "model.embeddingDim" : "model." + error.Field, error.Message));
         return resolved;
     }

@@ -112,6 +112,7 @@ internal struct NativeModelSpec
     public long OutputSize;
     public int Pooling;
     public int PerStep;
+    public double EmbeddingDropout;
 }
 
 [StructLayout(LayoutKind.Sequential)]

@@ -68,6 +68,7 @@ public sealed class SequenceModel : IDisposable
             OutputSize = spec.OutputSize,
             Pooling = (int)spec.Pooling,
             PerStep = spec.PerStep ? 1 : 0,
+            EmbeddingDropout = spec.EmbeddingDropout,
         };
         var target = device ?? EngineDevice.Cpu;
         TorchEngineException.Check(NativeMethods.rnn_model_create(native, target.NativeIndex, seed ?? -1, out var handle));

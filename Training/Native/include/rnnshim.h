@@ -54,6 +54,8 @@ typedef struct {
   int32_t pooling;          // RNN_POOLING_*; attention adds attention.weight (1, directions * hidden) and .bias
   int32_t per_step;         // 1: the head reads every step's output (many-to-many, synchronous): outputs are
                             // (batch_size, steps, output_size), zeros past each length; pooling must be last
+  double embedding_dropout; // token models: dropout on the embedded tokens, training only (no weights; inference
+                            // is unchanged); must be 0 without an embedding
 } rnn_model_spec;
 
 // A padded batch, batch-first. Exactly one of features / tokens is set.

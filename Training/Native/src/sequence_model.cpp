@@ -20,6 +20,10 @@ void validate_spec(const rnn_model_spec& spec) {
   if (spec.per_step != 0 && spec.per_step != 1) fail("per_step must be 0 or 1, got ", spec.per_step);
   if (spec.per_step == 1 && spec.pooling != RNN_POOLING_LAST)
     fail("a per-step model reads every step's output; its pooling must be last (0), got ", spec.pooling);
+  if (!(spec.embedding_dropout >= 0.0 && spec.embedding_dropout < 1.0))
+    fail("embedding dropout must be in [0, 1), got ", spec.embedding_dropout);
+  if (spec.vocabulary_size == 0 && spec.embedding_dropout != 0.0)
+    fail("embedding dropout applies to token models only, got ", spec.embedding_dropout, " without an embedding");
   if (spec.vocabulary_size > 0) {
     if (spec.embedding_dim < 1) fail("embedding dimension must be at least 1 for a token model, got ", spec.embedding_dim);
     if (spec.input_size != spec.embedding_dim) fail("input size ", spec.input_size, " must equal the embedding dimension ", spec.embedding_dim);
@@ -201,6 +205,8 @@ torch::Tensor SequenceModelImpl::forward(const torch::Tensor& inputs, const torc
                                          const torch::Tensor& device_lengths, torch::Tensor* states) {
   // (batch, steps, input_size)
   auto x = embedding ? embedding->forward(inputs) : inputs;
+  // Dropout on the embedded tokens regularises token models on small corpora; in training only.
+  if (embedding && spec.embedding_dropout > 0) x = torch::dropout(x, spec.embedding_dropout, is_training());
   const bool want_states = states != nullptr;
   // Every pooling but the last, and every per-step model, reads the per-step outputs.
   const bool want_steps = want_states || spec.pooling != RNN_POOLING_LAST || spec.per_step == 1;

@@ -1,7 +1,7 @@
 // The one model family of RnnService, the C++ twin of this PyTorch module:
 //
 //   class SequenceModel(nn.Module):
-//       embedding: nn.Embedding(vocab, dim, padding_idx=0)   # token models only
+//       embedding: nn.Embedding(vocab, dim, padding_idx=0)   # token models only (+ dropout in training)
 //       rnn:       nn.LSTM | nn.GRU | nn.RNN(tanh), batch_first=True
 //       attention: nn.Linear(directions * hidden, 1)         # attention pooling only
 //       head:      nn.Linear(directions * hidden, outputs)
