@@ -31,12 +31,12 @@ public sealed class PauseTests : IDisposable
     public void AnEpochStoppedBetweenBatchesGoesOnFromTheNextBatchAndEndsAsAnUninterruptedRun()
     {
         var (pipeline, spec, training) = Problem();
-        var uninterrupted = TrainingRun.Run(pipeline, spec, training, EngineDevice.Cpu, uninterruptedDirectory, 1, (_, _) => { }, CancellationToken.None);
+        var uninterrupted = TrainingRun.Run(TorchSequenceEngine.Instance, pipeline, spec, training, EngineDevice.Cpu, uninterruptedDirectory, 1, (_, _) => { }, CancellationToken.None);
 
         // Stop while the second epoch builds its fourth batch: epoch 1 and epoch 2's ordering read every example once.
         using var shutdown = new CancellationTokenSource();
         var stopping = new StopWhenRead(pipeline, shutdown, reads: 3 * pipeline.Train.Count + 3 * training.BatchSize!.Value + 1);
-        var paused = Assert.Throws<TrainingPausedException>(() => TrainingRun.Run(
+        var paused = Assert.Throws<TrainingPausedException>(() => TrainingRun.Run(TorchSequenceEngine.Instance,
             stopping, spec, training, EngineDevice.Cpu, pausedDirectory, 1, (_, _) => { }, CancellationToken.None, pause: shutdown.Token));
 
         Assert.Equal(2, paused.Epoch);
@@ -46,7 +46,7 @@ public sealed class PauseTests : IDisposable
         Assert.Equal(2, checkpoint.Progress.Unfinished!.Epoch);
         Assert.Equal(4, checkpoint.Progress.Unfinished.Batches);
 
-        var resumed = TrainingRun.Run(pipeline, spec, training, EngineDevice.Cpu, pausedDirectory, 2, (_, _) => { }, CancellationToken.None);
+        var resumed = TrainingRun.Run(TorchSequenceEngine.Instance, pipeline, spec, training, EngineDevice.Cpu, pausedDirectory, 2, (_, _) => { }, CancellationToken.None);
 
         Assert.Equal(uninterrupted.BestWeights, resumed.BestWeights);
         Assert.Equal(Losses(uninterrupted), Losses(resumed));
@@ -62,7 +62,7 @@ public sealed class PauseTests : IDisposable
         using var shutdown = new CancellationTokenSource();
         shutdown.Cancel();
 
-        var paused = Assert.Throws<TrainingPausedException>(() => TrainingRun.Run(
+        var paused = Assert.Throws<TrainingPausedException>(() => TrainingRun.Run(TorchSequenceEngine.Instance,
             pipeline, spec, training, EngineDevice.Cpu, pausedDirectory, 1, (_, _) => { }, CancellationToken.None, pause: shutdown.Token));
 
         Assert.Equal((1, 0), (paused.Epoch, paused.BatchesDone));
@@ -76,7 +76,7 @@ public sealed class PauseTests : IDisposable
         using var cancel = new CancellationTokenSource();
         cancel.Cancel();
 
-        var error = Assert.ThrowsAny<OperationCanceledException>(() => TrainingRun.Run(
+        var error = Assert.ThrowsAny<OperationCanceledException>(() => TrainingRun.Run(TorchSequenceEngine.Instance,
             pipeline, spec, training, EngineDevice.Cpu, pausedDirectory, 1, (_, _) => { }, cancel.Token));
 
         Assert.IsNotType<TrainingPausedException>(error);

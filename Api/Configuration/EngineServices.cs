@@ -3,6 +3,7 @@ using Microsoft.Extensions.Diagnostics.HealthChecks;
 using Microsoft.Extensions.Options;
 using RnnService.Api.Health;
 using RnnService.Api.Inference;
+using RnnService.Training.Engine;
 using RnnService.Training.Jobs;
 using RnnService.Training.Torch;
 
@@ -50,6 +51,12 @@ public static class EngineServices
             .ValidateOnStart();
         // Loading the engine is the first thing the process does with it: a missing libtorch fails the start, loudly.
         builder.Services.AddSingleton(services => ConfigureEngine(services.GetRequiredService<IOptions<EngineOptions>>().Value));
+        // Training, serving and imports build their networks through the engine's interface, set up before any is built.
+        builder.Services.AddSingleton<ISequenceEngine>(services =>
+        {
+            services.GetRequiredService<EngineInfo>();
+            return TorchSequenceEngine.Instance;
+        });
         builder.Services.AddHostedService<EngineWarmup>();
         // The served models' device is known only where the api role registered serving.
         builder.Services.AddHealthChecks().Add(new HealthCheckRegistration(

@@ -1,6 +1,7 @@
 using Microsoft.Extensions.Options;
 using RnnService.Domain.Jobs;
 using RnnService.Domain.Models;
+using RnnService.Training.Engine;
 using RnnService.Training.Storage;
 using RnnService.Training.Tasks;
 using RnnService.Training.Torch;
@@ -19,7 +20,7 @@ public sealed class LoadedModel
     private bool disposed;
 
     internal LoadedModel(
-        ModelVersionRecord record, SequenceModel model, ServedTask servable, BatchingOptions batching, int concurrentBatches, InferenceStatistics statistics)
+        ModelVersionRecord record, ISequenceNetwork model, ServedTask servable, BatchingOptions batching, int concurrentBatches, InferenceStatistics statistics)
     {
         Id = record.Id;
         Name = record.Name;
@@ -41,7 +42,7 @@ public sealed class LoadedModel
 
     public int Version { get; }
 
-    public SequenceModel Model { get; }
+    public ISequenceNetwork Model { get; }
 
     /// <summary>The version's task: its preprocessing applied to requests, its outputs mapped back.</summary>
     public ServedTask Servable { get; }
@@ -115,8 +116,8 @@ public sealed record CacheStatistics(long Loads, long Hits, long Evictions, int 
 /// that is not loaded yet share one load.
 /// </summary>
 public sealed class ModelCache(
-    IOptions<InferenceOptions> options, FileStore files, EngineInfo engine, InferenceDevice device, InferenceStatistics statistics,
-    ILogger<ModelCache> logger)
+    IOptions<InferenceOptions> options, FileStore files, EngineInfo engine, ISequenceEngine networks, InferenceDevice device,
+    InferenceStatistics statistics, ILogger<ModelCache> logger)
     : IDisposable
 {
     /// <summary>Engine calls one model may run at once: as configured, else one per group of intra-op threads, or two on a GPU.</summary>
@@ -210,10 +211,10 @@ public sealed class ModelCache(
         var task = StoredJson.Read<TaskOptions>(record.Task);
         var servable = TaskKinds.For(task.Kind ?? throw new InvalidOperationException($"model version {record.Id} has no task kind"))
             .Serve(spec, task, record.Preprocessing);
-        SequenceModel network;
+        ISequenceNetwork network;
         using (var weights = File.OpenRead(files.WeightsPath(record.WeightsFile)))
         {
-            network = SequenceModel.Load(spec, weights, device.Device);
+            network = networks.Load(spec, weights, device.Device);
         }
         try
         {

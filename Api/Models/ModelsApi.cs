@@ -9,6 +9,7 @@ using RnnService.Api.Security;
 using RnnService.Domain.Budgets;
 using RnnService.Domain.Models;
 using RnnService.Domain.Validation;
+using RnnService.Training.Engine;
 using RnnService.Training.Jobs;
 using RnnService.Training.Registry;
 using RnnService.Training.Storage;
@@ -130,7 +131,7 @@ public static class ModelsApi
 
     public static async Task<Results<Created<ModelVersionResponse>, ValidationProblem, ProblemHttpResult>> ImportModelVersionAsync(
         string name, HttpRequest request, IOptions<ModelImportOptions> options, IOptions<JobsOptions> jobs, ModelRegistry registry,
-        CancellationToken cancellationToken)
+        ISequenceEngine engine, CancellationToken cancellationToken)
     {
         if (!ModelNames.IsValid(name)) return Problems.Validation("name", $"'{name}' {ModelNames.Rule}.");
         var limit = options.Value.MaxImportBytes;
@@ -187,7 +188,7 @@ public static class ModelsApi
         if (plan is null) return Problems.Validation(errors);
 
         // Loading into a real network is the strict check: every key present, none extra, every shape right.
-        using var model = SequenceModel.Create(plan.Spec);
+        using var model = engine.Create(plan.Spec);
         try
         {
             model.LoadStateDict(weights);

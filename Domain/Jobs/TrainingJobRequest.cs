@@ -100,8 +100,9 @@ public sealed record ModelOptions
     [Description("Texts and token lists: dropout on the embedded tokens while training (serving is unchanged). Default 0.5.")]
     public double? EmbeddingDropout { get; init; }
 
-    [Description("How the sequence's representation is read from the top layer's outputs: last (the final state, default), " +
-                 "mean, max (per unit, over the real steps), or attention (a learned score per step, softmax over the real steps).")]
+    [Description("How the sequence's representation is read from the top layer's outputs: last (the final state; the default, " +
+                 "but attention for text classification), mean, max (per unit, over the real steps), or attention (a learned score " +
+                 "per step, softmax over the real steps). Labelling models pool nothing.")]
     public PoolingKind? Pooling { get; init; }
 
     /// <summary>

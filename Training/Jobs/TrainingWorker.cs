@@ -6,6 +6,7 @@ using RnnService.Domain.Datasets;
 using RnnService.Domain.Jobs;
 using RnnService.Domain.Models;
 using RnnService.Training.Data;
+using RnnService.Training.Engine;
 using RnnService.Training.Pipeline;
 using RnnService.Training.Registry;
 using RnnService.Training.Storage;
@@ -28,6 +29,7 @@ public sealed class TrainingWorker(
     JobSignals signals,
     StoreStatus store,
     EngineInfo engine,
+    ISequenceEngine networks,
     IOptions<WorkerOptions> options,
     IOptions<JobsOptions> jobs,
     ILogger<TrainingWorker> logger) : BackgroundService
@@ -161,7 +163,7 @@ public sealed class TrainingWorker(
         var checkpoints = files.CheckpointDirectory(job.Id);
         var epochs = request.Training.Epochs!.Value;
         var result = await Task.Factory.StartNew(
-            () => TrainingRun.Run(pipeline, spec, request.Training, device, checkpoints, job.Attempts, (entry, progress) =>
+            () => TrainingRun.Run(networks, pipeline, spec, request.Training, device, checkpoints, job.Attempts, (entry, progress) =>
             {
                 var figures = new JobProgress(entry.Epoch, epochs, entry.TrainLoss, entry.ValidationLoss, entry.ElapsedSeconds, progress.BestEpoch);
                 var recorded = queue.UpdateAsync(job.Id, WorkerId, null, StoredJson.Write(figures),

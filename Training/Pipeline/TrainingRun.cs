@@ -2,6 +2,7 @@ using System.Diagnostics;
 using RnnService.Domain.Jobs;
 using RnnService.Domain.Models;
 using RnnService.Domain.Budgets;
+using RnnService.Training.Engine;
 using RnnService.Training.Torch;
 using RnnService.Training.Torch.StateDicts;
 
@@ -57,13 +58,13 @@ public static class TrainingRun
     public const int EvaluationBatchSize = TrainingShape.ValidationBatch;
 
     public static RunResult Run(
-        TaskPipeline pipeline, ModelSpec spec, TrainingOptions options, EngineDevice device, string checkpointDirectory,
+        ISequenceEngine engine, TaskPipeline pipeline, ModelSpec spec, TrainingOptions options, EngineDevice device, string checkpointDirectory,
         int attempt, Action<EpochEntry, TrainerProgress> onEpoch, CancellationToken cancellationToken,
         Action<string>? onCheckpointRejected = null, CancellationToken pause = default, TimeSpan? timeLimit = null)
     {
         var seed = options.Seed!.Value;
-        using var model = SequenceModel.Create(spec, device, seed);
-        using var trainer = new ModelTrainer(model, new TrainerOptions
+        using var model = engine.Create(spec, device, seed);
+        using var trainer = engine.Trainer(model, new TrainerOptions
         {
             Loss = pipeline.Loss,
             LearningRate = options.LearningRate!.Value,
@@ -105,7 +106,7 @@ public static class TrainingRun
             }
             var clock = Stopwatch.StartNew();
             var pass = TrainEpoch(
-                trainer, pipeline.Train, pipeline.FeatureCount, options.BatchSize!.Value, seed, epoch, cancellationToken, pause, unfinished,
+                engine, trainer, pipeline.Train, pipeline.FeatureCount, options.BatchSize!.Value, seed, epoch, cancellationToken, pause, unfinished,
                 limit == TimeSpan.MaxValue ? null : limit - spent);
             var epochSeconds = (unfinished?.ElapsedSeconds ?? 0) + clock.Elapsed.TotalSeconds;
             if (pass.OutOfTime)
@@ -176,7 +177,7 @@ public static class TrainingRun
     /// time this same loop.
     /// </summary>
     public static EpochPass TrainEpoch(
-        ModelTrainer trainer, IReadOnlyList<Example> examples, int featureCount, int batchSize, long seed, int epoch,
+        ISequenceEngine engine, INetworkTrainer trainer, IReadOnlyList<Example> examples, int featureCount, int batchSize, long seed, int epoch,
         CancellationToken cancellationToken, CancellationToken pause = default, UnfinishedEpoch? from = null, TimeSpan? timeLeft = null)
     {
         var batches = Batches.ByLength(examples, batchSize, new Random(unchecked((int)EpochSeed(seed, epoch))));
@@ -187,7 +188,7 @@ public static class TrainingRun
             cancellationToken.ThrowIfCancellationRequested();
             if (pause.IsCancellationRequested) return new EpochPass(done, batches.Count, lossSum);
             if (clock.Elapsed >= timeLeft) return new EpochPass(done, batches.Count, lossSum, OutOfTime: true);
-            TorchEngine.SetSeed(unchecked((ulong)(EpochSeed(seed, epoch) * 1_000_003 + done)));
+            engine.SetSeed(unchecked((ulong)(EpochSeed(seed, epoch) * 1_000_003 + done)));
             var indices = batches[done];
             var (batch, targets) = Batches.Build(examples, indices, featureCount);
             lossSum += trainer.Step(batch, targets) * indices.Length;
@@ -202,7 +203,7 @@ public static class TrainingRun
     /// order: <paramref name="outputSize"/> an example, or per step of each example.
     /// </summary>
     public static (double Loss, float[] Outputs) Evaluate(
-        SequenceModel model, IReadOnlyList<Example> examples, int featureCount, int outputSize, LossKind loss,
+        ISequenceNetwork model, IReadOnlyList<Example> examples, int featureCount, int outputSize, LossKind loss,
         CancellationToken cancellationToken, bool perStep = false)
     {
         // Where each example's outputs start: one row an example, or one a step.

@@ -1,7 +1,9 @@
+using RnnService.Training.Engine;
+
 namespace RnnService.Training.Torch;
 
 /// <summary>An optimizer over one model's parameters, and the training step that uses it.</summary>
-public sealed class ModelTrainer : IDisposable
+public sealed class ModelTrainer : INetworkTrainer
 {
     private readonly TrainerHandle handle;
     private readonly SequenceModel model;

@@ -1,5 +1,6 @@
 using System.Text;
 using RnnService.Domain.Models;
+using RnnService.Training.Engine;
 using RnnService.Training.Torch.StateDicts;
 
 namespace RnnService.Training.Torch;
@@ -8,7 +9,7 @@ namespace RnnService.Training.Torch;
 /// One network of the model family in the native engine: embedding (token models), LSTM / GRU /
 /// RNN, linear head on the final hidden state at each sequence's own length.
 /// </summary>
-public sealed class SequenceModel : IDisposable
+public sealed class SequenceModel : ISequenceNetwork
 {
     private readonly ModelHandle handle;
 

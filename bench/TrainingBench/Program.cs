@@ -87,7 +87,7 @@ int timedSteps = 0, timedSequences = 0;
 for (var epoch = 1; epoch <= epochs; epoch++)
 {
     var clock = Stopwatch.StartNew();
-    TrainingRun.TrainEpoch(trainer, train, features, batchSize, seed, epoch, CancellationToken.None);
+    TrainingRun.TrainEpoch(TorchSequenceEngine.Instance, trainer, train, features, batchSize, seed, epoch, CancellationToken.None);
     if (epoch == 1) continue;  // the first epoch warms up
     timedSeconds += clock.Elapsed.TotalSeconds;
     timedSteps += (train.Count + batchSize - 1) / batchSize;

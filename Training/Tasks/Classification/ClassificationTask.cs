@@ -22,6 +22,13 @@ public sealed class ClassificationTask : SequenceInputTask
         : labels.Classes!.Count < 2 ? $"classification needs at least two classes; this dataset has {labels.Classes.Count}."
         : null;
 
+    /// <summary>
+    /// Texts are read with attention pooling: on README's real corpora it is within a few points of naive Bayes where the
+    /// last state is ten or more behind; sequences of numbers keep the last state, which measured best on them.
+    /// </summary>
+    public override ModelOptions ModelDefaults(ModelOptions model, DatasetSummary dataset) =>
+        dataset.Kind == DatasetKind.Texts ? model with { Pooling = model.Pooling ?? PoolingKind.Attention } : model;
+
     public override TaskPipeline Prepare(ParsedDataset data, TaskOptions task, TrainingOptions training) =>
         ClassificationPipeline.Create(data.Labelled!, task, training);
 

@@ -1,0 +1,42 @@
+#!/usr/bin/env bash
+# Real labelled corpora, tried as a new user would: two text corpora (Jane Austen's novels, Debian's fortunes), two
+# sequence datasets (scikit-learn's digits, mlbench's DNA splice junctions) and a labelling task (punctuation of the
+# King James Bible), each trained through the HTTP API of a freshly started service with its default settings, scored
+# on a held-out test split that nothing was chosen by, beside classical baselines fitted on the same training split.
+#   bench/real-data/sequences.sh [VARIANTS] [ONLY]     (figures on stdout and in bench/results/sequences.json)
+# VARIANTS and ONLY as bench/real-data/sequences.py takes them, e.g.
+#   bench/real-data/sequences.sh '{"attention": {"model": {"pooling": "attention"}}}' austen,fortunes
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+scripts/install-deps.sh
+# The data: R's janeaustenr and mlbench, Debian's fortunes and bible-kjv, scikit-learn's bundled digits.
+missing=()
+command -v Rscript > /dev/null || missing+=(r-base-core)
+[ -d /usr/lib/R/site-library/janeaustenr ] || missing+=(r-cran-janeaustenr)
+[ -d /usr/lib/R/site-library/mlbench ] || missing+=(r-cran-mlbench)
+[ -f /usr/share/games/fortunes/computers ] || missing+=(fortunes)
+command -v bible > /dev/null || missing+=(bible-kjv)
+/usr/bin/python3 -c "import sklearn" 2> /dev/null || missing+=(python3-sklearn)
+if [ ${#missing[@]} -gt 0 ]; then
+  sudo=""; [ "$(id -u)" -eq 0 ] || sudo=sudo
+  $sudo apt-get update -qq && $sudo env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" > /dev/null
+fi
+
+work=$(mktemp -d)
+trap 'kill "$service" 2> /dev/null || true; wait "$service" 2> /dev/null || true; rm -rf "$work"' EXIT
+Rscript -e 'args <- commandArgs(TRUE); library(janeaustenr); library(mlbench); data(DNA)
+            write.csv(austen_books(), file.path(args[1], "austen.csv"), row.names = FALSE)
+            write.csv(DNA, file.path(args[1], "dna.csv"), row.names = FALSE)' "$work" > /dev/null
+/usr/bin/python3 bench/real-data/export_sequences.py "$work" "$work/austen.csv" "$work/dna.csv"
+
+dotnet build Api -c Release -v quiet -nologo > /dev/null
+port=$(/usr/bin/python3 -c "import socket; s = socket.socket(); s.bind(('127.0.0.1', 0)); print(s.getsockname()[1])")
+Storage__DataDirectory="$work/data" dotnet Api/bin/Release/net10.0/RnnService.Api.dll --urls "http://127.0.0.1:$port" > "$work/service.log" 2>&1 &
+service=$!
+for _ in $(seq 1 120); do
+  curl -fs "http://127.0.0.1:$port/health/ready" > /dev/null && break
+  sleep 0.5
+done
+mkdir -p bench/results
+echo "machine: $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs)"
+/usr/bin/python3 bench/real-data/sequences.py "http://127.0.0.1:$port" "$work" bench/results/sequences.json "${1:-}" "${2:-}"
