@@ -151,6 +151,8 @@ public sealed class SizeLimitTests
         public long EmbeddingDim;
         public long OutputSize;
         public int Pooling;
+        public int PerStep;
+        public double EmbeddingDropout;
     }
 
     private static string LastError() => Marshal.PtrToStringUTF8(rnn_last_error()) ?? "";

@@ -25,6 +25,8 @@ CASES = {
     "lstm-bi-features-attention": ("lstm", 2, True, 0, 3, 12, 2, "regression", "attention"),
     "gru-embedding-mean": ("gru", 1, False, 40, 6, 10, 3, "classification", "mean"),
     "rnn-bi-features-max": ("rnn", 2, True, 0, 2, 7, 1, "regression", "max"),
+    # labelling: a class at every step
+    "gru-bi-embedding-labelling": ("gru", 2, True, 40, 6, 10, 3, "labelling", "last"),
 }
 
 
@@ -32,7 +34,8 @@ def generate(directory):
     os.makedirs(directory, exist_ok=True)
     for index, (name, (cell, layers, bidirectional, vocabulary, width, hidden, outputs, task, pooling)) in enumerate(CASES.items()):
         spec = {"cell": cell, "numLayers": layers, "bidirectional": bidirectional, "dropout": 0.0, "inputSize": width,
-                "hiddenSize": hidden, "outputSize": outputs, "vocabularySize": vocabulary, "pooling": pooling}
+                "hiddenSize": hidden, "outputSize": outputs, "vocabularySize": vocabulary, "pooling": pooling,
+                "perStep": task == "labelling"}
         torch.manual_seed(300 + index)
         model = SequenceModel(spec).eval()
         generator = torch.Generator().manual_seed(400 + index)
@@ -43,7 +46,10 @@ def generate(directory):
         padded = torch.nn.utils.rnn.pad_sequence(sequences, batch_first=True)
         with torch.no_grad():
             head, states = model(padded, torch.tensor(LENGTHS))
-        answers = torch.softmax(head, dim=1) if task == "classification" else head
+        if task == "labelling":  # each sequence's rows at its real steps
+            answers = [torch.softmax(head[i, :n], dim=1).tolist() for i, n in enumerate(LENGTHS)]
+        else:
+            answers = (torch.softmax(head, dim=1) if task == "classification" else head).tolist()
         torch.save(model.state_dict(), os.path.join(directory, name + ".pt"))
         with open(os.path.join(directory, name + ".json"), "w") as f:
             json.dump({
@@ -53,7 +59,7 @@ def generate(directory):
                 "spec": {"task": {"kind": task},
                          "model": {"cell": cell, **({"pooling": pooling} if pooling in ("mean", "max") else {})}},
                 "inputs": [s.tolist() for s in sequences],
-                "answers": answers.tolist(),
+                "answers": answers,
                 "states": [states[i, :n].tolist() for i, n in enumerate(LENGTHS)],
                 "hiddenSize": hidden,
             }, f)

@@ -49,6 +49,7 @@ public sealed class ImportTests(ServingCases cases, ITestOutputHelper output) : 
     [InlineData("lstm-bi-features-attention")]
     [InlineData("gru-embedding-mean")]
     [InlineData("rnn-bi-features-max")]
+    [InlineData("gru-bi-embedding-labelling")]
     public async Task AnImportedPyTorchModelAnswersAsPyTorchForLengthsOneTo300AndExportsItsWeightsUnchanged(string name)
     {
         var client = factory.CreateClient();
@@ -67,7 +68,7 @@ public sealed class ImportTests(ServingCases cases, ITestOutputHelper output) : 
         var answer = await response.Content.ReadFromJsonAsync<JsonObject>();
         Assert.True(response.IsSuccessStatusCode, answer?.ToJsonString());
         var outputs = answer!["outputs"]!.AsArray();
-        var classification = reference["spec"]!["task"]!["kind"]!.GetValue<string>() == "classification";
+        var classification = reference["spec"]!["task"]!["kind"]!.GetValue<string>() is "classification" or "labelling";
         var answers = new JsonArray(outputs.Select(o => o![classification ? "probabilities" : "values"]!.DeepClone()).ToArray());
         var states = new JsonArray(outputs.Select(o => (JsonNode)new JsonArray(Enumerable.Range(0, o!["states"]!["forward"]!.AsArray().Count)
             .Select(t => (JsonNode)new JsonArray(o["states"]!["forward"]![t]!.AsArray().Concat(o["states"]!["backward"]?[t]?.AsArray() ?? [])
