@@ -155,12 +155,19 @@ public sealed class LabellingTests(RnnServiceFactory factory, ITestOutputHelper 
         output.WriteLine(metrics.ToJsonString());
         // In the labels' scale (hundreds): well under the training mean's error.
         Assert.True(metrics["mae"]!.GetValue<double>() < metrics["meanMae"]!.GetValue<double>() / 3, metrics.ToJsonString());
-        var response = await client.PostAsJsonAsync("/predict", new { model = "running-sums", inputs = new[] { new[] { 0.5, 0.5, 0.5 } } });
+        var response = await client.PostAsJsonAsync("/predict", new
+        {
+            model = "running-sums", inputs = new[] { new[] { 0.5, 0.5, 0.5 }, new[] { 0.9 } }, returnStates = true,
+        });
         var answer = (await response.Content.ReadFromJsonAsync<JsonObject>())!;
         Assert.True(response.IsSuccessStatusCode, answer.ToJsonString());
         var values = answer["outputs"]![0]!["values"]!.AsArray();
         Assert.Equal(3, values.Count);
         Assert.InRange(values[2]![0]!.GetValue<double>(), 620, 680);
+        Assert.Single(answer["outputs"]![1]!["values"]!.AsArray());
+        // The top layer's state at each step, as for any other kind.
+        Assert.Equal(3, answer["outputs"]![0]!["states"]!["forward"]!.AsArray().Count);
+        Assert.Equal(16, answer["outputs"]![0]!["states"]!["forward"]![0]!.AsArray().Count);
     }
 
     [Fact]

@@ -69,7 +69,7 @@ public static class JsonLinesParser
                 kind ??= lineKind;
                 if (lineKind != kind)
                 {
-                    problems.Add($"line {lineNumber}: has \"{Field(lineKind.Value)}\", but the file holds {Field(kind.Value)}s.");
+                    problems.Add($"line {lineNumber}: has \"{Field(lineKind.Value)}\", but the file holds {Plural(kind.Value)}.");
                     continue;
                 }
                 var hasLabels = root.TryGetProperty("labels", out var stepLabels);
@@ -178,6 +178,13 @@ public static class JsonLinesParser
         DatasetKind.Sequences => "sequence",
         DatasetKind.Tokens => "tokens",
         _ => "text",
+    };
+
+    private static string Plural(DatasetKind kind) => kind switch
+    {
+        DatasetKind.Sequences => "sequences",
+        DatasetKind.Tokens => "token lists",
+        _ => "texts",
     };
 
     /// <summary>A token list: non-empty, every token a non-empty string.</summary>

@@ -12,8 +12,9 @@ Baselines, fitted on the training file only:
   the overall most frequent label for unseen tokens.
 
 Usage: python3 sequences.py BASE_URL DATA_DIR RESULTS_JSON [VARIANTS] [ONLY]
-VARIANTS: JSON, {"name": {"model": {...}, "training": {...}, "task": {...}}, ...}: settings to try on each corpus besides
-the defaults (e.g. {"mean": {"model": {"pooling": "mean"}}}). ONLY: comma-separated corpora to run (default: all).
+VARIANTS: JSON, {"texts" | "sequences" | "labelling": {"name": {"model": {...}, "training": {...}, "task": {...}}, ...}}:
+settings to try on each corpus of that group besides the defaults (e.g. {"texts": {"mean": {"model": {"pooling":
+"mean"}}}}); default: the variants README's table shows. ONLY: comma-separated corpora to run (default: all).
 """
 import json
 import sys
@@ -28,7 +29,12 @@ from sklearn.metrics import accuracy_score, f1_score
 from sklearn.naive_bayes import GaussianNB, MultinomialNB
 
 base, data, results_path = sys.argv[1], sys.argv[2], sys.argv[3]
-variants = json.loads(sys.argv[4]) if len(sys.argv) > 4 and sys.argv[4] else {}
+# The comparisons README's table shows: the other poolings for texts, both directions for sequences and labelling.
+variants = json.loads(sys.argv[4]) if len(sys.argv) > 4 and sys.argv[4] else {
+    "texts": {"last": {"model": {"pooling": "last"}}, "mean": {"model": {"pooling": "mean"}}},
+    "sequences": {"bidirectional": {"model": {"bidirectional": True}}},
+    "labelling": {"unidirectional": {"model": {"bidirectional": False}}},
+}
 only = set(sys.argv[5].split(",")) if len(sys.argv) > 5 and sys.argv[5] else None
 CHUNK = 512
 
@@ -98,9 +104,9 @@ def wanted(corpus):
     return only is None or corpus in only
 
 
-def runs():
-    """The defaults, then each variant: (name, settings)."""
-    return [("default", None)] + list(variants.items())
+def runs(group):
+    """The defaults, then each variant of the group: (name, settings)."""
+    return [("default", None)] + list(variants.get(group, {}).items())
 
 
 # Texts: naive Bayes, then the default model and the variants.
@@ -112,7 +118,7 @@ for corpus in filter(wanted, ["austen", "fortunes"]):
     baseline = class_scores(truth, nb.predict(vectorizer.transform([r["text"] for r in test_rows])))
     baselines = {"naiveBayesAccuracy": baseline["accuracy"], "naiveBayesMacroF1": baseline["macroF1"]}
     dataset = upload(f"{corpus}.train.jsonl")
-    for variant, settings in runs():
+    for variant, settings in runs("texts"):
         started = time.time()
         name = f"{corpus}-{variant}"
         job = train(dataset, name, {"kind": "classification"}, settings)
@@ -132,7 +138,7 @@ for corpus in filter(wanted, ["digits", "dna"]):
     logistic = class_scores(truth, LogisticRegression(max_iter=5000).fit(x_train, y_train).predict(x_test))
     baselines = {"naiveBayesAccuracy": nb["accuracy"], "logisticAccuracy": logistic["accuracy"]}
     dataset = upload(f"{corpus}.train.jsonl")
-    for variant, settings in runs():
+    for variant, settings in runs("sequences"):
         started = time.time()
         name = f"{corpus}-{variant}"
         job = train(dataset, name, {"kind": "classification"}, settings)
@@ -144,28 +150,37 @@ for corpus in filter(wanted, ["digits", "dna"]):
 
 # Labelling: punctuation restored word by word; the most frequent label of each word as the baseline.
 corpus = "kjv-punctuation"
-if not wanted(corpus):
-    sys.exit(0)
-train_rows, test_rows = load(corpus, "train"), load(corpus, "test")
-counts, overall = {}, {}
-for row in train_rows:
-    for token, label in zip(row["tokens"], row["labels"]):
-        counts.setdefault(token, {}).setdefault(label, 0)
-        counts[token][label] += 1
-        overall[label] = overall.get(label, 0) + 1
-majority = max(overall, key=overall.get)
-truth = [label for row in test_rows for label in row["labels"]]
-frequent = [max(counts[t], key=counts[t].get) if t in counts else majority for row in test_rows for t in row["tokens"]]
-baseline = class_scores(truth, frequent)
-baselines = {"frequentLabelAccuracy": baseline["accuracy"], "frequentLabelMacroF1": baseline["macroF1"],
-             "majorityAccuracy": accuracy_score(truth, [majority] * len(truth))}
-dataset = upload(f"{corpus}.train.jsonl")
-for variant, settings in runs():
-    started = time.time()
-    name = f"{corpus}-{variant}"
-    job = train(dataset, name, {"kind": "labelling"}, settings)
-    scores = {}
-    if job["state"] == "succeeded":
-        outputs = predict(name, "tokens", [r["tokens"] for r in test_rows])
-        scores = class_scores(truth, [int(label) for o in outputs for label in o["labels"]])
-    record(corpus, "labelling", variant, job, started, scores, baselines)
+if wanted(corpus):
+    train_rows, test_rows = load(corpus, "train"), load(corpus, "test")
+    counts, overall = {}, {}
+    for row in train_rows:
+        for token, label in zip(row["tokens"], row["labels"]):
+            counts.setdefault(token, {}).setdefault(label, 0)
+            counts[token][label] += 1
+            overall[label] = overall.get(label, 0) + 1
+    majority = max(overall, key=overall.get)
+    truth = [label for row in test_rows for label in row["labels"]]
+    frequent = [max(counts[t], key=counts[t].get) if t in counts else majority for row in test_rows for t in row["tokens"]]
+    baseline = class_scores(truth, frequent)
+    baselines = {"frequentLabelAccuracy": baseline["accuracy"], "frequentLabelMacroF1": baseline["macroF1"],
+                 "majorityAccuracy": accuracy_score(truth, [majority] * len(truth))}
+    dataset = upload(f"{corpus}.train.jsonl")
+    for variant, settings in runs("labelling"):
+        started = time.time()
+        name = f"{corpus}-{variant}"
+        job = train(dataset, name, {"kind": "labelling"}, settings)
+        scores = {}
+        if job["state"] == "succeeded":
+            outputs = predict(name, "tokens", [r["tokens"] for r in test_rows])
+            scores = class_scores(truth, [int(label) for o in outputs for label in o["labels"]])
+        record(corpus, "labelling", variant, job, started, scores, baselines)
+
+# A table for README: held-out scores beside the baselines, every run.
+print("\n| corpus | task | settings | epochs (best) | held-out accuracy | macro F1 | baselines (held-out accuracy) |")
+print("| --- | --- | --- | --- | --- | --- | --- |")
+for r in results:
+    shown = ", ".join(f"{k} {v:.3f}" for k, v in r["baselines"].items() if "Accuracy" in k)
+    test = r["test"] or {}
+    print(f"| {r['corpus']} | {r['task']} | {r['variant']} | {r['epochs']} ({r['bestEpoch']}) | {test.get('accuracy', float('nan')):.3f} "
+          f"| {test.get('macroF1', float('nan')):.3f} | {shown} |")
+sys.exit(0 if all(r["state"] == "succeeded" for r in results) else 1)
