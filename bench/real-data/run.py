@@ -6,33 +6,13 @@ Usage: python3 run.py BASE_URL DATA_DIR RESULTS_JSON
 import json
 import sys
 import time
-import urllib.request
-import uuid
+
+from service_api import Service
 
 base, data, results_path = sys.argv[1], sys.argv[2], sys.argv[3]
 
 
-def call(method, path, body=None, content_type="application/json"):
-    request = urllib.request.Request(base + path, data=body, method=method, headers={"Content-Type": content_type} if body else {})
-    with urllib.request.urlopen(request) as response:
-        return json.loads(response.read())
-
-
-def upload(file_name):
-    boundary = uuid.uuid4().hex
-    with open(f"{data}/{file_name}", "rb") as f:
-        content = f.read()
-    body = (f"--{boundary}\r\nContent-Disposition: form-data; name=\"file\"; filename=\"{file_name}\"\r\n"
-            f"Content-Type: application/octet-stream\r\n\r\n").encode() + content + f"\r\n--{boundary}--\r\n".encode()
-    return call("POST", "/datasets", body, f"multipart/form-data; boundary={boundary}")
-
-
-def train(dataset, model_name, task):
-    job = call("POST", "/training-jobs", json.dumps({"datasetId": dataset["id"], "modelName": model_name, "task": task}).encode())
-    while job["state"] in ("queued", "running"):
-        time.sleep(1)
-        job = call("GET", f"/training-jobs/{job['id']}")
-    return job
+service = Service(base)
 
 
 # Only what a user must say: the task, and for monthly series the horizon (a year) and the season of the baseline.
@@ -45,9 +25,9 @@ forecasts = [
 ]
 results = []
 for file_name, source in forecasts:
-    dataset = upload(file_name)
+    dataset = service.upload(f"{data}/{file_name}")
     started = time.time()
-    job = train(dataset, file_name.removesuffix(".csv"), {"kind": "forecast", "horizon": 12, "season": 12})
+    job = service.train(dataset, file_name.removesuffix(".csv"), {"kind": "forecast", "horizon": 12, "season": 12})
     metrics = job.get("metrics") or {}
     results.append({"dataset": file_name, "source": source, "task": "forecast", "state": job["state"], "error": job.get("error"),
                     "epochs": job["progress"]["epoch"] if job.get("progress") else 0, "seconds": round(time.time() - started, 1),
@@ -57,9 +37,9 @@ for file_name, source in forecasts:
           f"  seasonal naive {metrics.get('naiveSmape', float('nan')):6.2f}%  MASE {metrics.get('mase', float('nan')):.3f}"
           f"  ({results[-1]['seconds']} s)", flush=True)
 
-dataset = upload("digits.jsonl")
+dataset = service.upload(f"{data}/digits.jsonl")
 started = time.time()
-job = train(dataset, "digits", {"kind": "classification"})
+job = service.train(dataset, "digits", {"kind": "classification"})
 metrics = job.get("metrics") or {}
 results.append({"dataset": "digits.jsonl", "task": "classification", "state": job["state"], "error": job.get("error"),
                 "source": "scikit-learn's bundled UCI handwritten digits, 1,797 images read row by row (8 steps x 8 pixels)",

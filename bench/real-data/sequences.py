@@ -19,14 +19,14 @@ settings to try on each corpus of that group besides the defaults (e.g. {"texts"
 import json
 import sys
 import time
-import urllib.request
-import uuid
 
 import numpy as np
 from sklearn.feature_extraction.text import CountVectorizer
 from sklearn.linear_model import LogisticRegression
 from sklearn.metrics import accuracy_score, f1_score
 from sklearn.naive_bayes import GaussianNB, MultinomialNB
+
+from service_api import Service
 
 base, data, results_path = sys.argv[1], sys.argv[2], sys.argv[3]
 # The comparisons README's table shows: the other poolings for texts, both directions for sequences and labelling.
@@ -36,41 +36,7 @@ variants = json.loads(sys.argv[4]) if len(sys.argv) > 4 and sys.argv[4] else {
     "labelling": {"unidirectional": {"model": {"bidirectional": False}}},
 }
 only = set(sys.argv[5].split(",")) if len(sys.argv) > 5 and sys.argv[5] else None
-CHUNK = 512
-
-
-def call(method, path, body=None, content_type="application/json"):
-    request = urllib.request.Request(base + path, data=body, method=method, headers={"Content-Type": content_type} if body else {})
-    with urllib.request.urlopen(request) as response:
-        return json.loads(response.read())
-
-
-def upload(file_name):
-    boundary = uuid.uuid4().hex
-    with open(f"{data}/{file_name}", "rb") as f:
-        content = f.read()
-    body = (f"--{boundary}\r\nContent-Disposition: form-data; name=\"file\"; filename=\"{file_name}\"\r\n"
-            f"Content-Type: application/octet-stream\r\n\r\n").encode() + content + f"\r\n--{boundary}--\r\n".encode()
-    return call("POST", "/datasets", body, f"multipart/form-data; boundary={boundary}")
-
-
-def train(dataset, model_name, task, variant=None):
-    body = {"datasetId": dataset["id"], "modelName": model_name, "task": task}
-    for part, settings in (variant or {}).items():
-        body[part] = {**body.get(part, {}), **settings}
-    job = call("POST", "/training-jobs", json.dumps(body).encode())
-    while job["state"] in ("queued", "running"):
-        time.sleep(1)
-        job = call("GET", f"/training-jobs/{job['id']}")
-    return job
-
-
-def predict(model_name, field, items):
-    outputs = []
-    for start in range(0, len(items), CHUNK):
-        body = {"model": model_name, field: items[start:start + CHUNK]}
-        outputs += call("POST", "/predict", json.dumps(body).encode())["outputs"]
-    return outputs
+service = Service(base)
 
 
 def load(name, part):
@@ -104,9 +70,21 @@ def wanted(corpus):
     return only is None or corpus in only
 
 
-def runs(group):
-    """The defaults, then each variant of the group: (name, settings)."""
-    return [("default", None)] + list(variants.get(group, {}).items())
+def run_all(corpus, group, kind, field, inputs, truth, labels_of, baselines):
+    """Uploads the training file, trains the defaults and each variant of the group, scores each on the held-out inputs."""
+    dataset = service.upload(f"{data}/{corpus}.train.jsonl")
+    for variant, settings in [("default", None)] + list(variants.get(group, {}).items()):
+        started = time.time()
+        name = f"{corpus}-{variant}"
+        job = service.train(dataset, name, {"kind": kind}, settings)
+        scores = {}
+        if job["state"] == "succeeded":
+            scores = class_scores(truth, labels_of(service.predict(name, field, inputs)))
+        record(corpus, kind, variant, job, started, scores, baselines)
+
+
+def one_label_each(outputs):
+    return [int(o["label"]) for o in outputs]
 
 
 # Texts: naive Bayes, then the default model and the variants.
@@ -117,16 +95,7 @@ for corpus in filter(wanted, ["austen", "fortunes"]):
     truth = [r["label"] for r in test_rows]
     baseline = class_scores(truth, nb.predict(vectorizer.transform([r["text"] for r in test_rows])))
     baselines = {"naiveBayesAccuracy": baseline["accuracy"], "naiveBayesMacroF1": baseline["macroF1"]}
-    dataset = upload(f"{corpus}.train.jsonl")
-    for variant, settings in runs("texts"):
-        started = time.time()
-        name = f"{corpus}-{variant}"
-        job = train(dataset, name, {"kind": "classification"}, settings)
-        scores = {}
-        if job["state"] == "succeeded":
-            outputs = predict(name, "texts", [r["text"] for r in test_rows])
-            scores = class_scores(truth, [int(o["label"]) for o in outputs])
-        record(corpus, "classification", variant, job, started, scores, baselines)
+    run_all(corpus, "texts", "classification", "texts", [r["text"] for r in test_rows], truth, one_label_each, baselines)
 
 # Sequences: naive Bayes and logistic regression on the flattened steps.
 for corpus in filter(wanted, ["digits", "dna"]):
@@ -137,16 +106,7 @@ for corpus in filter(wanted, ["digits", "dna"]):
     nb = class_scores(truth, GaussianNB().fit(x_train, y_train).predict(x_test))
     logistic = class_scores(truth, LogisticRegression(max_iter=5000).fit(x_train, y_train).predict(x_test))
     baselines = {"naiveBayesAccuracy": nb["accuracy"], "logisticAccuracy": logistic["accuracy"]}
-    dataset = upload(f"{corpus}.train.jsonl")
-    for variant, settings in runs("sequences"):
-        started = time.time()
-        name = f"{corpus}-{variant}"
-        job = train(dataset, name, {"kind": "classification"}, settings)
-        scores = {}
-        if job["state"] == "succeeded":
-            outputs = predict(name, "inputs", [r["sequence"] for r in test_rows])
-            scores = class_scores(truth, [int(o["label"]) for o in outputs])
-        record(corpus, "classification", variant, job, started, scores, baselines)
+    run_all(corpus, "sequences", "classification", "inputs", [r["sequence"] for r in test_rows], truth, one_label_each, baselines)
 
 # Labelling: punctuation restored word by word; the most frequent label of each word as the baseline.
 corpus = "kjv-punctuation"
@@ -164,16 +124,8 @@ if wanted(corpus):
     baseline = class_scores(truth, frequent)
     baselines = {"frequentLabelAccuracy": baseline["accuracy"], "frequentLabelMacroF1": baseline["macroF1"],
                  "majorityAccuracy": accuracy_score(truth, [majority] * len(truth))}
-    dataset = upload(f"{corpus}.train.jsonl")
-    for variant, settings in runs("labelling"):
-        started = time.time()
-        name = f"{corpus}-{variant}"
-        job = train(dataset, name, {"kind": "labelling"}, settings)
-        scores = {}
-        if job["state"] == "succeeded":
-            outputs = predict(name, "tokens", [r["tokens"] for r in test_rows])
-            scores = class_scores(truth, [int(label) for o in outputs for label in o["labels"]])
-        record(corpus, "labelling", variant, job, started, scores, baselines)
+    run_all(corpus, "labelling", "labelling", "tokens", [r["tokens"] for r in test_rows], truth,
+            lambda outputs: [int(label) for o in outputs for label in o["labels"]], baselines)
 
 # A table for README: held-out scores beside the baselines, every run.
 print("\n| corpus | task | settings | epochs (best) | held-out accuracy | macro F1 | baselines (held-out accuracy) |")

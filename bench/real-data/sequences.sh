@@ -23,20 +23,13 @@ if [ ${#missing[@]} -gt 0 ]; then
 fi
 
 work=$(mktemp -d)
+service=""
 trap 'kill "$service" 2> /dev/null || true; wait "$service" 2> /dev/null || true; rm -rf "$work"' EXIT
 Rscript -e 'args <- commandArgs(TRUE); library(janeaustenr); library(mlbench); data(DNA)
             write.csv(austen_books(), file.path(args[1], "austen.csv"), row.names = FALSE)
             write.csv(DNA, file.path(args[1], "dna.csv"), row.names = FALSE)' "$work" > /dev/null
 /usr/bin/python3 bench/real-data/export_sequences.py "$work" "$work/austen.csv" "$work/dna.csv"
 
-dotnet build Api -c Release -v quiet -nologo > /dev/null
-port=$(/usr/bin/python3 -c "import socket; s = socket.socket(); s.bind(('127.0.0.1', 0)); print(s.getsockname()[1])")
-Storage__DataDirectory="$work/data" dotnet Api/bin/Release/net10.0/RnnService.Api.dll --urls "http://127.0.0.1:$port" > "$work/service.log" 2>&1 &
-service=$!
-for _ in $(seq 1 120); do
-  curl -fs "http://127.0.0.1:$port/health/ready" > /dev/null && break
-  sleep 0.5
-done
-mkdir -p bench/results
-echo "machine: $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs)"
+source bench/real-data/service.sh
+start_service "$work"
 /usr/bin/python3 bench/real-data/sequences.py "http://127.0.0.1:$port" "$work" bench/results/sequences.json "${1:-}" "${2:-}"

@@ -1,0 +1,14 @@
+# Sourced by the real-data benchmarks: `start_service DIR` builds the service, starts it on a free loopback port with its
+# state under DIR/data, waits until it is ready, and sets $port and $service (its PID, for the caller's trap).
+start_service() {
+  dotnet build Api -c Release -v quiet -nologo > /dev/null
+  port=$(/usr/bin/python3 -c "import socket; s = socket.socket(); s.bind(('127.0.0.1', 0)); print(s.getsockname()[1])")
+  Storage__DataDirectory="$1/data" dotnet Api/bin/Release/net10.0/RnnService.Api.dll --urls "http://127.0.0.1:$port" > "$1/service.log" 2>&1 &
+  service=$!
+  for _ in $(seq 1 120); do
+    curl -fs "http://127.0.0.1:$port/health/ready" > /dev/null && break
+    sleep 0.5
+  done
+  mkdir -p bench/results
+  echo "machine: $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs)"
+}
