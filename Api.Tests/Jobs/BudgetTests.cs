@@ -78,6 +78,29 @@ public sealed class BudgetTests : IDisposable
     }
 
     [Fact]
+    public async Task ALabellingJobsStepCountsAnOutputAtEveryStep()
+    {
+        var client = factory.CreateClient();
+        // 200 token lists of 50 tokens, 300 classes a step: the per-step outputs dominate a training step.
+        var lines = Enumerable.Range(0, 200).Select(i => System.Text.Json.JsonSerializer.Serialize(new
+        {
+            tokens = Enumerable.Range(0, 50).Select(t => $"w{(i + t) % 40}").ToArray(),
+            labels = Enumerable.Range(0, 50).Select(t => (i * 50 + t) % 300).ToArray(),
+        }));
+        var dataset = await client.UploadDatasetAsync(string.Join('\n', lines), "tags.jsonl");
+
+        var response = await client.PostJobAsync(new { datasetId = dataset, modelName = "tags", task = new { kind = "labelling" }, model = new { hiddenSize = 8 } });
+        var job = (await response.Content.ReadFromJsonAsync<JsonObject>())!;
+
+        Assert.Equal(HttpStatusCode.Accepted, response.StatusCode);
+        // A batch of 32 × 50 steps: the head's 300 outputs at every step, with their gradient, mask and selection
+        // (16 bytes each), besides the recurrent part (bidirectional by default).
+        var perStep = 16L * 32 * 50 * 300;
+        var step = job["estimate"]!["stepBytes"]!.GetValue<long>() - 32 * 1024 * 1024;  // less the engine's working memory
+        Assert.InRange(step, perStep, perStep * 3 / 2);
+    }
+
+    [Fact]
     public async Task AnAcceptedJobShowsItsEstimateWithTheExactParameterCount()
     {
         var client = factory.CreateClient();

@@ -29,10 +29,10 @@ public sealed record TrainingEstimate(
         var batch = Math.Max(1, Math.Min(shape.BatchSize, shape.TrainingExamples));
         var hostBatch = Sizes.Product(2, batch, shape.Steps, shape.BytesPerStep);
         var step = Sizes.Sum(EngineMemory.TrainingStep(spec, batch, shape.Steps), hostBatch, EngineMemory.WorkingBytes);
-        // A validation pass runs batch by batch, but keeps every example's outputs for the metrics.
+        // A validation pass runs batch by batch, but keeps every example's outputs (a per-step model's at every step) for the metrics.
         var validation = Sizes.Sum(
             EngineMemory.Forward(spec, Math.Max(1, Math.Min(TrainingShape.ValidationBatch, shape.ValidationExamples)), shape.Steps),
-            Sizes.Product(4, shape.ValidationExamples, spec.OutputSize), EngineMemory.WorkingBytes);
+            Sizes.Product(4, shape.ValidationExamples, spec.OutputSize, spec.PerStep ? shape.Steps : 1), EngineMemory.WorkingBytes);
         var training = Sizes.Sum(shape.DataBytes, model, copies, Math.Max(step, validation));
         return new TrainingEstimate(
             parameters, Math.Max(training, shape.LoadingBytes), model, copies, step, validation, shape.DataBytes, shape.LoadingBytes);
