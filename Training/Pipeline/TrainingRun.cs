@@ -89,6 +89,8 @@ public static class TrainingRun
         else model.ReadParameters(best);
 
         var limit = timeLimit ?? TimeSpan.MaxValue;
+        // What the epoch's training loss is a mean over: the examples, or a per-step model's steps.
+        double trainingWeight = pipeline.PerStep ? pipeline.Train.Sum(e => (long)e.Length) : pipeline.Train.Count;
         var outOfTime = false;
         var patience = options.EarlyStoppingPatience!.Value;
         void Save(TrainerProgress state) => CheckpointFiles.Save(checkpointDirectory, state, new CheckpointWriters(
@@ -141,7 +143,7 @@ public static class TrainingRun
             if (improved) Array.Copy(current, best, current.LongLength);
             var withoutImprovement = improved ? 0 : progress.EpochsWithoutImprovement + 1;
             var elapsed = progress.ElapsedSeconds + epochSeconds;
-            var entry = new EpochEntry(epoch, pass.LossSum / pipeline.Train.Count, validationLoss, elapsed, attempt, metrics);
+            var entry = new EpochEntry(epoch, pass.LossSum / trainingWeight, validationLoss, elapsed, attempt, metrics);
             progress = progress with
             {
                 Epoch = epoch,
@@ -191,7 +193,9 @@ public static class TrainingRun
             engine.SetSeed(unchecked((ulong)(EpochSeed(seed, epoch) * 1_000_003 + done)));
             var indices = batches[done];
             var (batch, targets) = Batches.Build(examples, indices, featureCount);
-            lossSum += trainer.Step(batch, targets) * indices.Length;
+            // The engine's loss is a mean over the batch's sequences, or over a per-step model's real steps.
+            var perStep = examples[indices[0]] is { StepClasses: not null } or { StepWidth: > 0 };
+            lossSum += trainer.Step(batch, targets) * (perStep ? batch.Lengths.Sum() : indices.Length);
         }
         return new EpochPass(batches.Count, batches.Count, lossSum);
     }
