@@ -1,4 +1,5 @@
 using System.Buffers;
+using RnnService.Domain.Models;
 
 namespace RnnService.Training.Torch;
 
@@ -60,7 +61,7 @@ public sealed class BatchTargets
     /// The engine reads rows × outputs values (or a class per row) through a pointer, a row per sequence or per padded
     /// step: the arrays must hold exactly that many, or it would read past them.
     /// </summary>
-    internal void EnsureFits(RnnService.Domain.Models.ModelSpec spec, SequenceBatch batch)
+    internal void EnsureFits(ModelSpec spec, SequenceBatch batch)
     {
         // A count that differs from the batch's is the engine's to report.
         var rows = spec.PerStep ? (long)Count * batch.Steps : Count;
