@@ -109,7 +109,7 @@ public static class TrainingRun
             var clock = Stopwatch.StartNew();
             var pass = TrainEpoch(
                 engine, trainer, pipeline.Train, pipeline.FeatureCount, options.BatchSize!.Value, seed, epoch, cancellationToken, pause, unfinished,
-                limit == TimeSpan.MaxValue ? null : limit - spent);
+                limit == TimeSpan.MaxValue ? null : limit - spent, pipeline.PerStep);
             var epochSeconds = (unfinished?.ElapsedSeconds ?? 0) + clock.Elapsed.TotalSeconds;
             if (pass.OutOfTime)
             {
@@ -180,7 +180,8 @@ public static class TrainingRun
     /// </summary>
     public static EpochPass TrainEpoch(
         ISequenceEngine engine, INetworkTrainer trainer, IReadOnlyList<Example> examples, int featureCount, int batchSize, long seed, int epoch,
-        CancellationToken cancellationToken, CancellationToken pause = default, UnfinishedEpoch? from = null, TimeSpan? timeLeft = null)
+        CancellationToken cancellationToken, CancellationToken pause = default, UnfinishedEpoch? from = null, TimeSpan? timeLeft = null,
+        bool perStep = false)
     {
         var batches = Batches.ByLength(examples, batchSize, new Random(unchecked((int)EpochSeed(seed, epoch))));
         var lossSum = from?.LossSum ?? 0;
@@ -194,7 +195,6 @@ public static class TrainingRun
             var indices = batches[done];
             var (batch, targets) = Batches.Build(examples, indices, featureCount);
             // The engine's loss is a mean over the batch's sequences, or over a per-step model's real steps.
-            var perStep = examples[indices[0]] is { StepClasses: not null } or { StepWidth: > 0 };
             lossSum += trainer.Step(batch, targets) * (perStep ? batch.Lengths.Sum() : indices.Length);
         }
         return new EpochPass(batches.Count, batches.Count, lossSum);
