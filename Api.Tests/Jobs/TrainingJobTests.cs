@@ -90,6 +90,11 @@ public sealed class TrainingJobTests(RnnServiceFactory factory) : IClassFixture<
 
         Assert.Equal("succeeded", job.State());
         Assert.True(job["metrics"]!["accuracy"]!.GetValue<double>() >= 0.8, job["metrics"]!.ToJsonString());
+        // A text classifier's defaults, as README's real-data table chose them.
+        var model = job["request"]!["model"]!;
+        Assert.Equal("attention", model["pooling"]!.GetValue<string>());
+        Assert.True(model["bidirectional"]!.GetValue<bool>());
+        Assert.Equal(0.5, model["embeddingDropout"]!.GetValue<double>());
         var version = (await client.GetFromJsonAsync<JsonObject>("/models/reviews/versions/1"))!;
         var vocabulary = version["preprocessing"]!["vocabulary"]!.AsArray().Select(w => w!.GetValue<string>()).ToArray();
         Assert.Equal(["<pad>", "<unk>"], vocabulary[..2]);
@@ -110,7 +115,7 @@ public sealed class TrainingJobTests(RnnServiceFactory factory) : IClassFixture<
         var job = await client.WaitForEndAsync(await client.CreateJobAsync(new
         {
             datasetId = dataset, modelName = name, task = new { kind = "classification", vocabularySize = 50 },
-            model = new { hiddenSize = 16, embeddingDim = 8, pooling }, training = new { epochs = 20, learningRate = 0.02 },
+            model = new { hiddenSize = 16, embeddingDim = 8, pooling, bidirectional = false }, training = new { epochs = 20, learningRate = 0.02 },
         }));
 
         Assert.Equal("succeeded", job.State());

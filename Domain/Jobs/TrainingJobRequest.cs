@@ -88,7 +88,7 @@ public sealed record ModelOptions
     [DefaultValue(1)]
     public int? NumLayers { get; init; }
 
-    [DefaultValue(false)]
+    [Description("Both directions (their states concatenated). Default false; true for text classification and labelling.")]
     public bool? Bidirectional { get; init; }
 
     [Description("Dropout between stacked layers. Default 0.")]
@@ -134,7 +134,7 @@ public sealed record TrainingOptions
     [DefaultValue(32)]
     public int? BatchSize { get; init; }
 
-    [DefaultValue(0.001)]
+    [Description("Adam's learning rate. Default 0.001; 0.002 for text classification.")]
     public double? LearningRate { get; init; }
 
     [Description("Largest gradient norm; 0 turns clipping off. Default 1.")]

@@ -43,6 +43,9 @@ public abstract class SequenceTask
     /// <summary>The kind's model defaults where they differ from the family's (<see cref="ModelOptions"/> as sent).</summary>
     public virtual ModelOptions ModelDefaults(ModelOptions model, DatasetSummary dataset) => model;
 
+    /// <summary>The kind's training defaults where they differ from the service's (<see cref="TrainingOptions"/> as sent).</summary>
+    public virtual TrainingOptions TrainingDefaults(TrainingOptions training, DatasetSummary dataset) => training;
+
     /// <summary>The network a resolved task needs on the dataset.</summary>
     public abstract NetworkShape Network(TaskOptions task, DatasetSummary dataset);
 

@@ -40,9 +40,10 @@ public static class TrainingRequestResolver
         TrainingJobRequest request, DatasetSummary dataset, bool cudaAvailable, JobLimits limits, long datasetBytes)
     {
         var errors = new List<ValidationError>();
-        var training = ResolveTraining(request.Training ?? new(), cudaAvailable, limits, errors);
         var kind = request.Task?.Kind is { } given ? TaskKinds.For(given) : null;
         if (kind is null) errors.Add(new("task.kind", $"is required: {TaskKinds.Names}."));
+        var sent = request.Training ?? new();
+        var training = ResolveTraining(kind?.TrainingDefaults(sent, dataset) ?? sent, cudaAvailable, limits, errors);
         var task = kind?.Resolve(request.Task!, dataset, training, errors);
         var model = ResolveModel(kind?.ModelDefaults(request.Model ?? new(), dataset) ?? request.Model ?? new(), dataset, errors);
         if (errors.Count > 0) return new(null, errors, null);
