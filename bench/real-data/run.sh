@@ -7,14 +7,12 @@
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 scripts/install-deps.sh
+source bench/real-data/service.sh
 # The data: R's datasets package (r-base-core) and scikit-learn's bundled copy of the UCI digits (python3-sklearn).
 missing=()
 command -v Rscript > /dev/null || missing+=(r-base-core)
 /usr/bin/python3 -c "import sklearn" 2> /dev/null || missing+=(python3-sklearn)
-if [ ${#missing[@]} -gt 0 ]; then
-  sudo=""; [ "$(id -u)" -eq 0 ] || sudo=sudo
-  $sudo apt-get update -qq && $sudo env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" > /dev/null
-fi
+install_missing ${missing[@]+"${missing[@]}"}
 
 work=$(mktemp -d)
 service=""
@@ -22,6 +20,5 @@ trap 'kill "$service" 2> /dev/null || true; wait "$service" 2> /dev/null || true
 Rscript bench/real-data/export.R "$work"
 /usr/bin/python3 bench/real-data/export_digits.py "$work/digits.jsonl"
 
-source bench/real-data/service.sh
 start_service "$work"
 /usr/bin/python3 bench/real-data/run.py "http://127.0.0.1:$port" "$work" bench/results/real-data.json

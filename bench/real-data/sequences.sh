@@ -9,6 +9,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 scripts/install-deps.sh
+source bench/real-data/service.sh
 # The data: R's janeaustenr and mlbench, Debian's fortunes and bible-kjv, scikit-learn's bundled digits.
 missing=()
 command -v Rscript > /dev/null || missing+=(r-base-core)
@@ -17,10 +18,7 @@ command -v Rscript > /dev/null || missing+=(r-base-core)
 [ -f /usr/share/games/fortunes/computers ] || missing+=(fortunes)
 command -v bible > /dev/null || missing+=(bible-kjv)
 /usr/bin/python3 -c "import sklearn" 2> /dev/null || missing+=(python3-sklearn)
-if [ ${#missing[@]} -gt 0 ]; then
-  sudo=""; [ "$(id -u)" -eq 0 ] || sudo=sudo
-  $sudo apt-get update -qq && $sudo env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" > /dev/null
-fi
+install_missing ${missing[@]+"${missing[@]}"}
 
 work=$(mktemp -d)
 service=""
@@ -30,6 +28,5 @@ Rscript -e 'args <- commandArgs(TRUE); library(janeaustenr); library(mlbench); d
             write.csv(DNA, file.path(args[1], "dna.csv"), row.names = FALSE)' "$work" > /dev/null
 /usr/bin/python3 bench/real-data/export_sequences.py "$work" "$work/austen.csv" "$work/dna.csv"
 
-source bench/real-data/service.sh
 start_service "$work"
 /usr/bin/python3 bench/real-data/sequences.py "http://127.0.0.1:$port" "$work" bench/results/sequences.json "${1:-}" "${2:-}"

@@ -1,4 +1,5 @@
-# Sourced by the real-data benchmarks: `start_service DIR` builds the service, starts it on a free loopback port with its
+# Sourced by the real-data benchmarks. `install_missing PACKAGE...` installs Debian packages with apt-get (as root or
+# through sudo); `start_service DIR` builds the service, starts it on a free loopback port with its
 # state under DIR/data, waits until it is ready, and sets $port and $service (its PID, for the caller's trap).
 start_service() {
   dotnet build Api -c Release -v quiet -nologo > /dev/null
@@ -11,4 +12,10 @@ start_service() {
   done
   mkdir -p bench/results
   echo "machine: $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs)"
+}
+
+install_missing() {
+  [ $# -gt 0 ] || return 0
+  local sudo=""; [ "$(id -u)" -eq 0 ] || sudo=sudo
+  $sudo apt-get update -qq && $sudo env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "$@" > /dev/null
 }
