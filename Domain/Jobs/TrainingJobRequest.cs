@@ -73,7 +73,7 @@ public sealed record TaskOptions
     [Description("Forecast: season of the seasonal-naive baseline behind MASE (12 for monthly data with a yearly cycle). Default 1.")]
     public int? Season { get; init; }
 
-    [Description("Texts: most words kept in the vocabulary, <pad> and <unk> included. Default 20000.")]
+    [Description("Texts and token lists: most words kept in the vocabulary, <pad> and <unk> included. Default 20000.")]
     public int? VocabularySize { get; init; }
 }
 
@@ -94,7 +94,7 @@ public sealed record ModelOptions
     [Description("Dropout between stacked layers. Default 0.")]
     public double? Dropout { get; init; }
 
-    [Description("Texts: width of the word embedding. Default 64.")]
+    [Description("Texts and token lists: width of the word embedding. Default 64.")]
     public int? EmbeddingDim { get; init; }
 
     [Description("Texts and token lists: dropout on the embedded tokens while training (serving is unchanged). Default 0.5.")]
