@@ -20,13 +20,13 @@ public sealed class LoadedModel
     private bool disposed;
 
     internal LoadedModel(
-        ModelVersionRecord record, ISequenceNetwork model, ServedTask servable, BatchingOptions batching, int concurrentBatches, InferenceStatistics statistics)
+        ModelVersionRecord record, ISequenceNetwork model, ServedTask task, BatchingOptions batching, int concurrentBatches, InferenceStatistics statistics)
     {
         Id = record.Id;
         Name = record.Name;
         Version = record.Version;
         Model = model;
-        Servable = servable;
+        Task = task;
         Bytes = model.ParameterCount * sizeof(float);
         ConcurrentBatches = concurrentBatches;
         Batcher = new ModelBatcher(this, batching, concurrentBatches, statistics);
@@ -45,7 +45,7 @@ public sealed class LoadedModel
     public ISequenceNetwork Model { get; }
 
     /// <summary>The version's task: its preprocessing applied to requests, its outputs mapped back.</summary>
-    public ServedTask Servable { get; }
+    public ServedTask Task { get; }
 
     public ModelBatcher Batcher { get; }
 
@@ -209,7 +209,7 @@ public sealed class ModelCache(
     {
         var spec = StoredJson.Read<ModelSpec>(record.Spec);
         var task = StoredJson.Read<TaskOptions>(record.Task);
-        var servable = TaskKinds.For(task.Kind ?? throw new InvalidOperationException($"model version {record.Id} has no task kind"))
+        var served = TaskKinds.For(task.Kind ?? throw new InvalidOperationException($"model version {record.Id} has no task kind"))
             .Serve(spec, task, record.Preprocessing);
         ISequenceNetwork network;
         using (var weights = File.OpenRead(files.WeightsPath(record.WeightsFile)))
@@ -228,7 +228,7 @@ public sealed class ModelCache(
         }
         logger.LogInformation("Loaded model {Name} version {Version} ({Parameters} parameters) on {Device}",
             record.Name, record.Version, network.ParameterCount, device.Device);
-        return new LoadedModel(record, network, servable, options.Value.Batching, concurrentBatches, statistics);
+        return new LoadedModel(record, network, served, options.Value.Batching, concurrentBatches, statistics);
     }
 
     /// <summary>Lets the least recently used versions go until the cache is within its bounds; never the one just loaded.</summary>

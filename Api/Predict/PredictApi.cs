@@ -51,7 +51,7 @@ public static class PredictApi
 
         using var lease = await cache.AcquireAsync(record, cancellationToken);
         var model = lease.Model;
-        var mismatches = model.Servable.Prepare(body, limits.MaxStepsPerSequence, out var prepared);
+        var mismatches = model.Task.Prepare(body, limits.MaxStepsPerSequence, out var prepared);
         if (mismatches.Count > 0) return Problems.Validation(mismatches);
         if (body.ReturnStates)
         {
@@ -76,7 +76,7 @@ public static class PredictApi
         var outputs = new PredictOutput[results.Length];
         for (var i = 0; i < results.Length; i++)
         {
-            var output = model.Servable.Output(results[i].Output, prepared[i], body);
+            var output = model.Task.Output(results[i].Output, prepared[i], body);
             outputs[i] = results[i].States is { } states
                 ? output with { States = SplitStates(states, prepared[i].Length, hidden, model.Model.Spec.Bidirectional) }
                 : output;

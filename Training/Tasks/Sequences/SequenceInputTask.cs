@@ -54,7 +54,7 @@ public abstract class SequenceInputTask : SequenceTask
         return new TaskOptions { Kind = Kind, VocabularySize = tokens ? vocabularySize : null };
     }
 
-    /// <summary>"sequences or texts (JSON lines) with a label each": for messages.</summary>
+    /// <summary>What the kind trains on, for messages: "a sequences or texts (JSON lines) dataset".</summary>
     protected virtual string Needs => "a sequences or texts (JSON lines) dataset";
 
     protected static bool ReadsTokens(DatasetSummary dataset) => dataset.Kind is DatasetKind.Texts or DatasetKind.Tokens;
