@@ -38,7 +38,8 @@ def mase(actual, forecast, history):
 
 
 def ours(name, months, history):
-    path = os.path.join(data, f"{name}-{len(history)}.csv")
+    os.makedirs(os.path.join(data, "cuts"), exist_ok=True)
+    path = os.path.join(data, "cuts", f"{name}-{len(history)}.csv")
     with open(path, "w", newline="") as f:
         writer = csv.writer(f)
         writer.writerow(["month", "value"])
@@ -61,7 +62,7 @@ def baselines(history):
 
 
 results = []
-for file in sorted(f for f in os.listdir(data) if f.endswith(".csv") and f.count("-") < 4 and not f[:-4].split("-")[-1].isdigit()):
+for file in sorted(f for f in os.listdir(data) if f.endswith(".csv")):
     name = file[:-4]
     with open(os.path.join(data, file)) as f:
         rows = list(csv.DictReader(f))
