@@ -95,6 +95,7 @@ public static class JsonLinesParser
                 int length;
                 float[]? parsedSteps = null;
                 string[]? parsedTokens = null;
+                IReadOnlyList<string>? words = null;
                 if (kind == DatasetKind.Sequences)
                 {
                     parsedSteps = ReadSequence(sequence, lineNumber, ref featureCount, problems);
@@ -114,7 +115,7 @@ public static class JsonLinesParser
                         problems.Add($"line {lineNumber}: \"text\" must be a non-empty string.");
                         continue;
                     }
-                    var words = Tokenizer.Tokenize(text.GetString()!);
+                    words = Tokenizer.Tokenize(text.GetString()!);
                     length = Math.Max(1, words.Count);
                 }
 
@@ -137,7 +138,7 @@ public static class JsonLinesParser
                 else
                 {
                     texts.Add(text.GetString()!);
-                    distinctTokens.UnionWith(Tokenizer.Tokenize(text.GetString()!));
+                    distinctTokens.UnionWith(words!);
                 }
                 minLength = Math.Min(minLength, length);
                 maxLength = Math.Max(maxLength, length);
