@@ -1,4 +1,3 @@
-using System.Runtime.InteropServices;
 using RnnService.Api.Tests.Infrastructure;
 using RnnService.Domain.Budgets;
 using RnnService.Domain.Models;
@@ -118,49 +117,33 @@ public sealed class SizeLimitTests
     public void TheShimRefusesASpecWhoseSizesOverflow64Bits()
     {
         // 2^40 hidden units: weight_hh alone would be 4 × 2^80 values. The C# spec cannot say this; the C ABI can.
-        var spec = new Spec { Cell = 0, InputSize = 1, HiddenSize = 1L << 40, NumLayers = 1, OutputSize = 1 };
+        var spec = new NativeModelSpec { Cell = 0, InputSize = 1, HiddenSize = 1L << 40, NumLayers = 1, OutputSize = 1 };
 
-        Assert.Equal(1, rnn_model_create(spec, -1, 1, out var model));
-        Assert.Equal(0, model);
-        Assert.Equal("weight_hh's size does not fit in 64 bits (4398046511104 × 1099511627776)", LastError());
+        var (error, model) = Create(spec);
+        Assert.Equal(EngineErrorKind.InvalidArgument, error.Kind);
+        Assert.True(model.IsInvalid);
+        Assert.Equal("weight_hh's size does not fit in 64 bits (4398046511104 × 1099511627776)", error.Message);
     }
 
     [Fact]
     public void AnAllocationTheMachineCannotMakeIsOurMessageAndTheEngineGoesOn()
     {
         // 2^20 hidden units: weight_hh is 2^42 floats, 16 TiB, which no machine here can give.
-        var spec = new Spec { Cell = 0, InputSize = 1, HiddenSize = 1L << 20, NumLayers = 1, OutputSize = 1 };
+        var spec = new NativeModelSpec { Cell = 0, InputSize = 1, HiddenSize = 1L << 20, NumLayers = 1, OutputSize = 1 };
 
-        Assert.Equal(3, rnn_model_create(spec, -1, 1, out var model));
-        Assert.Equal(0, model);
-        Assert.Equal("the engine could not allocate 17592186044416 bytes for the model's weights: the machine has too little memory free", LastError());
+        var (error, model) = Create(spec);
+        Assert.Equal(EngineErrorKind.OutOfMemory, error.Kind);
+        Assert.True(model.IsInvalid);
+        Assert.Equal("the engine could not allocate 17592186044416 bytes for the model's weights: the machine has too little memory free", error.Message);
         using var small = SequenceModel.Create(new ModelSpec { Cell = CellKind.Lstm, InputSize = 1, HiddenSize = 4, OutputSize = 1 });
         Assert.Equal(4 * 4 * (1 + 4) + 2 * 16 + 4 + 1, small.ParameterCount);
     }
 
-    [StructLayout(LayoutKind.Sequential)]
-    private struct Spec
+    /// <summary>The shim's C ABI called directly with the bindings' own spec struct, as any client of rnnshim.h would.</summary>
+    private static (TorchEngineException Error, ModelHandle Model) Create(NativeModelSpec spec)
     {
-        public int Cell;
-        public int Bidirectional;
-        public long InputSize;
-        public long HiddenSize;
-        public long NumLayers;
-        public double Dropout;
-        public long VocabularySize;
-        public long EmbeddingDim;
-        public long OutputSize;
-        public int Pooling;
-        public int PerStep;
-        public double EmbeddingDropout;
+        var status = NativeMethods.rnn_model_create(spec, -1, 1, out var model);
+        var error = Assert.Throws<TorchEngineException>(() => TorchEngineException.Check(status));
+        return (error, model);
     }
-
-    private static string LastError() => Marshal.PtrToStringUTF8(rnn_last_error()) ?? "";
-
-    // The shim's C ABI called directly, as any client of rnnshim.h would (DllImport: no unsafe code in the tests).
-    [DllImport("rnnshim")]
-    private static extern int rnn_model_create(in Spec spec, int device, long seed, out nint model);
-
-    [DllImport("rnnshim")]
-    private static extern nint rnn_last_error();
 }
