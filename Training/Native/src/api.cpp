@@ -237,8 +237,7 @@ torch::Tensor compute_loss(const torch::Tensor& outputs, const BatchTensors& bat
   auto targets = batch.targets;
   if (outputs.dim() == 3) {
     // A per-step model: the loss is over the real steps only, each step one example (padded steps are not read).
-    auto steps = torch::arange(batch.steps, batch.device_lengths.options()).unsqueeze(0);
-    auto real = (steps < batch.device_lengths.unsqueeze(1)).reshape({-1});  // (batch * steps)
+    auto real = real_steps(batch.steps, batch.device_lengths).reshape({-1});  // (batch * steps)
     y = outputs.reshape({-1, outputs.size(2)}).index({real});
     targets = loss == RNN_LOSS_CROSS_ENTROPY ? batch.targets.reshape({-1}).index({real})
                                              : batch.targets.reshape({-1, outputs.size(2)}).index({real});
@@ -493,8 +492,7 @@ rnn_status rnn_model_forward(rnn_model* model, const rnn_batch* batch, int32_t f
     if ((flags & RNN_FORWARD_SOFTMAX) != 0) {
       y = torch::softmax(y, /*dim=*/-1);  // over the classes, of each sequence or each step
       // A per-step model's padded steps stay zeros.
-      if (y.dim() == 3) y = y.masked_fill((torch::arange(tensors.steps, tensors.device_lengths.options()).unsqueeze(0) >=
-                                           tensors.device_lengths.unsqueeze(1)).unsqueeze(2), 0.0);
+      if (y.dim() == 3) y = y.masked_fill(rnn::real_steps(tensors.steps, tensors.device_lengths).logical_not().unsqueeze(2), 0.0);
     }
     rnn::copy_out(y, outputs);
     if (states != nullptr) rnn::copy_out(hidden_states, states);

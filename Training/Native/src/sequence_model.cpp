@@ -47,6 +47,10 @@ void validate_spec(const rnn_model_spec& spec) {
   if (spec.pooling == RNN_POOLING_ATTENTION) checked_add(total, checked_add(state, 1, "the attention's size"), "the parameter count");
 }
 
+torch::Tensor real_steps(int64_t steps, const torch::Tensor& lengths) {
+  return torch::arange(steps, lengths.options()).unsqueeze(0) < lengths.unsqueeze(1);
+}
+
 namespace {
 
 // nn.LSTM, nn.GRU and nn.RNN take the same arguments; only the options type differs.
@@ -187,7 +191,7 @@ bool SequenceModelImpl::use_padded(const torch::Tensor& x, const torch::Tensor& 
 torch::Tensor SequenceModelImpl::pool(const torch::Tensor& last, const torch::Tensor& steps, const torch::Tensor& device_lengths) {
   if (spec.pooling == RNN_POOLING_LAST) return last;
   // (batch, steps): true at each sequence's real steps
-  auto real = torch::arange(steps.size(1), device_lengths.options()).unsqueeze(0) < device_lengths.unsqueeze(1);
+  auto real = real_steps(steps.size(1), device_lengths);
   if (spec.pooling == RNN_POOLING_MEAN) {
     // The steps past each length are zeros: the sum is over real steps.
     return steps.sum(1) / device_lengths.unsqueeze(1).to(steps.scalar_type());  // (batch, directions * hidden)
@@ -215,7 +219,7 @@ torch::Tensor SequenceModelImpl::forward(const torch::Tensor& inputs, const torc
   if (want_states) *states = steps;  // (batch, steps, directions * hidden)
   if (spec.per_step == 1) {
     // (batch, steps, output_size): the head at every step, zeros past each length (the head's bias would be there)
-    auto real = torch::arange(steps.size(1), device_lengths.options()).unsqueeze(0) < device_lengths.unsqueeze(1);
+    auto real = real_steps(steps.size(1), device_lengths);
     return head->forward(steps).masked_fill(real.logical_not().unsqueeze(2), 0.0);
   }
   return head->forward(pool(last, steps, device_lengths));  // (batch, output_size)

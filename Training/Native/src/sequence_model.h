@@ -70,4 +70,7 @@ TORCH_MODULE(SequenceModel);
 
 void validate_spec(const rnn_model_spec& spec);
 
+// (batch, steps) bool: true at each sequence's real steps, false in its padding; lengths (batch) on the tensor's device.
+torch::Tensor real_steps(int64_t steps, const torch::Tensor& lengths);
+
 }  // namespace rnn
