@@ -32,6 +32,15 @@ public sealed record ColumnScaler(double[] Mean, double[] Std)
     /// <summary>A standardised value of <paramref name="column"/> back in the column's own scale.</summary>
     public double Restore(float value, int column) => value * Std[column] + Mean[column];
 
+    /// <summary>Rows of standardised values (flat, a column after another) back in the columns' own scale.</summary>
+    public double[] Restore(ReadOnlySpan<float> flat)
+    {
+        var width = Mean.Length;
+        var restored = new double[flat.Length];
+        for (var i = 0; i < flat.Length; i++) restored[i] = Restore(flat[i], i % width);
+        return restored;
+    }
+
     public float[] Apply(float[] flat)
     {
         var width = Mean.Length;

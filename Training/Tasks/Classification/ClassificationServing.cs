@@ -11,9 +11,7 @@ public sealed class ClassificationServing(ModelSpec spec, SequencePreprocessing 
 
     public override PredictOutput Output(ReadOnlySpan<float> output, in PreparedSequence prepared, PredictRequest request)
     {
-        var probabilities = SequenceMetrics.Softmax(output);
-        var best = Array.IndexOf(probabilities, probabilities.Max());
-        var labels = Preprocessing.Labels;
-        return new PredictOutput { Label = labels is not null && best < labels.Count ? labels[best] : best, Probabilities = probabilities };
+        var (label, probabilities) = Classify(output);
+        return new PredictOutput { Label = label, Probabilities = probabilities };
     }
 }

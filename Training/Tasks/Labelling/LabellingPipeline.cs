@@ -75,8 +75,6 @@ public sealed class LabellingPipeline : TaskPipeline
     public override IReadOnlyDictionary<string, double> Metrics(float[] outputs)
     {
         if (validationClasses is not null) return SequenceMetrics.Classes(outputs, OutputSize, validationClasses, majorityClass);
-        var values = new double[outputs.Length];
-        for (var i = 0; i < values.Length; i++) values[i] = preprocessing.Targets!.Restore(outputs[i], i % OutputSize);
-        return SequenceMetrics.Numbers(values, validationValues!, trainingMean!);
+        return SequenceMetrics.Numbers(preprocessing.Targets!.Restore(outputs), validationValues!, trainingMean!);
     }
 }

@@ -13,24 +13,15 @@ public sealed class LabellingServing(ModelSpec spec, SequencePreprocessing prepr
     {
         var width = Spec.OutputSize;
         var steps = output.Length / width;
-        if (Preprocessing.Targets is { } targets)
+        if (Preprocessing.Targets is not null)
         {
             var values = new double[steps][];
-            for (var t = 0; t < steps; t++)
-            {
-                values[t] = new double[width];
-                for (var k = 0; k < width; k++) values[t][k] = targets.Restore(output[t * width + k], k);
-            }
+            for (var t = 0; t < steps; t++) values[t] = Values(output.Slice(t * width, width));
             return new PredictOutput { Values = values };
         }
         var labels = new double[steps];
         var probabilities = new double[steps][];
-        for (var t = 0; t < steps; t++)
-        {
-            probabilities[t] = SequenceMetrics.Softmax(output.Slice(t * width, width));
-            var best = Array.IndexOf(probabilities[t], probabilities[t].Max());
-            labels[t] = Preprocessing.Labels is { } names && best < names.Count ? names[best] : best;
-        }
+        for (var t = 0; t < steps; t++) (labels[t], probabilities[t]) = Classify(output.Slice(t * width, width));
         return new PredictOutput { Labels = labels, Probabilities = probabilities };
     }
 }

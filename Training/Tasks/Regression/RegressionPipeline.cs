@@ -47,10 +47,6 @@ public sealed class RegressionPipeline : TaskPipeline
         };
     }
 
-    public override IReadOnlyDictionary<string, double> Metrics(float[] outputs)
-    {
-        var values = new double[outputs.Length];
-        for (var i = 0; i < values.Length; i++) values[i] = preprocessing.Targets!.Restore(outputs[i], i % OutputSize);
-        return SequenceMetrics.Numbers(values, validationTruth, trainingMean);
-    }
+    public override IReadOnlyDictionary<string, double> Metrics(float[] outputs) =>
+        SequenceMetrics.Numbers(preprocessing.Targets!.Restore(outputs), validationTruth, trainingMean);
 }

@@ -9,11 +9,6 @@ public sealed class RegressionServing(ModelSpec spec, SequencePreprocessing prep
 {
     protected override string TaskName => "regression";
 
-    public override PredictOutput Output(ReadOnlySpan<float> output, in PreparedSequence prepared, PredictRequest request)
-    {
-        var values = new double[output.Length];
-        var targets = Preprocessing.Targets;
-        for (var k = 0; k < values.Length; k++) values[k] = targets is null ? output[k] : targets.Restore(output[k], k);
-        return new PredictOutput { Values = values };
-    }
+    public override PredictOutput Output(ReadOnlySpan<float> output, in PreparedSequence prepared, PredictRequest request) =>
+        new() { Values = Values(output) };
 }

@@ -60,6 +60,23 @@ public abstract class SequenceServing(ModelSpec spec, SequencePreprocessing prep
         return -1;
     }
 
+    /// <summary>One answer of classes: the most probable class, as labelled in the training data, and every class's probability.</summary>
+    protected (double Label, double[] Probabilities) Classify(ReadOnlySpan<float> logits)
+    {
+        var probabilities = SequenceMetrics.Softmax(logits);
+        var best = Array.IndexOf(probabilities, probabilities.Max());
+        return (Preprocessing.Labels is { } labels && best < labels.Count ? labels[best] : best, probabilities);
+    }
+
+    /// <summary>One answer of numbers, in the labels' own scale (as the head gives them when the model has no target scaling).</summary>
+    protected double[] Values(ReadOnlySpan<float> outputs)
+    {
+        if (Preprocessing.Targets is { } targets) return targets.Restore(outputs);
+        var values = new double[outputs.Length];
+        for (var k = 0; k < values.Length; k++) values[k] = outputs[k];
+        return values;
+    }
+
     protected override PreparedSequence PrepareFeatures(InputSequence input) =>
         new(Preprocessing.Features is { } scaler ? scaler.Apply(input.Values) : input.Values, null, input.Steps);
 }
