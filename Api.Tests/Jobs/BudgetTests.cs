@@ -204,4 +204,17 @@ public sealed class BudgetTests : IDisposable
         Assert.EndsWith("; one request may use at most 4.00 MiB (Inference:MaxRequestMemoryMiB). Send fewer or shorter sequences.", message);
         Assert.Equal(HttpStatusCode.OK, served.StatusCode);
     }
+
+    [Fact]
+    public void APredictionOfALabellingModelCountsItsOutputsAtEveryStep()
+    {
+        var tagger = new Domain.Models.ModelSpec { Cell = Domain.Models.CellKind.Lstm, InputSize = 8, VocabularySize = 100, OutputSize = 1000, PerStep = true };
+        int[] lengths = [5_000, 5_000];
+
+        var perStep = Domain.Budgets.RequestMemory.Estimate(tagger, lengths, sizeof(long), withStates: false, maxBatch: 64, concurrentCalls: 1);
+        var perSequence = Domain.Budgets.RequestMemory.Estimate(tagger with { PerStep = false }, lengths, sizeof(long), withStates: false, maxBatch: 64, concurrentCalls: 1);
+
+        // 10,000 steps × 1,000 classes, 32 bytes each on the way out (the engine's per-step outputs come on top).
+        Assert.True(perStep - perSequence >= 32L * 10_000 * 1_000 - 32L * 2 * 1_000, $"{perStep} against {perSequence}");
+    }
 }
