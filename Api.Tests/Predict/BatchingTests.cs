@@ -65,8 +65,27 @@ public sealed class BatchingTests(ITestOutputHelper output)
         Assert.Equal("cancelled", (await client.WaitForEndAsync(training)).State());
     }
 
+    private const int LongSequences = 32;
+
     [Fact]
     public async Task ARequestWhoseClientHasGoneAwayIsDroppedFromTheQueue()
+    {
+        // The engine call blocks a thread-pool thread for its whole length; on 2 cores the pool then takes seconds to add a
+        // thread, and the next request would not even reach the queue while the long one runs (README, Known limits).
+        // Enough threads up front keep this test about the queue, not about the pool's growth.
+        ThreadPool.GetMinThreads(out var workers, out var ports);
+        ThreadPool.SetMinThreads(Math.Max(workers, 16), ports);
+        try
+        {
+            await ClientGoneWhileQueuedAsync();
+        }
+        finally
+        {
+            ThreadPool.SetMinThreads(workers, ports);
+        }
+    }
+
+    private async Task ClientGoneWhileQueuedAsync()
     {
         // One engine call at a time: while a long request runs, the next one waits in the queue.
         using var factory = Service(concurrentBatches: 1);
@@ -83,9 +102,11 @@ public sealed class BatchingTests(ITestOutputHelper output)
 
         var random = new Random(3);
         var started = DateTime.UtcNow;
+        // Long enough (32 × 3,000 steps: about a second on 2 cores, never under a quarter of one) that the next request
+        // is queued and its client gone before this one is done.
         var blocker = PredictAsync(client, new
         {
-            model = "load", inputs = Enumerable.Range(0, 8).Select(_ => Enumerable.Range(0, 3000).Select(_ => random.NextDouble()).ToArray()).ToArray(),
+            model = "load", inputs = Enumerable.Range(0, LongSequences).Select(_ => Enumerable.Range(0, 3000).Select(_ => random.NextDouble()).ToArray()).ToArray(),
         });
         // The next request must queue behind the long one, so wait until the long one is in the engine.
         // Watched from a thread of its own: a thread-pool continuation may not get a turn while the engine holds the cores.
@@ -97,10 +118,20 @@ public sealed class BatchingTests(ITestOutputHelper output)
         watcher.Start();
         watcher.Join();
         Assert.True(Statistics(factory).Running == 1, "the long request was not in the engine");
-        using (var gone = new CancellationTokenSource(TimeSpan.FromMilliseconds(100)))
+        using (var gone = new CancellationTokenSource())
         {
-            await Assert.ThrowsAnyAsync<OperationCanceledException>(() =>
-                PredictAsync(client, new { model = "load", inputs = new[] { new[] { 1.0, 2.0, 3.0 }, new[] { 4.0 } } }, gone.Token));
+            var waiting = PredictAsync(client, new { model = "load", inputs = new[] { new[] { 1.0, 2.0, 3.0 }, new[] { 4.0 } } }, gone.Token);
+            // Its client goes away once its two sequences wait behind the long request (not after a fixed time: on a busy
+            // machine the request may take longer than that to reach the queue, and would then never be in it).
+            var queuedBy = DateTime.UtcNow.AddSeconds(10);
+            var queueWatcher = new Thread(() =>
+            {
+                while (Statistics(factory).Queued < 2 && !waiting.IsCompleted && DateTime.UtcNow < queuedBy) Thread.Sleep(1);
+            }) { Priority = ThreadPriority.AboveNormal };
+            queueWatcher.Start();
+            queueWatcher.Join();
+            await gone.CancelAsync();
+            await Assert.ThrowsAnyAsync<OperationCanceledException>(() => waiting);
         }
         await blocker;
         output.WriteLine($"the long request took {(DateTime.UtcNow - started).TotalMilliseconds:F0} ms");
@@ -108,7 +139,7 @@ public sealed class BatchingTests(ITestOutputHelper output)
         while (Statistics(factory).Dropped < before.Dropped + 2 && DateTime.UtcNow < deadline) await Task.Delay(20);
 
         Assert.Equal(before.Dropped + 2, Statistics(factory).Dropped);
-        Assert.Equal(before.Sequences + 8, Statistics(factory).Sequences);
+        Assert.Equal(before.Sequences + LongSequences, Statistics(factory).Sequences);
         var after = await PredictAsync(client, new { model = "load", inputs = new[] { new[] { 1.0, 2.0 } } });
         Assert.Single(after["outputs"]!.AsArray());
     }

@@ -13,7 +13,7 @@ public sealed record SequenceResult(float[] Output, float[]? States);
 /// <summary>Counters over every batcher of the process: what batching did.</summary>
 public sealed class InferenceStatistics
 {
-    private long engineCalls, running, sequences, dropped, refused, realSteps, paddedSteps;
+    private long engineCalls, running, sequences, dropped, refused, realSteps, paddedSteps, queued;
 
     public long EngineCalls => Interlocked.Read(ref engineCalls);
 
@@ -21,6 +21,9 @@ public sealed class InferenceStatistics
     public long Running => Interlocked.Read(ref running);
 
     public long Sequences => Interlocked.Read(ref sequences);
+
+    /// <summary>Sequences waiting in the batchers' queues now.</summary>
+    public long Queued => Interlocked.Read(ref queued);
 
     /// <summary>Sequences taken out of the queue unrun because their client had gone away.</summary>
     public long Dropped => Interlocked.Read(ref dropped);
@@ -46,6 +49,8 @@ public sealed class InferenceStatistics
     }
 
     internal void RecordDropped() => Interlocked.Increment(ref dropped);
+
+    internal void RecordQueued(long change) => Interlocked.Add(ref queued, change);
 
     internal void RecordRefused() => Interlocked.Increment(ref refused);
 }
@@ -82,9 +87,11 @@ public sealed class ModelBatcher
     {
         if (!options.Enabled) return Task.FromResult(RunNow(sequences, states));
         var waiting = Interlocked.Add(ref queued, sequences.Length);
+        statistics.RecordQueued(sequences.Length);
         if (waiting > options.MaxQueuedSequences && waiting > sequences.Length)
         {
             Interlocked.Add(ref queued, -sequences.Length);
+            statistics.RecordQueued(-sequences.Length);
             statistics.RecordRefused();
             throw new ServiceBusyException(
                 $"The model's queue is full ({options.MaxQueuedSequences} sequences waiting at most); retry shortly.", retryAfterSeconds: 1);
@@ -97,6 +104,7 @@ public sealed class ModelBatcher
             {
                 // The model is being unloaded: this request still has it. What was written is run by the loop.
                 Interlocked.Add(ref queued, -(sequences.Length - i));
+                statistics.RecordQueued(-(sequences.Length - i));
                 return Task.FromResult(RunNow(sequences, states));
             }
         }
@@ -132,6 +140,7 @@ public sealed class ModelBatcher
                 if (reader.TryRead(out var item))
                 {
                     Interlocked.Decrement(ref queued);
+                    statistics.RecordQueued(-1);
                     if (item.Request!.IsAbandoned) statistics.RecordDropped();
                     else
                     {
