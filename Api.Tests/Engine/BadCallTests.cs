@@ -86,7 +86,7 @@ public sealed class BadCallTests : IDisposable
         var error = Assert.Throws<ArgumentException>(() =>
             trainer.Step(SequenceBatch.FromFeatures([new float[3], new float[6]], 3), BatchTargets.FromValues([1f, 2f, 3f], count: 2)));
 
-        Assert.Contains("2 rows of 2 outputs need 4", error.Message);
+        Assert.Contains("2 rows of 2 target values need 4", error.Message);
     }
 
     [Fact]

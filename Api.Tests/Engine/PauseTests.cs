@@ -95,7 +95,7 @@ public sealed class PauseTests : IDisposable
         };
         var (resolved, errors) = TrainingRequestResolver.Resolve(request, parsed.Summary, cudaAvailable: false);
         Assert.Empty(errors);
-        var pipeline = ForecastPipeline.Create(parsed.TimeSeries!, resolved!.Task!, resolved.Training!);
+        var pipeline = ForecastPipeline.Create(parsed.TimeSeries!, parsed.Summary, resolved!.Task!, resolved.Training!);
         var spec = resolved.Model!.ToSpec(pipeline.FeatureCount, pipeline.VocabularySize, pipeline.OutputSize);
         return (pipeline, spec, resolved.Training!);
     }
@@ -118,6 +118,8 @@ public sealed class PauseTests : IDisposable
             VocabularySize = inner.VocabularySize;
             OutputSize = inner.OutputSize;
             Loss = inner.Loss;
+            Quantiles = inner.Quantiles;
+            ZeroHead = inner.ZeroHead;
         }
 
         public override object Preprocessing => inner.Preprocessing;

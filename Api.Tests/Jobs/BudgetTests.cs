@@ -21,7 +21,7 @@ public sealed class BudgetTests : IDisposable
     private static object Forecast(string dataset, object? model = null, object? training = null, object? task = null) => new
     {
         datasetId = dataset, modelName = "budgeted",
-        task = task ?? new { kind = "forecast", horizon = 12 },
+        task = task ?? new { kind = "forecast", horizon = 12, calendarFeatures = "none" },
         model = model ?? new { },
         training = training ?? new { },
     };
@@ -67,7 +67,7 @@ public sealed class BudgetTests : IDisposable
         var dataset = await client.UploadDatasetAsync(TestData.SeasonalCsv(2000), "long.csv");
 
         var problem = await RefusedAsync(await client.PostJobAsync(Forecast(dataset, new { hiddenSize = 128 },
-            new { batchSize = 1024 }, new { kind = "forecast", inputLength = 200, horizon = 1 })));
+            new { batchSize = 1024 }, new { kind = "forecast", inputLength = 200, horizon = 1, calendarFeatures = "none" })));
 
         var message = problem.Errors("training.batchSize");
         Assert.StartsWith("the job would need about ", message);
@@ -106,7 +106,7 @@ public sealed class BudgetTests : IDisposable
         var client = factory.CreateClient();
         var dataset = await client.UploadDatasetAsync(TestData.SeasonalCsv(144), "air.csv");
 
-        var response = await client.PostJobAsync(Forecast(dataset, task: new { kind = "forecast", horizon = 1 }));
+        var response = await client.PostJobAsync(Forecast(dataset, task: new { kind = "forecast", horizon = 1, calendarFeatures = "none" }));
         var job = (await response.Content.ReadFromJsonAsync<JsonObject>())!;
 
         Assert.Equal(HttpStatusCode.Accepted, response.StatusCode);
@@ -131,7 +131,7 @@ public sealed class BudgetTests : IDisposable
         var dataset = await client.UploadDatasetAsync(csv.ToString(), "wide.csv");
 
         var problem = await RefusedAsync(await client.PostJobAsync(Forecast(dataset,
-            task: new { kind = "forecast", inputLength = 24, horizon = 10_000 }, training: new { validationFraction = 0.05 })));
+            task: new { kind = "forecast", inputLength = 24, horizon = 10_000, calendarFeatures = "none" }, training: new { validationFraction = 0.05 })));
 
         Assert.Equal("gives the model 70000 outputs; must be between 1 and 65536, got 70000.", problem.Errors("task.horizon"));
     }
@@ -190,7 +190,7 @@ public sealed class BudgetTests : IDisposable
         var dataset = await client.UploadDatasetAsync(TestData.SeasonalCsv(96), "load.csv");
         var job = await client.WaitForEndAsync(await client.CreateJobAsync(new
         {
-            datasetId = dataset, modelName = "load", task = new { kind = "forecast", inputLength = 12, horizon = 1 }, training = new { epochs = 1 },
+            datasetId = dataset, modelName = "load", task = new { kind = "forecast", inputLength = 12, horizon = 1, calendarFeatures = "none" }, training = new { epochs = 1 },
         }));
         Assert.Equal("succeeded", job.State());
         var many = Enumerable.Range(0, 64).Select(_ => Enumerable.Range(0, 1000).Select(t => t % 24).ToArray()).ToArray();

@@ -83,7 +83,7 @@ public sealed partial class GracefulShutdownTests : IDisposable
         var dataset = await client.UploadDatasetAsync(TestData.SeasonalCsv(), "load.csv");
         var job = await client.CreateJobAsync(new
         {
-            datasetId = dataset, modelName = "quick", task = new { kind = "forecast", inputLength = 6, horizon = 1 },
+            datasetId = dataset, modelName = "quick", task = new { kind = "forecast", inputLength = 6, horizon = 1, calendarFeatures = "none" },
             model = new { hiddenSize = 64, numLayers = 2 }, training = new { epochs = 1 },
         });
         Assert.Equal("succeeded", (await client.WaitForEndAsync(job)).State());
@@ -112,7 +112,7 @@ public sealed partial class GracefulShutdownTests : IDisposable
     private static object Request(string datasetId, string modelName) => new
     {
         datasetId, modelName,
-        task = new { kind = "forecast", inputLength = 24, horizon = 6 },
+        task = new { kind = "forecast", inputLength = 24, horizon = 6, calendarFeatures = "none" },
         model = new { cell = "lstm", hiddenSize = 16, numLayers = 2, dropout = 0.2 },
         // Small batches make long epochs: a stop almost always lands between two batches.
         training = new { epochs = 6, batchSize = 2, earlyStoppingPatience = 0, seed = 7 },

@@ -43,7 +43,10 @@ public sealed class TrainingJobTests(RnnServiceFactory factory) : IClassFixture<
         Assert.Equal("gru", version["spec"]!["cell"]!.GetValue<string>());
         Assert.Equal("cpu", version["device"]!.GetValue<string>());
         Assert.Equal(3, version["spec"]!["outputSize"]!.GetValue<int>());
-        Assert.Equal("window", version["preprocessing"]!["scaling"]!.GetValue<string>());
+        // A seasonal series is measured from its last season by default, and a dated one reads its calendar.
+        Assert.Equal("seasonal", version["preprocessing"]!["scaling"]!.GetValue<string>());
+        Assert.Equal("monthOfYear", version["preprocessing"]!["calendar"]![0]!.GetValue<string>());
+        Assert.Equal(1 + 12 + 1, version["spec"]!["inputSize"]!.GetValue<int>());
         Assert.Equal(first["metrics"]!.ToJsonString(), version["metrics"]!.ToJsonString());
         Assert.True(version["parameterCount"]!.GetValue<long>() > 0);
         Assert.Contains((await client.GetFromJsonAsync<JsonArray>("/models"))!,

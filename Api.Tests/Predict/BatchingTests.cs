@@ -37,7 +37,7 @@ public sealed class BatchingTests(ITestOutputHelper output)
         var series = await client.UploadDatasetAsync(TestData.SeasonalCsv(), "load.csv");
         var training = await client.CreateJobAsync(new
         {
-            datasetId = series, modelName = "busy", task = new { kind = "forecast" }, training = new { epochs = 100_000 },
+            datasetId = series, modelName = "busy", task = new { kind = "forecast", calendarFeatures = "none" }, training = new { epochs = 100_000 },
         });
         await client.WaitForJobAsync(training, job => job["progress"]?["epoch"]?.GetValue<int>() >= 1);
 
@@ -93,7 +93,7 @@ public sealed class BatchingTests(ITestOutputHelper output)
         var series = await client.UploadDatasetAsync(TestData.SeasonalCsv(), "load.csv");
         var trained = await client.WaitForEndAsync(await client.CreateJobAsync(new
         {
-            datasetId = series, modelName = "load", task = new { kind = "forecast", inputLength = 6 },
+            datasetId = series, modelName = "load", task = new { kind = "forecast", inputLength = 6, calendarFeatures = "none" },
             model = new { hiddenSize = 64, numLayers = 2 }, training = new { epochs = 1 },
         }));
         Assert.Equal("succeeded", trained.State());

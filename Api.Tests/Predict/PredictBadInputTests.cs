@@ -25,7 +25,7 @@ public sealed class LimitedService : IAsyncLifetime
         var series = await Client.UploadDatasetAsync(TestData.SeasonalCsv(), "load.csv");
         var job = await Client.WaitForEndAsync(await Client.CreateJobAsync(new
         {
-            datasetId = series, modelName = "load", task = new { kind = "forecast", inputLength = 6, horizon = 2 },
+            datasetId = series, modelName = "load", task = new { kind = "forecast", inputLength = 6, horizon = 2, calendarFeatures = "none" },
             model = new { hiddenSize = 8 }, training = new { epochs = 1 },
         }));
         Assert.Equal("succeeded", job.State());

@@ -29,7 +29,7 @@ public sealed class ServedModels : IAsyncLifetime
         [
             await Client.CreateJobAsync(new
             {
-                datasetId = series, modelName = "load", task = new { kind = "forecast", inputLength = 12, horizon = 3, season = 12 },
+                datasetId = series, modelName = "load", task = new { kind = "forecast", inputLength = 12, horizon = 3, season = 12, calendarFeatures = "none" },
                 model = new { hiddenSize = 16 }, training = new { epochs = 8, learningRate = 0.01 },
             }),
             await Client.CreateJobAsync(new
@@ -44,12 +44,12 @@ public sealed class ServedModels : IAsyncLifetime
             }),
             await Client.CreateJobAsync(new
             {
-                datasetId = series, modelName = "spare", task = new { kind = "forecast", inputLength = 6, horizon = 1 },
+                datasetId = series, modelName = "spare", task = new { kind = "forecast", inputLength = 6, horizon = 1, calendarFeatures = "none" },
                 model = new { hiddenSize = 8 }, training = new { epochs = 1 },
             }),
             await Client.CreateJobAsync(new
             {
-                datasetId = series, modelName = "doomed", task = new { kind = "forecast", inputLength = 6, horizon = 1 },
+                datasetId = series, modelName = "doomed", task = new { kind = "forecast", inputLength = 6, horizon = 1, calendarFeatures = "none" },
                 model = new { hiddenSize = 8 }, training = new { epochs = 1 },
             }),
         ];

@@ -45,7 +45,7 @@ public sealed partial class ScaleOutTests : IDisposable
         var survivor = await api.CreateJobAsync(new
         {
             datasetId = longData, modelName = "survivor",
-            task = new { kind = "forecast", inputLength = 24, horizon = 6 },
+            task = new { kind = "forecast", inputLength = 24, horizon = 6, calendarFeatures = "none" },
             model = new { hiddenSize = 24 },
             training = new { epochs = 20, batchSize = 8, earlyStoppingPatience = 0 },
         });
@@ -121,7 +121,7 @@ public sealed partial class ScaleOutTests : IDisposable
     private static object SmallJob(string dataset, string name) => new
     {
         datasetId = dataset, modelName = name,
-        task = new { kind = "forecast", inputLength = 12, horizon = 3 },
+        task = new { kind = "forecast", inputLength = 12, horizon = 3, calendarFeatures = "none" },
         model = new { hiddenSize = 8 },
         training = new { epochs = 3, batchSize = 16, earlyStoppingPatience = 0 },
     };

@@ -46,11 +46,15 @@ public static class ApiExamples
         ["training"] = new JsonObject { ["epochs"] = 40, ["learningRate"] = 0.005, ["seed"] = 42 },
     };
 
-    /// <summary>The last two years as one sequence, and the last nine months as another: lengths may differ.</summary>
+    /// <summary>
+    /// The last two years as one sequence, and the last nine months as another: lengths may differ. The model reads the
+    /// month of year (the dataset has a time column), so each input says when it starts.
+    /// </summary>
     public static JsonObject Prediction() => new()
     {
         ["model"] = ModelName,
         ["inputs"] = new JsonArray(Window(24), Window(9)),
+        ["starts"] = new JsonArray("1959-01", "1960-04"),
     };
 
     private static JsonArray Window(int months) =>

@@ -29,7 +29,8 @@ public static class TrainingShapes
     private const long PerToken = 48;
 
     /// <summary>Windows of <c>inputLength</c> steps of the features, each copied and scaled, predicting <c>horizon × targets</c>.</summary>
-    public static TrainingShape Forecast(DatasetSummary dataset, TaskOptions task, TrainingOptions training, long fileBytes)
+    public static TrainingShape Forecast(
+        DatasetSummary dataset, TaskOptions task, TrainingOptions training, long fileBytes, int networkWidth, int steps, int outputsPerValue)
     {
         int inputLength = task.InputLength!.Value, horizon = task.Horizon!.Value;
         long features = task.Features!.Count, targets = task.Targets!.Count;
@@ -38,9 +39,10 @@ public static class TrainingShapes
         var held = ForecastSplit.HeldOutSteps(length, horizon, training.ValidationFraction!.Value);
         var trainingWindows = series * Math.Max(0, length - held - inputLength - horizon + 1L);
         var validationWindows = series * Math.Max(0, held - horizon + 1L);
-        var perWindow = Sizes.Sum(PerExample, Sizes.Product(4, inputLength, features), Sizes.Product(4, horizon, targets));
-        // A validation window also keeps its actual and seasonal-naive values, and the level and spread it was scaled with.
-        var perValidation = Sizes.Sum(4 * ArrayHeader + 40, Sizes.Product(16, horizon, targets), Sizes.Product(16, features));
+        var perWindow = Sizes.Sum(PerExample, Sizes.Product(4, steps, networkWidth), Sizes.Product(4, horizon, targets));
+        // A validation window also keeps its actual and seasonal-naive values, and the offset and unit of each (8 bytes each);
+        // its metrics map the outputs back, each quantile's too.
+        var perValidation = Sizes.Sum(4 * ArrayHeader + 40, Sizes.Product(32 + 8 * outputsPerValue, horizon, targets), Sizes.Product(16, features));
         var data = Sizes.Sum(Sizes.Product(trainingWindows + validationWindows, perWindow), Sizes.Product(validationWindows, perValidation));
 
         var columns = (dataset.Columns?.Count ?? 1) + (dataset.TimeColumn is null ? 0 : 1) + (dataset.SeriesColumn is null ? 0 : 1);
@@ -48,7 +50,7 @@ public static class TrainingShapes
         var parsing = Sizes.Sum(Sizes.Product(2, fileBytes), Sizes.Product(dataset.Rows, CsvPerRow + CsvPerCell * columns), Sizes.Product(2, values));
         // The windows are cut from the parsed series, which stay until the pipeline is made.
         var loading = Math.Max(parsing, Sizes.Sum(values, data));
-        return new TrainingShape(training.BatchSize!.Value, inputLength, 4 * features, trainingWindows, validationWindows, data, loading);
+        return new TrainingShape(training.BatchSize!.Value, steps, 4L * networkWidth, trainingWindows, validationWindows, data, loading);
     }
 
     /// <summary>

@@ -19,6 +19,18 @@ public sealed record DatasetSummary
     /// <summary>Time series: the column that orders the rows, if any.</summary>
     public string? TimeColumn { get; init; }
 
+    /// <summary>
+    /// Time series: the steps' regular frequency when the time column holds dates (<c>hour</c>, <c>day</c>, <c>week</c>,
+    /// <c>month</c>, <c>quarter</c>, <c>year</c>); absent otherwise.
+    /// </summary>
+    public string? Frequency { get; init; }
+
+    /// <summary>
+    /// Time series: the season found in the first series' first column (the frequency's, when the series repeats at that
+    /// lag; else its strongest autocorrelation; 1 for none). A forecast's default <c>season</c>.
+    /// </summary>
+    public int? Season { get; init; }
+
     /// <summary>Time series: the column that names the series, if any.</summary>
     public string? SeriesColumn { get; init; }
 

@@ -41,6 +41,19 @@ public enum ScalingKind
     Standard,
 
     None,
+
+    /// <summary>
+    /// As <see cref="Window"/>, but each forecast step is measured from the seasonal-naive forecast (the value one season
+    /// earlier in the window): the model learns what changes from one season to the next.
+    /// </summary>
+    Seasonal,
+}
+
+/// <summary>Calendar features of a forecast: <c>auto</c> (those the series' frequency has, when it has a time column) or none.</summary>
+public enum CalendarChoice
+{
+    Auto,
+    None,
 }
 
 public enum DeviceChoice
@@ -67,11 +80,27 @@ public sealed record TaskOptions
     [Description("Forecast: steps predicted at once (direct multi-step). Default 1.")]
     public int? Horizon { get; init; }
 
-    [Description("Forecast: window (default; works on trending and seasonal series), standard, or none.")]
+    [Description("Forecast: seasonal (each window scaled by its own spread, each forecast step measured from the value one " +
+                 "season earlier; the default for seasonal series), window (shifted by the window's last value; the default " +
+                 "otherwise), standard, or none.")]
     public ScalingKind? Scaling { get; init; }
 
-    [Description("Forecast: season of the seasonal-naive baseline behind MASE (12 for monthly data with a yearly cycle). Default 1.")]
+    [Description("Forecast: steps in one season (12 for monthly data with a yearly cycle): seasonal scaling and MASE use it. " +
+                 "Default: from the time column's frequency (24 hourly, 7 daily, 52 weekly, 12 monthly, 4 quarterly), else " +
+                 "the strongest autocorrelation of the training part, else 1.")]
     public int? Season { get; init; }
+
+    [Description("Forecast: quantile levels to predict, each in (0, 1), e.g. [0.1, 0.5, 0.9]; trained with the pinball loss, " +
+                 "and 0.5 is added when missing (it is the forecast). Default: none (a point forecast trained with MSE).")]
+    public IReadOnlyList<double>? Quantiles { get; init; }
+
+    [Description("Forecast: columns whose future values are known when forecasting (prices, holidays, promotions); the " +
+                 "model reads them over the input window and the horizon, and predict takes them as future. Not targets.")]
+    public IReadOnlyList<string>? KnownFeatures { get; init; }
+
+    [Description("Forecast: auto (default: month of year, day of week, hour of day as fit the time column's frequency; " +
+                 "predict then takes starts) or none.")]
+    public CalendarChoice? CalendarFeatures { get; init; }
 
     [Description("Texts and token lists: most words kept in the vocabulary, <pad> and <unk> included. Default 20000.")]
     public int? VocabularySize { get; init; }

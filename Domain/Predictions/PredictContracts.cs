@@ -21,6 +21,14 @@ public sealed record PredictRequest
     [Description("Forecast: steps to return, at most the trained horizon. Default: the trained horizon.")]
     public int? Horizon { get; init; }
 
+    [Description("Forecast models with known-future features: parallel to inputs, for each input the trained horizon's steps " +
+                 "of those features (a list per step, or a bare number for one feature), in the data's own scale.")]
+    public SequenceInputs? Future { get; init; }
+
+    [Description("Forecast models with calendar features: parallel to inputs, the time of each input's first step " +
+                 "(ISO 8601, or year-month for monthly data).")]
+    public IReadOnlyList<string>? Starts { get; init; }
+
     [Description("Adds, for every sequence, the top layer's hidden state at each of its steps, per direction.")]
     public bool ReturnStates { get; init; }
 }
@@ -34,6 +42,10 @@ public sealed record PredictOutput
 {
     [Description("Forecast: one entry per future step, each holding one value per target, in the data's own scale.")]
     public double[][]? Forecast { get; init; }
+
+    [Description("Forecast with quantiles: for each quantile level (\"0.1\", \"0.5\", ...), its values like forecast's; " +
+                 "ordered, so that a lower level is never above a higher one.")]
+    public IReadOnlyDictionary<string, double[][]>? Quantiles { get; init; }
 
     [Description("Classification: the most probable class, as labelled in the training data.")]
     public double? Label { get; init; }

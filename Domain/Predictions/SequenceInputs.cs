@@ -33,6 +33,10 @@ public sealed class SequenceInputs(IReadOnlyList<InputSequence> sequences, IRead
     public int Count => Sequences.Count;
 
     public InputSequence this[int index] => Sequences[index];
+
+    /// <summary>The same sequences, their problems keyed by <paramref name="field"/> rather than <c>inputs</c> (for <c>future</c>).</summary>
+    public SequenceInputs Named(string field) => new(Sequences, Problems.Select(problem =>
+        problem.Field.StartsWith("inputs", StringComparison.Ordinal) ? problem with { Field = field + problem.Field["inputs".Length..] } : problem).ToList());
 }
 
 public sealed class SequenceInputsConverter : JsonConverter<SequenceInputs>

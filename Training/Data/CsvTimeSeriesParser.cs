@@ -59,7 +59,7 @@ public static class CsvTimeSeriesParser
         problems.ThrowIfAny();
 
         var keys = new List<string>();
-        var bySeries = new Dictionary<string, List<(double Time, int Row, double[] Values)>>();
+        var bySeries = new Dictionary<string, List<(double Time, DateTimeOffset? Date, int Row, double[] Values)>>();
         for (var r = 0; r < rows.Count; r++)
         {
             var cells = rows[r];
@@ -75,7 +75,8 @@ public static class CsvTimeSeriesParser
                     problems.Add($"row {r + 1}, column \"{header[valueColumns[v]]}\": {cell} is out of the 32-bit float range.");
             }
             var time = 0.0;
-            if (timeColumn >= 0 && !TryParseOrderKey(cells[timeColumn].Trim(), out time))
+            DateTimeOffset? date = null;
+            if (timeColumn >= 0 && !TryParseOrderKey(cells[timeColumn].Trim(), out time, out date))
                 problems.Add($"row {r + 1}, column \"{header[timeColumn]}\": not a date or time ('{Shorten(cells[timeColumn])}').");
             var key = seriesColumn >= 0 ? cells[seriesColumn].Trim() : "";
             if (!bySeries.TryGetValue(key, out var list))
@@ -83,7 +84,7 @@ public static class CsvTimeSeriesParser
                 bySeries[key] = list = [];
                 keys.Add(key);
             }
-            list.Add((time, r, values));
+            list.Add((time, date, r, values));
         }
         problems.ThrowIfAny();
 
@@ -94,9 +95,11 @@ public static class CsvTimeSeriesParser
             var points = bySeries[key].OrderBy(point => point.Time).ThenBy(point => point.Row).ToList();
             var values = new double[valueColumns.Length][];
             for (var v = 0; v < valueColumns.Length; v++) values[v] = points.Select(point => point.Values[v]).ToArray();
-            series.Add(new Series(key, values));
+            var dates = points.All(point => point.Date is not null) ? points.Select(point => point.Date!.Value).ToArray() : null;
+            series.Add(new Series(key, values) { Times = dates });
         }
         var columns = valueColumns.Select(c => header[c]).ToArray();
+        var frequency = Frequency(series);
         return new ParsedDataset
         {
             Summary = new DatasetSummary
@@ -105,6 +108,8 @@ public static class CsvTimeSeriesParser
                 TimeColumn = timeColumn >= 0 ? header[timeColumn] : null,
                 SeriesColumn = seriesColumn >= 0 ? header[seriesColumn] : null,
                 Series = series.Count, MinLength = series.Min(s => s.Length), MaxLength = series.Max(s => s.Length),
+                Frequency = frequency,
+                Season = Seasonality.Detect(series[0].Values[0], frequency),
             },
             TimeSeries = new TimeSeriesData(columns, series),
         };
@@ -137,23 +142,25 @@ public static class CsvTimeSeriesParser
     private static bool IsNumber(string cell) =>
         double.TryParse(cell.Trim(), NumberStyles.Float, CultureInfo.InvariantCulture, out _);
 
-    private static bool IsDate(string cell) => TryParseTime(cell.Trim(), out _);
+    private static bool IsDate(string cell) => TimeFrequency.TryParse(cell, out _);
 
-    /// <summary>A date's ticks, or a plain number (a time column of step numbers or years).</summary>
-    private static bool TryParseOrderKey(string cell, out double key)
+    /// <summary>A date's ticks (and the date), or a plain number (a time column of step numbers or years).</summary>
+    private static bool TryParseOrderKey(string cell, out double key, out DateTimeOffset? date)
     {
+        date = null;
         if (double.TryParse(cell, NumberStyles.Float, CultureInfo.InvariantCulture, out key) && double.IsFinite(key)) return true;
-        var isDate = TryParseTime(cell, out var time);
+        if (!TimeFrequency.TryParse(cell, out var time)) return false;
         key = time.UtcTicks;
-        return isDate;
+        date = time;
+        return true;
     }
 
-    private static bool TryParseTime(string cell, out DateTimeOffset time)
+    /// <summary>The frequency every dated series keeps (the same for all), or null.</summary>
+    private static string? Frequency(IReadOnlyList<Series> series)
     {
-        if (DateTimeOffset.TryParse(cell, CultureInfo.InvariantCulture, DateTimeStyles.AssumeUniversal, out time)) return true;
-        // Year-month, as monthly data is often written ("1949-01").
-        return DateTimeOffset.TryParseExact(cell, ["yyyy-MM", "yyyy/MM", "yyyy"], CultureInfo.InvariantCulture,
-            DateTimeStyles.AssumeUniversal, out time);
+        if (series.Any(s => s.Times is null)) return null;
+        var found = series.Select(s => TimeFrequency.Detect(s.Times!)).Distinct().ToList();
+        return found.Count == 1 ? found[0] : null;
     }
 
     internal static string Shorten(string text) => text.Length <= 40 ? text : text[..40] + "…";

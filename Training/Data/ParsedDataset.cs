@@ -19,9 +19,11 @@ public sealed record TimeSeriesData(IReadOnlyList<string> Columns, IReadOnlyList
     public int ColumnIndex(string name) => Columns.ToList().IndexOf(name);
 }
 
-/// <summary>One series: <c>Values[column][step]</c>.</summary>
+/// <summary>One series: <c>Values[column][step]</c>; <c>Times</c>, each step's, when its time column holds dates.</summary>
 public sealed record Series(string Name, double[][] Values)
 {
+    public DateTimeOffset[]? Times { get; init; }
+
     public int Length => Values[0].Length;
 }
 

@@ -12,7 +12,9 @@ public sealed record Example(float[]? Features, long[]? Tokens, int Length, floa
 /// <summary>Turns examples into the engine's padded batches.</summary>
 public static class Batches
 {
-    public static (SequenceBatch Batch, BatchTargets Targets) Build(IReadOnlyList<Example> examples, IReadOnlyList<int> indices, int featureCount)
+    /// <summary>A batch of <paramref name="indices"/>; <paramref name="quantiles"/>: the levels of a quantile loss.</summary>
+    public static (SequenceBatch Batch, BatchTargets Targets) Build(
+        IReadOnlyList<Example> examples, IReadOnlyList<int> indices, int featureCount, double[]? quantiles = null)
     {
         var chosen = indices.Select(i => examples[i]).ToArray();
         var batch = chosen[0].Tokens is not null
@@ -21,7 +23,7 @@ public static class Batches
         var first = chosen[0];
         var targets = first.StepClasses is not null ? BatchTargets.FromStepClasses(chosen.Select(e => e.StepClasses!).ToArray(), batch.Steps)
             : first.StepWidth > 0 ? BatchTargets.FromStepValues(chosen.Select(e => e.Targets!).ToArray(), batch.Steps, first.StepWidth)
-            : first.Targets is not null ? BatchTargets.FromValues(chosen.Select(e => e.Targets!).ToArray())
+            : first.Targets is not null ? BatchTargets.FromValues(chosen.Select(e => e.Targets!).ToArray(), quantiles)
             : BatchTargets.FromClasses(chosen.Select(e => e.Class).ToArray());
         return (batch, targets);
     }

@@ -28,6 +28,15 @@ public abstract class TaskPipeline
     public required LossKind Loss { get; init; }
 
     /// <summary>
+    /// Training starts with the head at zero, so that the untrained model answers with what its targets are measured
+    /// from (a seasonal forecast's last season) and what it learns is the difference.
+    /// </summary>
+    public bool ZeroHead { get; init; }
+
+    /// <summary>The quantile levels of <see cref="LossKind.Quantile"/>; null for the other losses.</summary>
+    public double[]? Quantiles { get; init; }
+
+    /// <summary>
     /// The validation metric that picks the epoch kept and stops training early (higher is better, ties go to the lower
     /// validation loss); null: the validation loss itself. A model is chosen by what it is judged on.
     /// </summary>

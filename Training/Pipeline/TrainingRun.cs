@@ -86,7 +86,15 @@ public static class TrainingRun
             // Reading made a copy of each tensor on the way; hand it back before the first step needs the room.
             MemoryRelease.Collect();
         }
-        else model.ReadParameters(best);
+        else
+        {
+            model.ReadParameters(best);
+            if (pipeline.ZeroHead)
+            {
+                ZeroHead(model.Parameters, best);
+                model.WriteParameters(best);
+            }
+        }
 
         var limit = timeLimit ?? TimeSpan.MaxValue;
         // What the epoch's training loss is a mean over: the examples, or a per-step model's steps.
@@ -109,7 +117,7 @@ public static class TrainingRun
             var clock = Stopwatch.StartNew();
             var pass = TrainEpoch(
                 engine, trainer, pipeline.Train, pipeline.FeatureCount, options.BatchSize!.Value, seed, epoch, cancellationToken, pause, unfinished,
-                limit == TimeSpan.MaxValue ? null : limit - spent, pipeline.PerStep);
+                limit == TimeSpan.MaxValue ? null : limit - spent, pipeline.PerStep, pipeline.Quantiles);
             var epochSeconds = (unfinished?.ElapsedSeconds ?? 0) + clock.Elapsed.TotalSeconds;
             if (pass.OutOfTime)
             {
@@ -135,7 +143,8 @@ public static class TrainingRun
                 throw new TrainingPausedException(epoch, pass.BatchesDone, pass.BatchCount, trained, pause);
             }
             var (validationLoss, outputs) = Evaluate(
-                model, pipeline.Validation, pipeline.FeatureCount, pipeline.OutputSize, pipeline.Loss, cancellationToken, pipeline.PerStep);
+                model, pipeline.Validation, pipeline.FeatureCount, pipeline.OutputSize, pipeline.Loss, cancellationToken, pipeline.PerStep,
+                pipeline.Quantiles);
             var metrics = pipeline.Metrics(outputs);
 
             model.ReadParameters(current);
@@ -164,6 +173,17 @@ public static class TrainingRun
         return new RunResult(progress, best, model.Parameters, spec, model.ParameterCount, stoppedBy);
     }
 
+    /// <summary>Zeros the head's weights and bias in <paramref name="values"/> (the parameters, flat in state_dict order).</summary>
+    private static void ZeroHead(IReadOnlyList<ParameterInfo> parameters, float[] values)
+    {
+        long offset = 0;
+        foreach (var parameter in parameters)
+        {
+            if (parameter.Name is "head.weight" or "head.bias") values.AsSpan(checked((int)offset), checked((int)parameter.ElementCount)).Clear();
+            offset += parameter.ElementCount;
+        }
+    }
+
     /// <summary>Weights as a state_dict file: Python's torch.load reads it, as does the next claim of the job.</summary>
     private static void WriteWeights(string path, IReadOnlyList<ParameterInfo> parameters, float[] values)
     {
@@ -181,7 +201,7 @@ public static class TrainingRun
     public static EpochPass TrainEpoch(
         ISequenceEngine engine, INetworkTrainer trainer, IReadOnlyList<Example> examples, int featureCount, int batchSize, long seed, int epoch,
         CancellationToken cancellationToken, CancellationToken pause = default, UnfinishedEpoch? from = null, TimeSpan? timeLeft = null,
-        bool perStep = false)
+        bool perStep = false, double[]? quantiles = null)
     {
         var batches = Batches.ByLength(examples, batchSize, new Random(unchecked((int)EpochSeed(seed, epoch))));
         var lossSum = from?.LossSum ?? 0;
@@ -193,7 +213,7 @@ public static class TrainingRun
             if (clock.Elapsed >= timeLeft) return new EpochPass(done, batches.Count, lossSum, OutOfTime: true);
             engine.SetSeed(unchecked((ulong)(EpochSeed(seed, epoch) * 1_000_003 + done)));
             var indices = batches[done];
-            var (batch, targets) = Batches.Build(examples, indices, featureCount);
+            var (batch, targets) = Batches.Build(examples, indices, featureCount, quantiles);
             // The engine's loss is a mean over the batch's sequences, or over a per-step model's real steps.
             lossSum += trainer.Step(batch, targets) * (perStep ? batch.Lengths.Sum() : indices.Length);
         }
@@ -208,7 +228,7 @@ public static class TrainingRun
     /// </summary>
     public static (double Loss, float[] Outputs) Evaluate(
         ISequenceNetwork model, IReadOnlyList<Example> examples, int featureCount, int outputSize, LossKind loss,
-        CancellationToken cancellationToken, bool perStep = false)
+        CancellationToken cancellationToken, bool perStep = false, double[]? quantiles = null)
     {
         // Where each example's outputs start: one row an example, or one a step.
         var offsets = new long[examples.Count + 1];
@@ -219,7 +239,7 @@ public static class TrainingRun
         foreach (var indices in Batches.InLengthOrder(examples, EvaluationBatchSize))
         {
             cancellationToken.ThrowIfCancellationRequested();
-            var (batch, targets) = Batches.Build(examples, indices, featureCount);
+            var (batch, targets) = Batches.Build(examples, indices, featureCount, quantiles);
             var evaluation = model.Evaluate(batch, targets, loss);
             // The engine's loss is a mean over the batch's sequences, or over its real steps.
             var weight = perStep ? batch.Lengths.Sum() : indices.Length;

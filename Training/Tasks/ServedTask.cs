@@ -22,7 +22,7 @@ public abstract class ServedTask(ModelSpec spec)
         CheckOptions(request, errors);
         prepared = request.Texts is { } texts ? PrepareTexts(texts, maxSteps, errors)
             : request.Tokens is { } tokens ? PrepareTokenLists(tokens, maxSteps, errors)
-            : PrepareInputs(request.Inputs!, errors);
+            : PrepareInputs(request, errors);
         return errors;
     }
 
@@ -50,22 +50,29 @@ public abstract class ServedTask(ModelSpec spec)
     }
 
     /// <summary>Sequences of numbers: token ids for token models, feature steps otherwise.</summary>
-    protected PreparedSequence[] PrepareInputs(SequenceInputs inputs, List<ValidationError> errors)
+    protected PreparedSequence[] PrepareInputs(PredictRequest request, List<ValidationError> errors)
     {
+        var inputs = request.Inputs!;
         var prepared = new PreparedSequence[inputs.Count];
         for (var i = 0; i < inputs.Count; i++)
         {
             var input = inputs[i];
             if (Spec.HasEmbedding) PrepareTokenIds(input, i, errors, prepared);
-            else if (input.Width != Spec.InputSize)
-                Add(errors, $"inputs[{i}][0]", $"has {input.Width} features; the model reads {Spec.InputSize}{FeatureNames}.");
-            else prepared[i] = PrepareFeatures(input);
+            else if (input.Width != InputWidth)
+                Add(errors, $"inputs[{i}][0]", $"has {input.Width} features; the model reads {InputWidth}{FeatureNames}.");
+            else prepared[i] = PrepareFeatures(input, i, request, errors);
         }
         return prepared;
     }
 
-    /// <summary>One sequence of features as the network reads it (already checked for width).</summary>
-    protected abstract PreparedSequence PrepareFeatures(InputSequence input);
+    /// <summary>
+    /// One sequence of features (input <paramref name="index"/>, already checked for width) as the network reads it;
+    /// problems with it or with what the request gives along with it go to <paramref name="errors"/>.
+    /// </summary>
+    protected abstract PreparedSequence PrepareFeatures(InputSequence input, int index, PredictRequest request, List<ValidationError> errors);
+
+    /// <summary>Features a step of an input carries.</summary>
+    protected virtual int InputWidth => Spec.InputSize;
 
     /// <summary>" (a, b)" when the model's features have names.</summary>
     protected virtual string FeatureNames => "";

@@ -22,6 +22,12 @@ public sealed class BatchTargets
 
     public int Count { get; }
 
+    /// <summary>
+    /// The quantile levels of the quantile loss: the head gives each target value at each (target-major), so it has
+    /// <c>Quantiles.Length</c> outputs for every value here. Not read by the other losses.
+    /// </summary>
+    public double[]? Quantiles { get; init; }
+
     /// <summary>Flat (count, outputs) regression targets.</summary>
     public static BatchTargets FromValues(float[] values, int count)
     {
@@ -29,8 +35,9 @@ public sealed class BatchTargets
         return new BatchTargets(values, null, count);
     }
 
-    public static BatchTargets FromValues(IReadOnlyList<float[]> rows) =>
-        new(rows.SelectMany(row => row).ToArray(), null, rows.Count);
+    /// <summary>A row of values per sequence; <paramref name="quantiles"/>: the levels, for the quantile loss.</summary>
+    public static BatchTargets FromValues(IReadOnlyList<float[]> rows, double[]? quantiles = null) =>
+        new(rows.SelectMany(row => row).ToArray(), null, rows.Count) { Quantiles = quantiles };
 
     public static BatchTargets FromClasses(long[] classes)
     {
@@ -65,9 +72,10 @@ public sealed class BatchTargets
     {
         // A count that differs from the batch's is the engine's to report.
         var rows = spec.PerStep ? (long)Count * batch.Steps : Count;
-        if (Values is not null && Values.Length != rows * spec.OutputSize)
+        var width = Quantiles is { Length: > 0 } levels ? spec.OutputSize / levels.Length : spec.OutputSize;
+        if (Values is not null && Values.Length != rows * width)
             throw new ArgumentException(
-                $"the targets hold {Values.Length} values, but {rows} rows of {spec.OutputSize} outputs need {rows * spec.OutputSize}");
+                $"the targets hold {Values.Length} values, but {rows} rows of {width} target values need {rows * width}");
         if (Classes is not null && Classes.Length != rows)
             throw new ArgumentException($"the targets hold {Classes.Length} classes for {rows} rows");
     }
@@ -78,12 +86,18 @@ public sealed class BatchTargets
     {
         private readonly MemoryHandle values;
         private readonly MemoryHandle classes;
+        private readonly MemoryHandle quantiles;
 
         public Pinned(BatchTargets targets)
         {
             values = targets.Values.AsMemory().Pin();
             classes = targets.Classes.AsMemory().Pin();
-            Native = new NativeTargets { Values = (float*)values.Pointer, Classes = (long*)classes.Pointer, BatchSize = targets.Count };
+            quantiles = targets.Quantiles.AsMemory().Pin();
+            Native = new NativeTargets
+            {
+                Values = (float*)values.Pointer, Classes = (long*)classes.Pointer, BatchSize = targets.Count,
+                Quantiles = (double*)quantiles.Pointer, QuantileCount = targets.Quantiles?.Length ?? 0,
+            };
         }
 
         public NativeTargets Native { get; }
@@ -92,6 +106,7 @@ public sealed class BatchTargets
         {
             values.Dispose();
             classes.Dispose();
+            quantiles.Dispose();
         }
     }
 }

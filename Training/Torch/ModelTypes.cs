@@ -13,6 +13,9 @@ public enum LossKind
     Mse = 0,
     Huber = 1,
     CrossEntropy = 2,
+
+    /// <summary>The pinball loss at each of <see cref="BatchTargets.Quantiles"/>: the head gives every target at each quantile.</summary>
+    Quantile = 3,
 }
 
 /// <summary>How the recurrent layers meet sequences of different lengths; both give the same results.</summary>

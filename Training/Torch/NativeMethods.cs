@@ -132,6 +132,8 @@ internal unsafe struct NativeTargets
     public float* Values;
     public long* Classes;
     public long BatchSize;
+    public double* Quantiles;
+    public long QuantileCount;
 }
 
 [StructLayout(LayoutKind.Sequential)]

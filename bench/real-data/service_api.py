@@ -37,9 +37,11 @@ class Service:
             job = self.call("GET", f"/training-jobs/{job['id']}")
         return job
 
-    def predict(self, model_name, field, items, chunk=512):
+    def predict(self, model_name, field, items, chunk=512, **parallel):
+        """Outputs for items, in chunks; parallel: lists that go with the items (a forecast's starts, future)."""
         outputs = []
         for start in range(0, len(items), chunk):
-            body = {"model": model_name, field: items[start:start + chunk]}
+            body = {"model": model_name, field: items[start:start + chunk],
+                    **{name: values[start:start + chunk] for name, values in parallel.items()}}
             outputs += self.call("POST", "/predict", json.dumps(body).encode())["outputs"]
         return outputs

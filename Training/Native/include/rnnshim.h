@@ -28,7 +28,10 @@ enum {
 };
 
 enum { RNN_CELL_LSTM = 0, RNN_CELL_GRU = 1, RNN_CELL_RNN = 2 };
-enum { RNN_LOSS_MSE = 0, RNN_LOSS_HUBER = 1, RNN_LOSS_CROSS_ENTROPY = 2 };
+// RNN_LOSS_QUANTILE: the pinball loss. The head gives quantile_count outputs for each target value (target-major:
+// output j * quantile_count + q is target j at quantile q), and the loss is the mean over targets and quantiles of
+// max(q * (y - o), (q - 1) * (y - o)).
+enum { RNN_LOSS_MSE = 0, RNN_LOSS_HUBER = 1, RNN_LOSS_CROSS_ENTROPY = 2, RNN_LOSS_QUANTILE = 3 };
 enum { RNN_OPTIMIZER_ADAM = 0, RNN_OPTIMIZER_ADAMW = 1 };
 // How a sequence's representation is read from the top layer's per-step outputs o (padded steps excluded): its final
 // state (h_n), their mean, their per-unit max, or attention: w = softmax(attention(tanh(o))), sum_t w_t o_t.
@@ -72,10 +75,14 @@ typedef struct {
 // or classes (batch_size) in 0..output_size-1 for cross-entropy. For a per-step model, one row per step:
 // values (batch_size, steps, output_size) or classes (batch_size, steps); what lies past a sequence's length is not
 // read, and the loss is the mean over real steps only.
+// For the quantile loss: values (batch_size, output_size / quantile_count), and the quantile levels, each in (0, 1);
+// quantiles is not read by the other losses (NULL and 0 there).
 typedef struct {
   const float* values;
   const int64_t* classes;
   int64_t batch_size;
+  const double* quantiles;
+  int64_t quantile_count;
 } rnn_targets;
 
 typedef struct {

@@ -95,6 +95,7 @@ struct BatchTensors {
   torch::Tensor lengths;         // (batch) int64, on the CPU as packing requires
   torch::Tensor device_lengths;  // the same on the model's device (the padded path masks and gathers with it)
   torch::Tensor targets;         // (batch, outputs) float or (batch) int64 on the model's device; undefined without
+  torch::Tensor quantiles;       // (quantile_count) float on the model's device, for the quantile loss; undefined otherwise
   int64_t batch_size;
   int64_t steps;
 };
@@ -141,6 +142,17 @@ void check_targets(const ModelState& model, const rnn_targets* targets, int32_t 
     case RNN_LOSS_HUBER:
       if (targets->values == nullptr) fail("a regression loss needs target values");
       break;
+    case RNN_LOSS_QUANTILE:
+      if (targets->values == nullptr) fail("the quantile loss needs target values");
+      if (per_step) fail("the quantile loss is for models with one output row per sequence");
+      if (targets->quantiles == nullptr || targets->quantile_count < 1) fail("the quantile loss needs quantile levels");
+      if (output_size % targets->quantile_count != 0)
+        fail("the model's ", output_size, " outputs are not a whole number of ", targets->quantile_count, " quantiles");
+      for (int64_t q = 0; q < targets->quantile_count; ++q) {
+        const double level = targets->quantiles[q];
+        if (!(level > 0 && level < 1)) fail("quantile level ", level, " is outside (0, 1)");
+      }
+      break;
     case RNN_LOSS_CROSS_ENTROPY:
       if (targets->classes == nullptr) fail("the cross-entropy loss needs target classes");
       for (int64_t i = 0; i < batch_size; ++i) {
@@ -155,7 +167,7 @@ void check_targets(const ModelState& model, const rnn_targets* targets, int32_t 
       }
       break;
     default:
-      fail("loss ", loss, " is not mse (0), huber (1) or cross-entropy (2)");
+      fail("loss ", loss, " is not mse (0), huber (1), cross-entropy (2) or quantile (3)");
   }
 }
 
@@ -220,6 +232,8 @@ BatchTensors to_tensors(const ModelState& model, const rnn_batch* batch, const r
   if (targets != nullptr) {
     if (loss == RNN_LOSS_CROSS_ENTROPY) {
       parts.push_back({targets->classes, torch::kInt64, per_step ? std::vector<int64_t>{n, steps} : std::vector<int64_t>{n}});
+    } else if (loss == RNN_LOSS_QUANTILE) {
+      parts.push_back({targets->values, torch::kFloat32, {n, spec.output_size / targets->quantile_count}});
     } else {
       parts.push_back({targets->values, torch::kFloat32,
                        per_step ? std::vector<int64_t>{n, steps, spec.output_size} : std::vector<int64_t>{n, spec.output_size}});
@@ -228,8 +242,13 @@ BatchTensors to_tensors(const ModelState& model, const rnn_batch* batch, const r
   auto tensors = to_device(parts, model.device);
   // Packing reads the lengths on the CPU; the caller's memory is only borrowed, so they are copied.
   auto lengths = torch::from_blob(const_cast<int64_t*>(batch->lengths), {n}, torch::kInt64).clone();
+  torch::Tensor quantiles;
+  if (targets != nullptr && loss == RNN_LOSS_QUANTILE) {
+    std::vector<float> levels(targets->quantiles, targets->quantiles + targets->quantile_count);
+    quantiles = torch::tensor(levels, torch::kFloat32).to(model.device);
+  }
   return {tensors[0], lengths, model.device.is_cpu() ? lengths : tensors[1],
-          targets != nullptr ? tensors[2] : torch::Tensor(), n, steps};
+          targets != nullptr ? tensors[2] : torch::Tensor(), quantiles, n, steps};
 }
 
 torch::Tensor compute_loss(const torch::Tensor& outputs, const BatchTensors& batch, int32_t loss, double huber_delta) {
@@ -248,6 +267,12 @@ torch::Tensor compute_loss(const torch::Tensor& outputs, const BatchTensors& bat
     case RNN_LOSS_HUBER:
       if (!(huber_delta > 0)) fail("the Huber delta must be positive, got ", huber_delta);
       return torch::huber_loss(y, targets, at::Reduction::Mean, huber_delta);
+    case RNN_LOSS_QUANTILE: {
+      // Pinball loss: (batch, targets, quantiles) against each target repeated for every quantile.
+      const auto levels = batch.quantiles;
+      const auto difference = targets.unsqueeze(2) - y.view({y.size(0), -1, levels.size(0)});
+      return torch::maximum(levels * difference, (levels - 1) * difference).mean();
+    }
     default:
       return torch::nn::functional::cross_entropy(y, targets);
   }
@@ -526,7 +551,8 @@ rnn_status rnn_trainer_create(rnn_model* model, const rnn_trainer_options* optio
     if (!(o.beta1 >= 0 && o.beta1 < 1)) fail("beta1 must be in [0, 1), got ", o.beta1);
     if (!(o.beta2 >= 0 && o.beta2 < 1)) fail("beta2 must be in [0, 1), got ", o.beta2);
     if (!(o.epsilon > 0)) fail("epsilon must be positive, got ", o.epsilon);
-    if (o.loss < RNN_LOSS_MSE || o.loss > RNN_LOSS_CROSS_ENTROPY) fail("loss ", o.loss, " is not mse (0), huber (1) or cross-entropy (2)");
+    if (o.loss < RNN_LOSS_MSE || o.loss > RNN_LOSS_QUANTILE)
+      fail("loss ", o.loss, " is not mse (0), huber (1), cross-entropy (2) or quantile (3)");
     if (o.loss == RNN_LOSS_HUBER && !(o.huber_delta > 0)) fail("the Huber delta must be positive, got ", o.huber_delta);
 
     auto parameters = state->module->parameters();

@@ -1,3 +1,4 @@
+using RnnService.Domain.Datasets;
 using RnnService.Domain.Jobs;
 using RnnService.Training.Data;
 using RnnService.Training.Pipeline;
@@ -6,8 +7,9 @@ using RnnService.Training.Torch;
 namespace RnnService.Training.Tasks.Forecast;
 
 /// <summary>
-/// Forecasting: sliding windows of <c>inputLength</c> steps of the features predict the next <c>horizon</c> steps of
-/// the targets (direct multi-step: one output per step and target), per series. The last steps of every series are
+/// Forecasting: sliding windows of <c>inputLength</c> steps of the features (with known-future and calendar features,
+/// also the horizon's steps of those) predict the next <c>horizon</c> steps of the targets (direct multi-step: one output
+/// per step and target, or one per quantile of each), per series. The last steps of every series are
 /// held out for validation; a window whose targets straddle the split is used by neither side.
 /// </summary>
 public sealed class ForecastPipeline : TaskPipeline
@@ -25,33 +27,47 @@ public sealed class ForecastPipeline : TaskPipeline
 
     public override object Preprocessing => preprocessing;
 
-    public static ForecastPipeline Create(TimeSeriesData data, TaskOptions task, TrainingOptions training)
+    public static ForecastPipeline Create(TimeSeriesData data, DatasetSummary summary, TaskOptions task, TrainingOptions training)
     {
         var features = task.Features!.Select(data.ColumnIndex).ToArray();
+        var known = (task.KnownFeatures ?? []).Select(data.ColumnIndex).ToArray();
         var targets = task.Targets!.Select(data.ColumnIndex).ToArray();
         int inputLength = task.InputLength!.Value, horizon = task.Horizon!.Value, season = task.Season!.Value;
         var fraction = training.ValidationFraction!.Value;
+        var calendar = ForecastPreprocessing.CalendarOf(task, summary);
 
         // Column statistics of the training part only: standard scaling uses them, window scaling its spread floor.
-        var trainingRows = data.Series.SelectMany(series =>
+        IEnumerable<float[]> TrainingRows(int[] columns) => data.Series.SelectMany(series =>
         {
-            var end = series.Length - Domain.Jobs.ForecastSplit.HeldOutSteps(series.Length, horizon, fraction);
-            return Enumerable.Range(0, end).Select(t => features.Select(c => (float)series.Values[c][t]).ToArray());
+            var end = series.Length - ForecastSplit.HeldOutSteps(series.Length, horizon, fraction);
+            return Enumerable.Range(0, end).Select(t => columns.Select(c => (float)series.Values[c][t]).ToArray());
         });
-        var scaler = ColumnScaler.Fit(trainingRows, features.Length);
+        var scaler = ColumnScaler.Fit(TrainingRows(features), features.Length);
+        var knownScaler = known.Length > 0 ? ColumnScaler.Fit(TrainingRows(known), known.Length) : null;
+        var quantiles = task.Quantiles is { Count: > 0 } levels ? levels.ToArray() : null;
         var preprocessing = new ForecastPreprocessing(
-            task.Scaling!.Value, task.Features!, task.Targets!, inputLength, horizon, season, scaler.Mean, scaler.Std);
+            task.Scaling!.Value, task.Features!, task.Targets!, inputLength, horizon, season, scaler.Mean, scaler.Std)
+        {
+            KnownFeatures = known.Length > 0 ? task.KnownFeatures : null,
+            KnownMean = knownScaler?.Mean,
+            KnownStd = knownScaler?.Std,
+            Frequency = calendar.Count > 0 ? summary.Frequency : null,
+            Calendar = calendar.Count > 0 ? calendar : null,
+            Quantiles = quantiles,
+        };
 
         var train = new List<Example>();
         var validation = new List<Example>();
         var windows = new List<ValidationWindow>();
         var naiveSum = new double[targets.Length];
         var naiveCount = 0L;
-        var window = new double[inputLength * features.Length];
+        var width = preprocessing.InputWidth;
+        var history = new double[inputLength * width];
+        var future = new double[horizon * known.Length];
         foreach (var series in data.Series)
         {
             var n = series.Length;
-            var trainEnd = n - Domain.Jobs.ForecastSplit.HeldOutSteps(n, horizon, fraction);
+            var trainEnd = n - ForecastSplit.HeldOutSteps(n, horizon, fraction);
             for (var t = season; t < trainEnd; t++, naiveCount++)
             {
                 for (var k = 0; k < targets.Length; k++)
@@ -63,9 +79,13 @@ public sealed class ForecastPipeline : TaskPipeline
                 var isValidation = first >= trainEnd;
                 if (!isValidation && first + horizon > trainEnd) continue;
                 for (var i = 0; i < inputLength; i++)
-                    for (var f = 0; f < features.Length; f++)
-                        window[i * features.Length + f] = series.Values[features[f]][start + i];
-                var input = preprocessing.ScaleInput(window, out var level, out var spread);
+                {
+                    for (var f = 0; f < features.Length; f++) history[i * width + f] = series.Values[features[f]][start + i];
+                    for (var j = 0; j < known.Length; j++) history[i * width + features.Length + j] = series.Values[known[j]][start + i];
+                }
+                for (var h = 0; h < horizon; h++)
+                    for (var j = 0; j < known.Length; j++) future[h * known.Length + j] = series.Values[known[j]][first + h];
+                var input = preprocessing.Input(history, inputLength, future, series.Times?[start], out var offset, out var unit);
                 var scaledTargets = new float[horizon * targets.Length];
                 var actual = new double[scaledTargets.Length];
                 var naive = new double[scaledTargets.Length];
@@ -75,17 +95,18 @@ public sealed class ForecastPipeline : TaskPipeline
                     var back = first + h - season * (int)Math.Ceiling((h + 1) / (double)season);
                     for (var k = 0; k < targets.Length; k++)
                     {
+                        var i = h * targets.Length + k;
                         var value = series.Values[targets[k]][first + h];
-                        scaledTargets[h * targets.Length + k] = preprocessing.ScaleTarget(value, k, level, spread);
-                        actual[h * targets.Length + k] = value;
-                        naive[h * targets.Length + k] = series.Values[targets[k]][back];
+                        scaledTargets[i] = ForecastPreprocessing.ScaleTarget(value, i, offset, unit);
+                        actual[i] = value;
+                        naive[i] = series.Values[targets[k]][back];
                     }
                 }
-                var example = new Example(input, null, inputLength, scaledTargets, 0);
+                var example = new Example(input, null, input.Length / preprocessing.NetworkWidth, scaledTargets, 0);
                 if (isValidation)
                 {
                     validation.Add(example);
-                    windows.Add(new ValidationWindow(actual, naive, level, spread));
+                    windows.Add(new ValidationWindow(actual, naive, offset, unit));
                 }
                 else train.Add(example);
             }
@@ -95,27 +116,68 @@ public sealed class ForecastPipeline : TaskPipeline
         var naiveScale = naiveSum.Select(sum => naiveCount > 0 ? sum / naiveCount : 0).ToArray();
         return new ForecastPipeline(preprocessing, windows, naiveScale)
         {
-            Train = train, Validation = validation, FeatureCount = features.Length,
-            OutputSize = horizon * targets.Length, Loss = LossKind.Mse,
+            Train = train, Validation = validation, FeatureCount = preprocessing.NetworkWidth,
+            OutputSize = horizon * targets.Length * preprocessing.OutputsPerValue,
+            Loss = quantiles is null ? LossKind.Mse : LossKind.Quantile, Quantiles = quantiles,
+            ZeroHead = preprocessing.Scaling == ScalingKind.Seasonal,
         };
     }
 
     public override IReadOnlyDictionary<string, double> Metrics(float[] outputs)
     {
-        var targets = preprocessing.Targets.Count;
         var forecasts = new List<double[]>(windows.Count);
+        var quantileForecasts = new List<double[][]>(windows.Count);
         for (var w = 0; w < windows.Count; w++)
         {
             var window = windows[w];
-            var forecast = new double[OutputSize];
-            for (var i = 0; i < OutputSize; i++)
-                forecast[i] = preprocessing.Unscale(outputs[w * OutputSize + i], i % targets, window.Level, window.Spread);
-            forecasts.Add(forecast);
+            forecasts.Add(preprocessing.Output(outputs.AsSpan(w * OutputSize, OutputSize), window.Offset, window.Unit, out var quantiles));
+            if (quantiles is not null) quantileForecasts.Add(quantiles);
         }
         var metrics = new Dictionary<string, double>();
         AddErrors(metrics, "", forecasts);
+        if (preprocessing.Quantiles is { } levels) AddQuantileErrors(metrics, levels, quantileForecasts);
         AddErrors(metrics, "naive", windows.Select(window => window.Naive).ToList());
         return metrics;
+    }
+
+    /// <summary>
+    /// Of quantile forecasts: <c>wql</c>, the mean weighted quantile loss over the levels (each level's pinball loss summed
+    /// over the values, doubled, over the sum of the actual values' magnitudes, as GluonTS and DeepAR report it), and for
+    /// each central interval that two levels bound (0.1 and 0.9: the 80% interval), the share of actual values inside it
+    /// (<c>coverage80</c>).
+    /// </summary>
+    private void AddQuantileErrors(Dictionary<string, double> metrics, double[] levels, List<double[][]> forecasts)
+    {
+        var magnitude = windows.Sum(window => window.Actual.Sum(Math.Abs));
+        var losses = new double[levels.Length];
+        for (var q = 0; q < levels.Length; q++)
+        {
+            for (var w = 0; w < windows.Count; w++)
+            {
+                for (var i = 0; i < OutputSize / levels.Length; i++)
+                {
+                    var difference = windows[w].Actual[i] - forecasts[w][q][i];
+                    losses[q] += Math.Max(levels[q] * difference, (levels[q] - 1) * difference);
+                }
+            }
+        }
+        Put(metrics, "", "wql", losses.Select(loss => 2 * loss / magnitude).Average());
+        for (var lower = 0; lower < levels.Length; lower++)
+        {
+            var upper = Array.FindIndex(levels, level => Math.Abs(level - (1 - levels[lower])) < 1e-9);
+            if (upper <= lower) continue;
+            long inside = 0, count = 0;
+            for (var w = 0; w < windows.Count; w++)
+            {
+                for (var i = 0; i < windows[w].Actual.Length; i++, count++)
+                {
+                    var actual = windows[w].Actual[i];
+                    if (actual >= forecasts[w][lower][i] && actual <= forecasts[w][upper][i]) inside++;
+                }
+            }
+            var percent = Math.Round(100 * (levels[upper] - levels[lower]), 6);
+            metrics["coverage" + percent.ToString(System.Globalization.CultureInfo.InvariantCulture).Replace('.', '_')] = (double)inside / count;
+        }
     }
 
     /// <summary>MAE, RMSE, sMAPE (percent) and MASE of forecasts against the validation windows, in the data's own scale.</summary>
@@ -127,7 +189,7 @@ public sealed class ForecastPipeline : TaskPipeline
         long count = 0;
         for (var w = 0; w < windows.Count; w++)
         {
-            for (var i = 0; i < OutputSize; i++)
+            for (var i = 0; i < windows[w].Actual.Length; i++)
             {
                 double actual = windows[w].Actual[i], forecast = forecasts[w][i], error = Math.Abs(actual - forecast);
                 absolute += error;
@@ -152,5 +214,5 @@ public sealed class ForecastPipeline : TaskPipeline
         if (double.IsFinite(value)) metrics[prefix.Length == 0 ? name : prefix + char.ToUpperInvariant(name[0]) + name[1..]] = value;
     }
 
-    private sealed record ValidationWindow(double[] Actual, double[] Naive, double[] Level, double[] Spread);
+    private sealed record ValidationWindow(double[] Actual, double[] Naive, double[] Offset, double[] Unit);
 }

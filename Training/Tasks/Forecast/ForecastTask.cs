@@ -28,22 +28,45 @@ public sealed class ForecastTask : SequenceTask
             return null;
         }
         var columns = dataset.Columns ?? [];
-        var targets = task.Targets ?? columns;
+        var known = task.KnownFeatures ?? [];
+        var targets = task.Targets ?? columns.Where(column => !known.Contains(column)).ToList();
         var features = task.Features ?? targets;
         var before = errors.Count;
         if (targets.Count == 0) errors.Add(new("task.targets", "must name at least one column."));
         CheckColumns("task.targets", targets, columns, errors);
         CheckColumns("task.features", features, columns, errors);
+        CheckColumns("task.knownFeatures", known, columns, errors);
         for (var i = 0; i < targets.Count; i++)
         {
             if (columns.Contains(targets[i]) && !features.Contains(targets[i]))
                 errors.Add(new($"task.targets[{i}]", $"'{targets[i]}' must also be a feature: the model forecasts from its history."));
         }
+        for (var i = 0; i < known.Count; i++)
+        {
+            if (targets.Contains(known[i]))
+                errors.Add(new($"task.knownFeatures[{i}]", $"'{known[i]}' is a target; a column whose future is known is not forecast."));
+            else if (features.Contains(known[i]))
+                errors.Add(new($"task.knownFeatures[{i}]", $"'{known[i]}' is also in task.features; name it once: known features are read over the window too."));
+        }
+        var calendar = task.CalendarFeatures ?? CalendarChoice.Auto;
+        if (task.CalendarFeatures == CalendarChoice.Auto && dataset.Frequency is null)
+            errors.Add(new("task.calendarFeatures", dataset.TimeColumn is null
+                ? "needs a time column of dates; this dataset has none (use none)."
+                : $"needs a regular frequency (hourly, daily, weekly, monthly, quarterly or yearly); the dates in '{dataset.TimeColumn}' keep none (use none)."));
+        if (dataset.Frequency is null) calendar = CalendarChoice.None;
+        var quantiles = ResolveQuantiles(task.Quantiles, errors);
 
         var horizon = task.Horizon ?? 1;
-        var season = task.Season ?? 1;
         var shortest = dataset.MinLength;
-        var inputLength = task.InputLength ?? Math.Max(1, Math.Min(DefaultInputLength, (shortest - horizon) / 2));
+        var fraction = training.ValidationFraction is > 0 and < 1 ? training.ValidationFraction.Value : 0.2;
+        // Steps the shortest series keeps for training; the default window is two seasons (at least 24 steps) where that
+        // leaves room for training windows, and a season where two do not fit.
+        var trainingSteps = shortest - ForecastSplit.HeldOutSteps(shortest, horizon, fraction);
+        var detected = task.Season ?? dataset.Season ?? 1;
+        var room = Math.Max(1, (trainingSteps - horizon) / 2);
+        var inputLength = task.InputLength ?? Math.Max(1, Math.Min(Math.Max(DefaultInputLength, 2 * detected), Math.Max(room, Math.Min(detected, trainingSteps - horizon))));
+        // A detected season longer than the window is not used; a season asked for is checked.
+        var season = task.Season ?? (detected <= inputLength ? detected : 1);
         if (horizon < 1 || horizon > 10_000)
             errors.Add(new("task.horizon", $"must be between 1 and 10000, got {horizon}."));
         else if (horizon >= shortest)
@@ -71,12 +94,50 @@ public sealed class ForecastTask : SequenceTask
         return task with
         {
             Targets = targets, Features = features, InputLength = inputLength, Horizon = horizon,
-            Scaling = task.Scaling ?? ScalingKind.Window, Season = season,
+            Scaling = task.Scaling ?? (season > 1 ? ScalingKind.Seasonal : ScalingKind.Window), Season = season,
+            Quantiles = quantiles, KnownFeatures = known.Count > 0 ? known : null, CalendarFeatures = calendar,
         };
     }
 
-    public override NetworkShape Network(TaskOptions task, DatasetSummary dataset) =>
-        new(task.Features!.Count, 0, task.Horizon!.Value * task.Targets!.Count);
+    /// <summary>Quantile levels in (0, 1), ascending and distinct as sent, with the median added (it is the forecast).</summary>
+    private static IReadOnlyList<double>? ResolveQuantiles(IReadOnlyList<double>? levels, List<ValidationError> errors)
+    {
+        if (levels is null) return null;
+        if (levels.Count == 0)
+        {
+            errors.Add(new("task.quantiles", "is empty; give levels such as [0.1, 0.5, 0.9], or leave it out for a point forecast."));
+            return null;
+        }
+        if (levels.Count > 99) errors.Add(new("task.quantiles", $"holds {levels.Count} levels; at most 99 are allowed."));
+        for (var i = 0; i < levels.Count; i++)
+        {
+            if (!(levels[i] > 0 && levels[i] < 1))
+                errors.Add(new($"task.quantiles[{i}]", $"{levels[i].ToString(System.Globalization.CultureInfo.InvariantCulture)} is not between 0 and 1 (both excluded)."));
+            else if (i > 0 && levels[i] <= levels[i - 1])
+                errors.Add(new($"task.quantiles[{i}]", levels[i] == levels[i - 1]
+                    ? $"repeats {levels[i].ToString(System.Globalization.CultureInfo.InvariantCulture)}; give each level once."
+                    : "is below the level before it; give the levels in ascending order."));
+        }
+        return levels.Contains(0.5) ? levels : levels.Append(0.5).Order().ToList();
+    }
+
+    public override NetworkShape Network(TaskOptions task, DatasetSummary dataset)
+    {
+        var layout = Layout(task, dataset);
+        return new(layout.NetworkWidth, 0, task.Horizon!.Value * task.Targets!.Count * layout.OutputsPerValue);
+    }
+
+    /// <summary>The preprocessing a resolved task will have on the dataset, without the statistics training measures.</summary>
+    private static ForecastPreprocessing Layout(TaskOptions task, DatasetSummary dataset)
+    {
+        var calendar = ForecastPreprocessing.CalendarOf(task, dataset);
+        return new ForecastPreprocessing(task.Scaling!.Value, task.Features!, task.Targets!, task.InputLength!.Value, task.Horizon!.Value,
+            task.Season!.Value, [], [])
+        {
+            KnownFeatures = task.KnownFeatures, Calendar = calendar.Count > 0 ? calendar : null, Frequency = dataset.Frequency,
+            Quantiles = task.Quantiles?.ToArray(),
+        };
+    }
 
     public override string FieldOf(string specField, DatasetSummary dataset) => specField switch
     {
@@ -84,8 +145,12 @@ public sealed class ForecastTask : SequenceTask
         _ => "task.features",
     };
 
-    public override TrainingShape Budget(DatasetSummary dataset, TaskOptions task, TrainingOptions training, long datasetBytes) =>
-        TrainingShapes.Forecast(dataset, task, training, datasetBytes);
+    public override TrainingShape Budget(DatasetSummary dataset, TaskOptions task, TrainingOptions training, long datasetBytes)
+    {
+        var layout = Layout(task, dataset);
+        return TrainingShapes.Forecast(dataset, task, training, datasetBytes, layout.NetworkWidth,
+            task.InputLength!.Value + (layout.ReadsFuture ? task.Horizon!.Value : 0), layout.OutputsPerValue);
+    }
 
     public override IReadOnlyList<string> MemoryFields(EstimatePart largest) => largest switch
     {
@@ -95,7 +160,7 @@ public sealed class ForecastTask : SequenceTask
     };
 
     public override TaskPipeline Prepare(ParsedDataset data, TaskOptions task, TrainingOptions training) =>
-        ForecastPipeline.Create(data.TimeSeries!, task, training);
+        ForecastPipeline.Create(data.TimeSeries!, data.Summary, task, training);
 
     public override ServedTask Serve(ModelSpec spec, TaskOptions task, string preprocessingJson) =>
         new ForecastServing(spec, StoredJson.Read<ForecastPreprocessing>(preprocessingJson));
@@ -117,29 +182,50 @@ public sealed class ForecastTask : SequenceTask
             errors.Add(new("spec.preprocessing", $"is not a forecast preprocessing (features and targets are lists of names): {exception.Message}"));
         }
         if (read is null) return null;
-        var width = spec.InputSize;
         var features = read.Features ?? [];
         var targets = read.Targets ?? [];
         if (spec.HasEmbedding) errors.Add(new("weights", "a forecast model reads numbers; these weights have an embedding."));
-        if (features.Count != width)
-            errors.Add(new("spec.preprocessing.features", $"names {features.Count} columns, but rnn.weight_ih_l0 reads {width} features."));
+        var known = read.KnownFeatures ?? [];
+        var calendar = read.Calendar ?? [];
+        var validCalendar = calendar.All(cycle => CalendarFeatures.For(TimeFrequency.Day).Concat(CalendarFeatures.For(TimeFrequency.Hour))
+            .Append(CalendarFeatures.MonthOfYear).Append(CalendarFeatures.QuarterOfYear).Contains(cycle));
+        if (!validCalendar)
+            errors.Add(new("spec.preprocessing.calendar", $"names features other than {CalendarFeatures.HourOfDay}, {CalendarFeatures.DayOfWeek}, " +
+                                                          $"{CalendarFeatures.MonthOfYear} and {CalendarFeatures.QuarterOfYear}."));
+        else if (calendar.Count > 0 && !TimeFrequency.All.Contains(read.Frequency ?? ""))
+            errors.Add(new("spec.preprocessing.frequency", $"is required with calendar features: one of {string.Join(", ", TimeFrequency.All)}."));
+        var width = validCalendar ? read.NetworkWidth : -1;
+        if (validCalendar && width != spec.InputSize)
+            errors.Add(new("spec.preprocessing.features", $"{features.Count} features, {known.Count} known features and {read.CalendarWidth} calendar values " +
+                                                          $"{(read.ReadsFuture ? "and the future flag " : "")}make {width} per step, but rnn.weight_ih_l0 reads {spec.InputSize}."));
         if (targets.Count == 0 || targets.Any(t => !features.Contains(t)))
             errors.Add(new("spec.preprocessing.targets", "must name one or more of the features."));
+        if (read.Quantiles is { } levels)
+        {
+            if (levels.Length == 0 || levels.Any(level => !(level > 0 && level < 1)) || levels.Zip(levels.Skip(1)).Any(pair => pair.Second <= pair.First) || !levels.Contains(0.5))
+                errors.Add(new("spec.preprocessing.quantiles", "must be distinct levels in (0, 1), ascending, with 0.5 among them."));
+        }
         if (read.Horizon < 1) errors.Add(new("spec.preprocessing.horizon", "must be at least 1."));
-        else if (targets.Count > 0 && read.Horizon * targets.Count != spec.OutputSize)
+        else if (targets.Count > 0 && read.Horizon * targets.Count * read.OutputsPerValue != spec.OutputSize)
             errors.Add(new("spec.preprocessing.horizon",
-                $"{read.Horizon} steps × {targets.Count} targets is {read.Horizon * targets.Count} outputs, but head.weight has {spec.OutputSize}."));
+                $"{read.Horizon} steps × {targets.Count} targets{(read.Quantiles is null ? "" : $" × {read.OutputsPerValue} quantiles")} is " +
+                $"{read.Horizon * targets.Count * read.OutputsPerValue} outputs, but head.weight has {spec.OutputSize}."));
         if (read.Scaling == ScalingKind.Standard && (read.Mean is null || read.Std is null))
             errors.Add(new("spec.preprocessing.mean", "and std are required for standard scaling."));
-        var mean = read.Mean ?? new double[width];
-        var std = read.Std ?? Enumerable.Repeat(1.0, width).ToArray();
-        ImportChecks.Scaler(errors, "spec.preprocessing", new ColumnScaler(mean, std), features.Count == width ? width : 0);
+        if (known.Count > 0 && (read.KnownMean?.Length != known.Count || read.KnownStd?.Length != known.Count))
+            errors.Add(new("spec.preprocessing.knownMean", $"and knownStd are required, a value for each of the {known.Count} known features."));
+        else if (known.Count > 0)
+            ImportChecks.Scaler(errors, "spec.preprocessing.known", new ColumnScaler(read.KnownMean!, read.KnownStd!), known.Count);
+        var mean = read.Mean ?? new double[features.Count];
+        var std = read.Std ?? Enumerable.Repeat(1.0, features.Count).ToArray();
+        ImportChecks.Scaler(errors, "spec.preprocessing", new ColumnScaler(mean, std), features.Count);
         if (errors.Count > 0) return null;
         var stored = read with { Mean = mean, Std = std, Season = Math.Max(1, read.Season), InputLength = Math.Max(1, read.InputLength) };
         var task = new TaskOptions
         {
             Kind = TaskKind.Forecast, Targets = stored.Targets, Features = stored.Features, InputLength = stored.InputLength,
-            Horizon = stored.Horizon, Scaling = stored.Scaling, Season = stored.Season,
+            Horizon = stored.Horizon, Scaling = stored.Scaling, Season = stored.Season, Quantiles = stored.Quantiles,
+            KnownFeatures = stored.KnownFeatures, CalendarFeatures = calendar.Count > 0 ? CalendarChoice.Auto : CalendarChoice.None,
         };
         return new ImportPlan(spec, task, StoredJson.Write(stored));
     }

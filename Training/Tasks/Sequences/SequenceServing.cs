@@ -77,6 +77,6 @@ public abstract class SequenceServing(ModelSpec spec, SequencePreprocessing prep
         return values;
     }
 
-    protected override PreparedSequence PrepareFeatures(InputSequence input) =>
+    protected override PreparedSequence PrepareFeatures(InputSequence input, int index, PredictRequest request, List<ValidationError> errors) =>
         new(Preprocessing.Features is { } scaler ? scaler.Apply(input.Values) : input.Values, null, input.Steps);
 }
