@@ -73,7 +73,8 @@ def main(base):
          f"model {job['model']['name']} v{job['model']['version']}", started)
 
     started = time.monotonic()
-    status, answer = call(base, "POST", "/predict", {"model": "smoke-air", "inputs": [train[-24:]]})
+    # The months are dated, so the model reads the month of year: the window says when it starts (January 1958).
+    status, answer = call(base, "POST", "/predict", {"model": "smoke-air", "inputs": [train[-24:]], "starts": ["1958-01"]})
     check(status == 200, f"predict answered {status}: {answer}")
     forecast = [step_values[0] for step_values in answer["outputs"][0]["forecast"]]
     check(len(forecast) == 12, f"expected 12 months, got {len(forecast)}")

@@ -26,6 +26,8 @@ public sealed class DatasetApiTests(NoWorkerServiceFactory factory) : IClassFixt
         Assert.Equal(5, body["rows"]!.GetValue<int>());
         Assert.Equal(["load", "temperature"], body["columns"]!.AsArray().Select(c => c!.GetValue<string>()));
         Assert.Equal("timestamp", body["timeColumn"]!.GetValue<string>());
+        Assert.Equal("day", body["frequency"]!.GetValue<string>());
+        Assert.Equal(1, body["season"]!.GetValue<int>());
         Assert.Equal("series", body["seriesColumn"]!.GetValue<string>());
         Assert.Equal(2, body["series"]!.GetValue<int>());
         Assert.Equal(2, body["minLength"]!.GetValue<int>());

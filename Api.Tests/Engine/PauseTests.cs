@@ -120,6 +120,7 @@ public sealed class PauseTests : IDisposable
             Loss = inner.Loss;
             Quantiles = inner.Quantiles;
             ZeroHead = inner.ZeroHead;
+            HeadBias = inner.HeadBias;
         }
 
         public override object Preprocessing => inner.Preprocessing;

@@ -84,6 +84,23 @@ public static class TestData
         return text.ToString();
     }
 
+    /// <summary>
+    /// A monthly series with a yearly season whose load rises by 40 in the months of a promotion (a quarter of them, at
+    /// seeded random): a column whose future is known.
+    /// </summary>
+    public static string PromotionsCsv(int months = 96, int seed = 4)
+    {
+        var random = new Random(seed);
+        var text = new StringBuilder("month,load,promo\n");
+        for (var i = 0; i < months; i++)
+        {
+            var promo = random.NextDouble() < 0.25 ? 1 : 0;
+            var load = 100 + 0.5 * i + 20 * Math.Sin(i * Math.PI / 6) + 40 * promo;
+            text.Append($"{1990 + i / 12}-{i % 12 + 1:00},{load.ToString("F2", System.Globalization.CultureInfo.InvariantCulture)},{promo}\n");
+        }
+        return text.ToString();
+    }
+
     /// <summary>Sequences of 3 to 12 steps of two features; the label is 1 when the first feature sums above zero.</summary>
     public static string SignSequencesJsonl(int count = 200, int seed = 1)
     {

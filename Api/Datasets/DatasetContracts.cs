@@ -23,6 +23,8 @@ public sealed record DatasetResponse(
     [property: Description("Data rows (CSV) or lines (JSON lines).")] int Rows,
     [property: Description("Time series: the numeric columns, which tasks may use as targets and features.")] IReadOnlyList<string>? Columns,
     [property: Description("Time series: the column that ordered the rows, if any.")] string? TimeColumn,
+    [property: Description("Time series: the regular frequency of the time column's dates (hour, day, week, month, quarter, year), if they keep one.")] string? Frequency,
+    [property: Description("Time series: the season found in the data (a forecast's default task.season); 1 for none.")] int? Season,
     [property: Description("Time series: the column that names the series, if any.")] string? SeriesColumn,
     [property: Description("Time series: how many series.")] int? Series,
     [property: Description("Sequences: features per step.")] int? FeatureCount,
@@ -38,7 +40,7 @@ public sealed record DatasetResponse(
         var timeSeries = summary.Kind == DatasetKind.TimeSeries;
         return new DatasetResponse(
             record.Id, record.Name, record.Format, record.Kind, summary.Rows, summary.Columns, summary.TimeColumn,
-            summary.SeriesColumn, timeSeries ? summary.Series : null, summary.FeatureCount, summary.MinLength,
+            summary.Frequency, timeSeries ? summary.Season ?? 1 : null, summary.SeriesColumn, timeSeries ? summary.Series : null, summary.FeatureCount, summary.MinLength,
             summary.MaxLength, summary.Labels, record.SizeBytes, record.CreatedAt);
     }
 }

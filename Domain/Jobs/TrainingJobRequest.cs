@@ -91,7 +91,7 @@ public sealed record TaskOptions
     public int? Season { get; init; }
 
     [Description("Forecast: quantile levels to predict, each in (0, 1), e.g. [0.1, 0.5, 0.9]; trained with the pinball loss, " +
-                 "and 0.5 is added when missing (it is the forecast). Default: none (a point forecast trained with MSE).")]
+                 "and 0.5 is added when missing (it is the forecast). Default: none (a point forecast: the median, trained with the pinball loss at 0.5).")]
     public IReadOnlyList<double>? Quantiles { get; init; }
 
     [Description("Forecast: columns whose future values are known when forecasting (prices, holidays, promotions); the " +

@@ -28,10 +28,15 @@ public abstract class TaskPipeline
     public required LossKind Loss { get; init; }
 
     /// <summary>
-    /// Training starts with the head at zero, so that the untrained model answers with what its targets are measured
-    /// from (a seasonal forecast's last season) and what it learns is the difference.
+    /// Training starts with the head's weights at zero and its bias at <see cref="HeadBias"/> (zero without), so that the
+    /// untrained model answers with what its targets are measured from (a seasonal forecast; for quantiles, with the
+    /// training targets' spread around it as intervals), and what it learns is the rest. That model is evaluated first, as epoch 0: an
+    /// epoch is kept only if it beats it on validation.
     /// </summary>
     public bool ZeroHead { get; init; }
+
+    /// <summary>The head's starting bias with <see cref="ZeroHead"/>, one value per output.</summary>
+    public float[]? HeadBias { get; init; }
 
     /// <summary>The quantile levels of <see cref="LossKind.Quantile"/>; null for the other losses.</summary>
     public double[]? Quantiles { get; init; }

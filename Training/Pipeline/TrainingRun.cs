@@ -91,8 +91,13 @@ public static class TrainingRun
             model.ReadParameters(best);
             if (pipeline.ZeroHead)
             {
-                ZeroHead(model.Parameters, best);
+                // The untrained model is a forecaster already (its targets' baseline): it is the one to beat, epoch 0.
+                ZeroHead(model.Parameters, best, pipeline.HeadBias);
                 model.WriteParameters(best);
+                var (loss, outputs) = Evaluate(
+                    model, pipeline.Validation, pipeline.FeatureCount, pipeline.OutputSize, pipeline.Loss, cancellationToken, pipeline.PerStep,
+                    pipeline.Quantiles);
+                progress = progress with { BestEpoch = 0, BestValidationLoss = loss, BestMetrics = pipeline.Metrics(outputs) };
             }
         }
 
@@ -173,13 +178,22 @@ public static class TrainingRun
         return new RunResult(progress, best, model.Parameters, spec, model.ParameterCount, stoppedBy);
     }
 
-    /// <summary>Zeros the head's weights and bias in <paramref name="values"/> (the parameters, flat in state_dict order).</summary>
-    private static void ZeroHead(IReadOnlyList<ParameterInfo> parameters, float[] values)
+    /// <summary>
+    /// Zeros the head's weights and sets its bias to <paramref name="bias"/> (zeros without) in <paramref name="values"/>
+    /// (the parameters, flat in state_dict order).
+    /// </summary>
+    private static void ZeroHead(IReadOnlyList<ParameterInfo> parameters, float[] values, float[]? bias)
     {
         long offset = 0;
         foreach (var parameter in parameters)
         {
-            if (parameter.Name is "head.weight" or "head.bias") values.AsSpan(checked((int)offset), checked((int)parameter.ElementCount)).Clear();
+            var span = values.AsSpan(checked((int)offset), checked((int)parameter.ElementCount));
+            if (parameter.Name == "head.weight") span.Clear();
+            else if (parameter.Name == "head.bias")
+            {
+                if (bias is not null) bias.CopyTo(span);
+                else span.Clear();
+            }
             offset += parameter.ElementCount;
         }
     }

@@ -33,8 +33,13 @@ service = Service(base)
 HORIZON, SEASON, ORIGINS, LEVELS = 12, 12, [36, 24, 12], [0.1, 0.5, 0.9]
 VARIANTS = {
     "default": {},
-    "quantiles": {"quantiles": LEVELS},
-    "nocalendar": {"calendarFeatures": "none"},
+    "quantiles": {"task": {"quantiles": LEVELS}},
+    "nocalendar": {"task": {"calendarFeatures": "none"}},
+    # Settings tried while choosing the defaults (not run unless named in VARIANTS).
+    "hidden16": {"model": {"hiddenSize": 16}},
+    "hidden32": {"model": {"hiddenSize": 32}},
+    "window36": {"task": {"inputLength": 36}},
+    "window48": {"task": {"inputLength": 48}},
 }
 chosen = [v for v in os.environ.get("VARIANTS", "default,quantiles,nocalendar").split(",") if v]
 ONLY = [s for s in os.environ.get("ONLY", "").split(",") if s]
@@ -70,8 +75,9 @@ def ours(name, months, history, variant):
             writer.writerow(["month", "value"])
             writer.writerows(zip(months, history))
     dataset = service.upload(path)
-    task = {"kind": "forecast", "horizon": HORIZON, **VARIANTS[variant]}
-    job = service.train(dataset, f"{name}-{len(history)}-{variant}", task)
+    settings = VARIANTS[variant]
+    task = {"kind": "forecast", "horizon": HORIZON, **settings.get("task", {})}
+    job = service.train(dataset, f"{name}-{len(history)}-{variant}", task, {k: v for k, v in settings.items() if k != "task"})
     if job["state"] != "succeeded":
         raise RuntimeError(f"{name}: {job.get('error')}")
     resolved = job["request"]["task"]
@@ -120,7 +126,7 @@ for file in sorted(f for f in os.listdir(data) if f.endswith(".csv")):
                 entry |= {"wql": wql(actual, quantiles), "coverage80": coverage(actual, quantiles)}
             scores.setdefault(method, []).append(entry)
     entry = {"series": name, "length": len(values), "settings": settings,
-             **{m: {k: float(np.mean([s[k] for s in v])) for k in v[0]} for m, v in scores.items()}}
+             **{m: {**{k: float(np.mean([s[k] for s in v])) for k in v[0]}, "origins": v} for m, v in scores.items()}}
     results.append(entry)
     print(f"{name:24} {len(values):4} months  " + "  ".join(
         f"{m} {entry[m]['smape']:5.2f}/{entry[m]['mase']:.2f}" for m in methods), flush=True)
@@ -136,7 +142,7 @@ print("\n| series | months | " + " | ".join(methods) + " |")
 print("| --- | --- | " + " | ".join("---" for _ in methods) + " |")
 for r in results:
     print(f"| {r['series']} | {r['length']} | " + " | ".join(cell(r, m) for m in methods) + " |")
-mean = {m: {k: float(np.mean([r[m][k] for r in results])) for k in results[0][m]} for m in methods}
+mean = {m: {k: float(np.mean([r[m][k] for r in results])) for k in results[0][m] if k != "origins"} for m in methods}
 print("| **mean** | | " + " | ".join(cell({"x": mean[m]}, "x") for m in methods) + " |")
 best_stat = min(mean["ets"]["mase"], mean["sarima"]["mase"])
 for m in methods:

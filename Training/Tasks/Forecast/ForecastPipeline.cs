@@ -118,9 +118,41 @@ public sealed class ForecastPipeline : TaskPipeline
         {
             Train = train, Validation = validation, FeatureCount = preprocessing.NetworkWidth,
             OutputSize = horizon * targets.Length * preprocessing.OutputsPerValue,
-            Loss = quantiles is null ? LossKind.Mse : LossKind.Quantile, Quantiles = quantiles,
+            // A point forecast is the median, trained with the pinball loss at 0.5 (half the absolute error): in the
+            // rolling-origin backtest it forecast better than one trained with the squared error.
+            Loss = LossKind.Quantile, Quantiles = quantiles ?? [0.5],
             ZeroHead = preprocessing.Scaling == ScalingKind.Seasonal,
+            HeadBias = preprocessing.Scaling == ScalingKind.Seasonal && quantiles is not null ? IntervalOffsets(train, horizon * targets.Length, quantiles) : null,
         };
+    }
+
+    /// <summary>
+    /// For a quantile model, each level's starting offset from the seasonal forecast, for each forecast value: the
+    /// training targets' empirical quantile at that level less their median, so that the untrained model answers the
+    /// seasonal forecast with its own historical errors as intervals. (Starting a point forecast at the targets' mean
+    /// offset, a drift, did worse in the rolling-origin backtest: its point forecasts start at zero offset.)
+    /// </summary>
+    private static float[] IntervalOffsets(List<Example> train, int values, double[] levels)
+    {
+        var bias = new float[values * levels.Length];
+        var column = new float[train.Count];
+        for (var j = 0; j < values; j++)
+        {
+            for (var e = 0; e < train.Count; e++) column[e] = train[e].Targets![j];
+            Array.Sort(column);
+            var median = Quantile(column, 0.5);
+            for (var q = 0; q < levels.Length; q++) bias[j * levels.Length + q] = (float)(Quantile(column, levels[q]) - median);
+        }
+        return bias;
+    }
+
+    /// <summary>A sorted sample's quantile, interpolated linearly between order statistics (numpy's default).</summary>
+    private static double Quantile(float[] sorted, double level)
+    {
+        var position = level * (sorted.Length - 1);
+        var below = (int)Math.Floor(position);
+        var above = Math.Min(below + 1, sorted.Length - 1);
+        return sorted[below] + (position - below) * (sorted[above] - sorted[below]);
     }
 
     public override IReadOnlyDictionary<string, double> Metrics(float[] outputs)

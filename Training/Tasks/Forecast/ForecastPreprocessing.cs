@@ -11,9 +11,9 @@ namespace RnnService.Training.Tasks.Forecast;
 /// Scaling of the features: <c>window</c>: each input window is shifted by its own last value and divided by its own
 /// spread (per feature), and the outputs are mapped back with the same numbers, so a model learns shapes rather than
 /// levels and trending series stay in range. <c>seasonal</c>: the same, but each forecast step is measured from a
-/// seasonal forecast (the window's seasons averaged, at the last season's level: with one season in the window, the
-/// value one season earlier), so that a model that has learnt nothing repeats the last season and what it learns is the
-/// change. An input shorter than a season is measured from its last value. <c>standard</c>: fixed mean and deviation per column from the training
+/// seasonal forecast (the window's seasons averaged, as ratios to their means for positive series, at the last season's
+/// level: with one season in the window, the value one season earlier), so that a model that has learnt nothing repeats
+/// the last season and what it learns is the change. An input shorter than a season is measured from its last value. <c>standard</c>: fixed mean and deviation per column from the training
 /// part. <c>none</c>: raw values.
 /// </para>
 /// <para>
@@ -165,25 +165,33 @@ public sealed record ForecastPreprocessing(
 
     /// <summary>
     /// The seasonal forecast a seasonal model is measured from, for each position in the season after the window: the
-    /// window's whole seasons (counted back from its end) each less its own mean, averaged at each position, on the last
-    /// season's mean. With one season in the window, that is the seasonal-naive forecast; with more, its shape is less
-    /// noisy.
+    /// window's whole seasons (counted back from its end), each relative to its own mean, averaged at each position and
+    /// put on the last season's mean. Relative means as ratios when every value is positive (seasons that grow with the
+    /// level, as sales and passengers do), as differences otherwise. With one season in the window, either is the
+    /// seasonal-naive forecast; with more, its shape is less noisy.
     /// </summary>
     private double[] SeasonalProfile(ReadOnlySpan<double> history, int steps, int width, int feature)
     {
         var cycles = steps / Season;
+        var first = steps - cycles * Season;
+        var positive = true;
+        for (var t = first; t < steps && positive; t++) positive = history[t * width + feature] > 0;
         var profile = new double[Season];
         double lastLevel = 0;
         for (var c = 0; c < cycles; c++)
         {
-            var first = steps - (c + 1) * Season;
+            var start = steps - (c + 1) * Season;
             double level = 0;
-            for (var p = 0; p < Season; p++) level += history[(first + p) * width + feature];
+            for (var p = 0; p < Season; p++) level += history[(start + p) * width + feature];
             level /= Season;
             if (c == 0) lastLevel = level;
-            for (var p = 0; p < Season; p++) profile[p] += (history[(first + p) * width + feature] - level) / cycles;
+            for (var p = 0; p < Season; p++)
+            {
+                var value = history[(start + p) * width + feature];
+                profile[p] += (positive ? value / level : value - level) / cycles;
+            }
         }
-        for (var p = 0; p < Season; p++) profile[p] += lastLevel;
+        for (var p = 0; p < Season; p++) profile[p] = positive ? profile[p] * lastLevel : profile[p] + lastLevel;
         return profile;
     }
 

@@ -59,12 +59,8 @@ public sealed class ForecastTask : SequenceTask
         var horizon = task.Horizon ?? 1;
         var shortest = dataset.MinLength;
         var fraction = training.ValidationFraction is > 0 and < 1 ? training.ValidationFraction.Value : 0.2;
-        // Steps the shortest series keeps for training; the default window is two seasons (at least 24 steps) where that
-        // leaves room for training windows, and a season where two do not fit.
-        var trainingSteps = shortest - ForecastSplit.HeldOutSteps(shortest, horizon, fraction);
         var detected = task.Season ?? dataset.Season ?? 1;
-        var room = Math.Max(1, (trainingSteps - horizon) / 2);
-        var inputLength = task.InputLength ?? Math.Max(1, Math.Min(Math.Max(DefaultInputLength, 2 * detected), Math.Max(room, Math.Min(detected, trainingSteps - horizon))));
+        var inputLength = task.InputLength ?? DefaultWindow(detected, shortest - ForecastSplit.HeldOutSteps(shortest, horizon, fraction), horizon);
         // A detected season longer than the window is not used; a season asked for is checked.
         var season = task.Season ?? (detected <= inputLength ? detected : 1);
         if (horizon < 1 || horizon > 10_000)
@@ -97,6 +93,19 @@ public sealed class ForecastTask : SequenceTask
             Scaling = task.Scaling ?? (season > 1 ? ScalingKind.Seasonal : ScalingKind.Window), Season = season,
             Quantiles = quantiles, KnownFeatures = known.Count > 0 ? known : null, CalendarFeatures = calendar,
         };
+    }
+
+    /// <summary>
+    /// The default window: two seasons and at least <see cref="DefaultInputLength"/> steps, but no longer than leaves as
+    /// many training windows in the shortest series' training part (<paramref name="trainingSteps"/>) as it is long;
+    /// and a whole season where one fits at all, since seasonal scaling averages the window's seasons.
+    /// </summary>
+    private static int DefaultWindow(int season, int trainingSteps, int horizon)
+    {
+        var wanted = Math.Max(DefaultInputLength, 2 * season);
+        var room = (trainingSteps - horizon) / 2;
+        var oneSeason = Math.Min(season, trainingSteps - horizon);
+        return Math.Max(1, Math.Min(wanted, Math.Max(room, oneSeason)));
     }
 
     /// <summary>Quantile levels in (0, 1), ascending and distinct as sent, with the median added (it is the forecast).</summary>
