@@ -75,7 +75,13 @@ public sealed class ForecastPlanningTests(PlanningModels models) : IClassFixture
         Assert.Equal([0.1, 0.5, 0.9], job["request"]!["task"]!["quantiles"]!.AsArray().Select(level => level!.GetValue<double>()));
         var metrics = job["metrics"]!;
         Assert.InRange(metrics["wql"]!.GetValue<double>(), 1e-6, 1);
-        Assert.InRange(metrics["coverage80"]!.GetValue<double>(), 0, 1);
+        // Calibrated on the validation windows (conformal): the 80% interval covers at least 80% of them.
+        Assert.InRange(metrics["coverage80"]!.GetValue<double>(), 0.8, 1);
+        var version = (await Client.GetFromJsonAsync<JsonObject>("/models/ranges/versions/1"))!;
+        var shifts = version["preprocessing"]!["quantileShifts"]!.AsArray().Select(shift => shift!.GetValue<double>()).ToArray();
+        Assert.Equal(3, shifts.Length);
+        Assert.Equal(0, shifts[1]);
+        Assert.Equal(-shifts[0], shifts[2]);
         Assert.NotNull(metrics["mase"]);
 
         var answer = await PredictAsync(new JsonObject { ["model"] = "ranges", ["inputs"] = new JsonArray(Window(60, 12), Window(70, 20)) });

@@ -43,8 +43,8 @@ public enum ScalingKind
     None,
 
     /// <summary>
-    /// As <see cref="Window"/>, but each forecast step is measured from the seasonal-naive forecast (the value one season
-    /// earlier in the window): the model learns what changes from one season to the next.
+    /// As <see cref="Window"/>, but each forecast step is measured from a seasonal forecast (the window's seasons averaged
+    /// at the last one's level; with one season, the value one season earlier): the model learns what changes.
     /// </summary>
     Seasonal,
 }
@@ -80,18 +80,19 @@ public sealed record TaskOptions
     [Description("Forecast: steps predicted at once (direct multi-step). Default 1.")]
     public int? Horizon { get; init; }
 
-    [Description("Forecast: seasonal (each window scaled by its own spread, each forecast step measured from the value one " +
-                 "season earlier; the default for seasonal series), window (shifted by the window's last value; the default " +
-                 "otherwise), standard, or none.")]
+    [Description("Forecast: seasonal (each window scaled by its own spread, each forecast step measured from the window's " +
+                 "seasons averaged at the last one's level; the default for seasonal series), window (shifted by the window's " +
+                 "last value; the default otherwise), standard, or none.")]
     public ScalingKind? Scaling { get; init; }
 
     [Description("Forecast: steps in one season (12 for monthly data with a yearly cycle): seasonal scaling and MASE use it. " +
                  "Default: from the time column's frequency (24 hourly, 7 daily, 52 weekly, 12 monthly, 4 quarterly), else " +
-                 "the strongest autocorrelation of the training part, else 1.")]
+                 "the strongest autocorrelation of the uploaded series, else 1 (the dataset's season).")]
     public int? Season { get; init; }
 
     [Description("Forecast: quantile levels to predict, each in (0, 1), e.g. [0.1, 0.5, 0.9]; trained with the pinball loss, " +
-                 "and 0.5 is added when missing (it is the forecast). Default: none (a point forecast: the median, trained with the pinball loss at 0.5).")]
+                 "and 0.5 is added when missing (it is the forecast). Default: none (a point forecast: the median, trained " +
+                 "with the pinball loss at 0.5).")]
     public IReadOnlyList<double>? Quantiles { get; init; }
 
     [Description("Forecast: columns whose future values are known when forecasting (prices, holidays, promotions); the " +

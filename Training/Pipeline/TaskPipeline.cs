@@ -30,13 +30,24 @@ public abstract class TaskPipeline
     /// <summary>
     /// Training starts with the head's weights at zero and its bias at <see cref="HeadBias"/> (zero without), so that the
     /// untrained model answers with what its targets are measured from (a seasonal forecast; for quantiles, with the
-    /// training targets' spread around it as intervals), and what it learns is the rest. That model is evaluated first, as epoch 0: an
-    /// epoch is kept only if it beats it on validation.
+    /// training targets' spread around it as intervals), and what it learns is the rest. That model is evaluated first,
+    /// as epoch 0: an epoch is kept only if it beats it on validation.
     /// </summary>
     public bool ZeroHead { get; init; }
 
     /// <summary>The head's starting bias with <see cref="ZeroHead"/>, one value per output.</summary>
     public float[]? HeadBias { get; init; }
+
+    /// <summary>
+    /// Whether the kept model's validation outputs are passed to <see cref="Calibrate"/> once training ends (and the
+    /// job's metrics are then the calibrated model's).
+    /// </summary>
+    public virtual bool CalibratesOnValidation => false;
+
+    /// <summary>Adjusts the preprocessing the model version keeps from the kept model's validation outputs.</summary>
+    public virtual void Calibrate(float[] outputs)
+    {
+    }
 
     /// <summary>The quantile levels of <see cref="LossKind.Quantile"/>; null for the other losses.</summary>
     public double[]? Quantiles { get; init; }

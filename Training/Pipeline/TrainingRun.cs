@@ -175,6 +175,16 @@ public static class TrainingRun
             onEpoch(entry, progress);
         }
         var stoppedBy = outOfTime ? StopReason.TimeLimit : progress.StoppedEarly ? StopReason.EarlyStopping : StopReason.Epochs;
+        if (pipeline.CalibratesOnValidation && progress.BestMetrics is not null)
+        {
+            // The kept weights' validation outputs calibrate what the model version keeps; its metrics are those calibrated.
+            model.WriteParameters(best);
+            var (_, outputs) = Evaluate(
+                model, pipeline.Validation, pipeline.FeatureCount, pipeline.OutputSize, pipeline.Loss, cancellationToken, pipeline.PerStep,
+                pipeline.Quantiles);
+            pipeline.Calibrate(outputs);
+            progress = progress with { BestMetrics = pipeline.Metrics(outputs) };
+        }
         return new RunResult(progress, best, model.Parameters, spec, model.ParameterCount, stoppedBy);
     }
 

@@ -4,7 +4,10 @@ using RnnService.Domain.Validation;
 
 namespace RnnService.Training.Tasks;
 
-/// <summary>One sequence made ready for the engine, with what its output needs to be mapped back (window scaling).</summary>
+/// <summary>
+/// One sequence made ready for the engine, with what its output needs to be mapped back: for a forecast, what each output
+/// value is measured from (<c>Level</c>) and in (<c>Spread</c>).
+/// </summary>
 public readonly record struct PreparedSequence(float[]? Features, long[]? Tokens, int Length, double[]? Level = null, double[]? Spread = null);
 
 /// <summary>

@@ -14,7 +14,7 @@ namespace RnnService.Training.Tasks.Forecast;
 /// </summary>
 public sealed class ForecastPipeline : TaskPipeline
 {
-    private readonly ForecastPreprocessing preprocessing;
+    private ForecastPreprocessing preprocessing;
     private readonly List<ValidationWindow> windows;
     private readonly double[] naiveScale;
 
@@ -153,6 +153,45 @@ public sealed class ForecastPipeline : TaskPipeline
         var below = (int)Math.Floor(position);
         var above = Math.Min(below + 1, sorted.Length - 1);
         return sorted[below] + (position - below) * (sorted[above] - sorted[below]);
+    }
+
+    public override bool CalibratesOnValidation => preprocessing.Quantiles is { Length: > 1 };
+
+    /// <summary>
+    /// Conformalised quantile regression (Romano, Patterson and Candès, 2019) on the validation windows: for each central
+    /// interval (levels q and 1 − q), each validation value's score is how far it lies outside the interval (negative
+    /// inside), in the head's scaled units; the interval is widened at both ends by the score whose rank is
+    /// ⌈(n + 1)·coverage⌉ among the n (narrowed, when that score is negative), so that it covers its share of them.
+    /// </summary>
+    public override void Calibrate(float[] outputs)
+    {
+        var levels = preprocessing.Quantiles!;
+        var count = levels.Length;
+        var values = OutputSize / count;
+        var shifts = new double[count];
+        var sorted = new float[count];
+        for (var lower = 0; lower < count; lower++)
+        {
+            var upper = Array.FindIndex(levels, level => Math.Abs(level - (1 - levels[lower])) < 1e-9);
+            if (upper <= lower) continue;
+            var scores = new List<double>(windows.Count * values);
+            for (var w = 0; w < windows.Count; w++)
+            {
+                for (var i = 0; i < values; i++)
+                {
+                    outputs.AsSpan(w * OutputSize + i * count, count).CopyTo(sorted);
+                    Array.Sort(sorted);
+                    var actual = (windows[w].Actual[i] - windows[w].Offset[i]) / windows[w].Unit[i];
+                    scores.Add(Math.Max(sorted[lower] - actual, actual - sorted[upper]));
+                }
+            }
+            scores.Sort();
+            var rank = (int)Math.Ceiling((scores.Count + 1) * (levels[upper] - levels[lower]));
+            var widening = scores[Math.Clamp(rank, 1, scores.Count) - 1];
+            shifts[lower] = -widening;
+            shifts[upper] = widening;
+        }
+        preprocessing = preprocessing with { QuantileShifts = shifts };
     }
 
     public override IReadOnlyDictionary<string, double> Metrics(float[] outputs)

@@ -60,6 +60,13 @@ public sealed record ForecastPreprocessing(
     /// <summary>The quantile levels predicted, ascending, 0.5 among them; absent for a point forecast.</summary>
     public double[]? Quantiles { get; init; }
 
+    /// <summary>
+    /// For each quantile level, what is added to the head's output (in its scaled units) before the quantiles are sorted
+    /// and mapped back: the conformal widening (or narrowing) of each central interval that the validation windows
+    /// called for; absent when there was none.
+    /// </summary>
+    public double[]? QuantileShifts { get; init; }
+
     [JsonIgnore]
     public int KnownCount => KnownFeatures?.Count ?? 0;
 
@@ -217,6 +224,11 @@ public sealed record ForecastPreprocessing(
         for (var i = 0; i < values; i++)
         {
             outputs.Slice(i * count, count).CopyTo(sorted);
+            if (QuantileShifts is { } shifts)
+            {
+                sorted.Sort();
+                for (var q = 0; q < count; q++) sorted[q] += (float)shifts[q];
+            }
             sorted.Sort();
             for (var q = 0; q < count; q++) quantiles[q][i] = sorted[q] * unit[i] + offset[i];
             forecast[i] = quantiles[median][i];

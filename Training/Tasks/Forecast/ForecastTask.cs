@@ -213,7 +213,11 @@ public sealed class ForecastTask : SequenceTask
         {
             if (levels.Length == 0 || levels.Any(level => !(level > 0 && level < 1)) || levels.Zip(levels.Skip(1)).Any(pair => pair.Second <= pair.First) || !levels.Contains(0.5))
                 errors.Add(new("spec.preprocessing.quantiles", "must be distinct levels in (0, 1), ascending, with 0.5 among them."));
+            else if (read.QuantileShifts is { } shifts && (shifts.Length != levels.Length || shifts.Any(shift => !double.IsFinite(shift))))
+                errors.Add(new("spec.preprocessing.quantileShifts", $"must hold a finite number for each of the {levels.Length} quantiles."));
         }
+        else if (read.QuantileShifts is not null)
+            errors.Add(new("spec.preprocessing.quantileShifts", "applies to models with quantiles only."));
         if (read.Horizon < 1) errors.Add(new("spec.preprocessing.horizon", "must be at least 1."));
         else if (targets.Count > 0 && read.Horizon * targets.Count * read.OutputsPerValue != spec.OutputSize)
             errors.Add(new("spec.preprocessing.horizon",
