@@ -3,7 +3,8 @@ namespace RnnService.Training.Data;
 /// <summary>
 /// The season of a series, found in the data: the one its time column's frequency implies when the series repeats at
 /// that lag, otherwise the lag of its strongest autocorrelation peak, otherwise none (1). Autocorrelations are of the
-/// series less its least-squares line, so that a trend does not make every lag look alike.
+/// series less its least-squares line, so that a trend does not make every lag look alike; of its last
+/// <see cref="MaxSteps"/> steps at most.
 /// </summary>
 public static class Seasonality
 {
@@ -13,8 +14,12 @@ public static class Seasonality
     /// <summary>The frequency's own season needs less: it is expected.</summary>
     public const double ImpliedThreshold = 0.2;
 
-    public static int Detect(IReadOnlyList<double> values, string? frequency)
+    /// <summary>The most recent steps read: enough for any season found (at most 400), and a bounded cost on upload.</summary>
+    public const int MaxSteps = 20_000;
+
+    public static int Detect(IReadOnlyList<double> series, string? frequency)
     {
+        var values = series.Count > MaxSteps ? series.Skip(series.Count - MaxSteps).ToArray() : series;
         var n = values.Count;
         if (n < 4) return 1;
         // Less the least-squares line.
