@@ -119,8 +119,7 @@ public sealed class PauseTests : IDisposable
             OutputSize = inner.OutputSize;
             Loss = inner.Loss;
             Quantiles = inner.Quantiles;
-            ZeroHead = inner.ZeroHead;
-            HeadBias = inner.HeadBias;
+            HeadStart = inner.HeadStart;
         }
 
         public override object Preprocessing => inner.Preprocessing;

@@ -1,4 +1,5 @@
 using System.ComponentModel;
+using System.Text.Json.Serialization;
 
 namespace RnnService.Domain.Predictions;
 
@@ -23,6 +24,7 @@ public sealed record PredictRequest
 
     [Description("Forecast models with known-future features: parallel to inputs, for each input the trained horizon's steps " +
                  "of those features (a list per step, or a bare number for one feature), in the data's own scale.")]
+    [JsonConverter(typeof(FutureInputsConverter))]
     public SequenceInputs? Future { get; init; }
 
     [Description("Forecast models with calendar features: parallel to inputs, the time of each input's first step " +

@@ -33,18 +33,18 @@ public sealed class SequenceInputs(IReadOnlyList<InputSequence> sequences, IRead
     public int Count => Sequences.Count;
 
     public InputSequence this[int index] => Sequences[index];
-
-    /// <summary>The same sequences, their problems keyed by <paramref name="field"/> rather than <c>inputs</c> (for <c>future</c>).</summary>
-    public SequenceInputs Named(string field) => new(Sequences, Problems.Select(problem =>
-        problem.Field.StartsWith("inputs", StringComparison.Ordinal) ? problem with { Field = field + problem.Field["inputs".Length..] } : problem).ToList());
 }
 
-public sealed class SequenceInputsConverter : JsonConverter<SequenceInputs>
+/// <summary>Reads <c>inputs</c>; its problems are keyed by <see cref="Field"/>.</summary>
+public class SequenceInputsConverter : JsonConverter<SequenceInputs>
 {
+    /// <summary>The request field the sequences come in, which every problem's key starts with.</summary>
+    protected virtual string Field => "inputs";
+
     public override SequenceInputs Read(ref Utf8JsonReader reader, Type typeToConvert, JsonSerializerOptions options)
     {
         if (reader.TokenType != JsonTokenType.StartArray)
-            throw new JsonException("inputs must be a list of sequences.");
+            throw new JsonException($"{Field} must be a list of sequences.");
         var sequences = new List<InputSequence>();
         var problems = new List<ValidationError>();
         var values = new List<float>();
@@ -54,7 +54,7 @@ public sealed class SequenceInputsConverter : JsonConverter<SequenceInputs>
             values.Clear();
             if (reader.TokenType != JsonTokenType.StartArray)
             {
-                Problem(problems, $"inputs[{index}]", "must be a list of steps.");
+                Problem(problems, $"{Field}[{index}]", "must be a list of steps.");
                 reader.Skip();
                 sequences.Add(new InputSequence([], 0, 0));
                 continue;
@@ -62,7 +62,7 @@ public sealed class SequenceInputsConverter : JsonConverter<SequenceInputs>
             int steps = 0, width = 0;
             while (Next(ref reader) != JsonTokenType.EndArray)
             {
-                var key = $"inputs[{index}][{steps}]";
+                var key = $"{Field}[{index}][{steps}]";
                 var stepWidth = 0;
                 if (reader.TokenType == JsonTokenType.StartArray)
                 {
@@ -83,7 +83,7 @@ public sealed class SequenceInputsConverter : JsonConverter<SequenceInputs>
                     Problem(problems, key, $"has {stepWidth} features, but step 0 of this sequence has {width}.");
                 steps++;
             }
-            if (steps == 0) Problem(problems, $"inputs[{index}]", "is empty; a sequence needs at least one step.");
+            if (steps == 0) Problem(problems, $"{Field}[{index}]", "is empty; a sequence needs at least one step.");
             sequences.Add(width > 0 && values.Count == steps * width
                 ? new InputSequence(values.ToArray(), steps, width)
                 : new InputSequence([], steps, width));
@@ -112,9 +112,9 @@ public sealed class SequenceInputsConverter : JsonConverter<SequenceInputs>
         writer.WriteEndArray();
     }
 
-    private static JsonTokenType Next(ref Utf8JsonReader reader)
+    private JsonTokenType Next(ref Utf8JsonReader reader)
     {
-        if (!reader.Read()) throw new JsonException("inputs ended early.");
+        if (!reader.Read()) throw new JsonException($"{Field} ended early.");
         return reader.TokenType;
     }
 
@@ -158,6 +158,12 @@ public sealed class SequenceInputsConverter : JsonConverter<SequenceInputs>
     {
         if (problems.Count < SequenceInputs.MaxProblems) problems.Add(new ValidationError(key, message));
     }
+}
+
+/// <summary>Reads a forecast's <c>future</c>: sequences like <c>inputs</c>, whose problems are keyed <c>future[i][t]</c>.</summary>
+public sealed class FutureInputsConverter : SequenceInputsConverter
+{
+    protected override string Field => "future";
 }
 
 internal static class Utf8JsonReaderText

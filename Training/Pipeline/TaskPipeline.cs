@@ -28,15 +28,12 @@ public abstract class TaskPipeline
     public required LossKind Loss { get; init; }
 
     /// <summary>
-    /// Training starts with the head's weights at zero and its bias at <see cref="HeadBias"/> (zero without), so that the
-    /// untrained model answers with what its targets are measured from (a seasonal forecast; for quantiles, with the
+    /// When set, training starts with the head's weights at zero and its bias at these values (one per output), so that
+    /// the untrained model answers with what its targets are measured from (a seasonal forecast; for quantiles, with the
     /// training targets' spread around it as intervals), and what it learns is the rest. That model is evaluated first,
     /// as epoch 0: an epoch is kept only if it beats it on validation.
     /// </summary>
-    public bool ZeroHead { get; init; }
-
-    /// <summary>The head's starting bias with <see cref="ZeroHead"/>, one value per output.</summary>
-    public float[]? HeadBias { get; init; }
+    public float[]? HeadStart { get; init; }
 
     /// <summary>
     /// Whether the kept model's validation outputs are passed to <see cref="Calibrate"/> once training ends (and the

@@ -71,6 +71,10 @@ public static class TrainingRun
             GradientClipNorm = options.GradientClipNorm!.Value,
         });
 
+        (double Loss, float[] Outputs) Validate() => Evaluate(
+            model, pipeline.Validation, pipeline.FeatureCount, pipeline.OutputSize, pipeline.Loss, cancellationToken, pipeline.PerStep,
+            pipeline.Quantiles);
+
         var progress = new TrainerProgress();
         var current = new float[model.ParameterCount];
         var best = new float[model.ParameterCount];
@@ -89,14 +93,12 @@ public static class TrainingRun
         else
         {
             model.ReadParameters(best);
-            if (pipeline.ZeroHead)
+            if (pipeline.HeadStart is { } headStart)
             {
                 // The untrained model is a forecaster already (its targets' baseline): it is the one to beat, epoch 0.
-                ZeroHead(model.Parameters, best, pipeline.HeadBias);
+                StartHead(model.Parameters, best, headStart);
                 model.WriteParameters(best);
-                var (loss, outputs) = Evaluate(
-                    model, pipeline.Validation, pipeline.FeatureCount, pipeline.OutputSize, pipeline.Loss, cancellationToken, pipeline.PerStep,
-                    pipeline.Quantiles);
+                var (loss, outputs) = Validate();
                 progress = progress with { BestEpoch = 0, BestValidationLoss = loss, BestMetrics = pipeline.Metrics(outputs) };
             }
         }
@@ -147,9 +149,7 @@ public static class TrainingRun
                 }
                 throw new TrainingPausedException(epoch, pass.BatchesDone, pass.BatchCount, trained, pause);
             }
-            var (validationLoss, outputs) = Evaluate(
-                model, pipeline.Validation, pipeline.FeatureCount, pipeline.OutputSize, pipeline.Loss, cancellationToken, pipeline.PerStep,
-                pipeline.Quantiles);
+            var (validationLoss, outputs) = Validate();
             var metrics = pipeline.Metrics(outputs);
 
             model.ReadParameters(current);
@@ -179,9 +179,7 @@ public static class TrainingRun
         {
             // The kept weights' validation outputs calibrate what the model version keeps; its metrics are those calibrated.
             model.WriteParameters(best);
-            var (_, outputs) = Evaluate(
-                model, pipeline.Validation, pipeline.FeatureCount, pipeline.OutputSize, pipeline.Loss, cancellationToken, pipeline.PerStep,
-                pipeline.Quantiles);
+            var (_, outputs) = Validate();
             pipeline.Calibrate(outputs);
             progress = progress with { BestMetrics = pipeline.Metrics(outputs) };
         }
@@ -189,21 +187,17 @@ public static class TrainingRun
     }
 
     /// <summary>
-    /// Zeros the head's weights and sets its bias to <paramref name="bias"/> (zeros without) in <paramref name="values"/>
-    /// (the parameters, flat in state_dict order).
+    /// Zeros the head's weights and sets its bias to <paramref name="bias"/> in <paramref name="values"/> (the
+    /// parameters, flat in state_dict order).
     /// </summary>
-    private static void ZeroHead(IReadOnlyList<ParameterInfo> parameters, float[] values, float[]? bias)
+    private static void StartHead(IReadOnlyList<ParameterInfo> parameters, float[] values, float[] bias)
     {
         long offset = 0;
         foreach (var parameter in parameters)
         {
             var span = values.AsSpan(checked((int)offset), checked((int)parameter.ElementCount));
             if (parameter.Name == "head.weight") span.Clear();
-            else if (parameter.Name == "head.bias")
-            {
-                if (bias is not null) bias.CopyTo(span);
-                else span.Clear();
-            }
+            else if (parameter.Name == "head.bias") bias.CopyTo(span);
             offset += parameter.ElementCount;
         }
     }

@@ -11,9 +11,7 @@ command -v Rscript > /dev/null || missing+=(r-base-core)
 /usr/bin/python3 -c "import statsmodels" 2> /dev/null || missing+=(python3-statsmodels)
 install_missing ${missing[@]+"${missing[@]}"}
 
-work=$(mktemp -d)
-service=""
-trap 'kill "$service" 2> /dev/null || true; wait "$service" 2> /dev/null || true; rm -rf "$work"' EXIT
+make_work
 mkdir -p "$work/series"
 Rscript bench/forecast/export.R "$work/series"
 start_service "$work"

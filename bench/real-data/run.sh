@@ -14,9 +14,7 @@ command -v Rscript > /dev/null || missing+=(r-base-core)
 /usr/bin/python3 -c "import sklearn" 2> /dev/null || missing+=(python3-sklearn)
 install_missing ${missing[@]+"${missing[@]}"}
 
-work=$(mktemp -d)
-service=""
-trap 'kill "$service" 2> /dev/null || true; wait "$service" 2> /dev/null || true; rm -rf "$work"' EXIT
+make_work
 Rscript bench/real-data/export.R "$work"
 /usr/bin/python3 bench/real-data/export_digits.py "$work/digits.jsonl"
 

@@ -20,9 +20,7 @@ command -v bible > /dev/null || missing+=(bible-kjv)
 /usr/bin/python3 -c "import sklearn" 2> /dev/null || missing+=(python3-sklearn)
 install_missing ${missing[@]+"${missing[@]}"}
 
-work=$(mktemp -d)
-service=""
-trap 'kill "$service" 2> /dev/null || true; wait "$service" 2> /dev/null || true; rm -rf "$work"' EXIT
+make_work
 Rscript -e 'args <- commandArgs(TRUE); library(janeaustenr); library(mlbench); data(DNA)
             write.csv(austen_books(), file.path(args[1], "austen.csv"), row.names = FALSE)
             write.csv(DNA, file.path(args[1], "dna.csv"), row.names = FALSE)' "$work" > /dev/null

@@ -1,5 +1,6 @@
 # Sourced by the real-data benchmarks. `install_missing PACKAGE...` installs Debian packages with apt-get (as root or
-# through sudo); `start_service DIR` builds the service, starts it on a free loopback port with its
+# through sudo); `make_work` sets $work to a new temporary folder and, on exit, stops the service started in it and
+# removes it; `start_service DIR` builds the service, starts it on a free loopback port with its
 # state under DIR/data, waits until it is ready, and sets $port and $service (its PID, for the caller's trap).
 start_service() {
   dotnet build Api -c Release -v quiet -nologo > /dev/null
@@ -12,6 +13,12 @@ start_service() {
   done
   mkdir -p bench/results
   echo "machine: $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs)"
+}
+
+make_work() {
+  work=$(mktemp -d)
+  service=""
+  trap 'kill "$service" 2> /dev/null || true; wait "$service" 2> /dev/null || true; rm -rf "$work"' EXIT
 }
 
 install_missing() {

@@ -10,6 +10,8 @@ public static class CalendarFeatures
 {
     public const string HourOfDay = "hourOfDay", DayOfWeek = "dayOfWeek", MonthOfYear = "monthOfYear", QuarterOfYear = "quarterOfYear";
 
+    public static readonly IReadOnlyList<string> All = [HourOfDay, DayOfWeek, MonthOfYear, QuarterOfYear];
+
     public static IReadOnlyList<string> For(string? frequency) => frequency switch
     {
         TimeFrequency.Hour => [HourOfDay, DayOfWeek],

@@ -121,8 +121,9 @@ public sealed class ForecastPipeline : TaskPipeline
             // A point forecast is the median, trained with the pinball loss at 0.5 (half the absolute error): in the
             // rolling-origin backtest it forecast better than one trained with the squared error.
             Loss = LossKind.Quantile, Quantiles = quantiles ?? [0.5],
-            ZeroHead = preprocessing.Scaling == ScalingKind.Seasonal,
-            HeadBias = preprocessing.Scaling == ScalingKind.Seasonal && quantiles is not null ? IntervalOffsets(train, horizon * targets.Length, quantiles) : null,
+            HeadStart = preprocessing.Scaling != ScalingKind.Seasonal ? null
+                : quantiles is not null ? IntervalOffsets(train, horizon * targets.Length, quantiles)
+                : new float[horizon * targets.Length],
         };
     }
 
@@ -144,6 +145,16 @@ public sealed class ForecastPipeline : TaskPipeline
             for (var q = 0; q < levels.Length; q++) bias[j * levels.Length + q] = (float)(Quantile(column, levels[q]) - median);
         }
         return bias;
+    }
+
+    /// <summary>The central intervals that the levels bound: each lower level's index with that of its 1 − q.</summary>
+    private static IEnumerable<(int Lower, int Upper)> CentralIntervals(double[] levels)
+    {
+        for (var lower = 0; lower < levels.Length; lower++)
+        {
+            var upper = Array.FindIndex(levels, level => Math.Abs(level - (1 - levels[lower])) < 1e-9);
+            if (upper > lower) yield return (lower, upper);
+        }
     }
 
     /// <summary>A sorted sample's quantile, interpolated linearly between order statistics (numpy's default).</summary>
@@ -170,10 +181,8 @@ public sealed class ForecastPipeline : TaskPipeline
         var values = OutputSize / count;
         var shifts = new double[count];
         var sorted = new float[count];
-        for (var lower = 0; lower < count; lower++)
+        foreach (var (lower, upper) in CentralIntervals(levels))
         {
-            var upper = Array.FindIndex(levels, level => Math.Abs(level - (1 - levels[lower])) < 1e-9);
-            if (upper <= lower) continue;
             var scores = new List<double>(windows.Count * values);
             for (var w = 0; w < windows.Count; w++)
             {
@@ -233,10 +242,8 @@ public sealed class ForecastPipeline : TaskPipeline
             }
         }
         Put(metrics, "", "wql", losses.Select(loss => 2 * loss / magnitude).Average());
-        for (var lower = 0; lower < levels.Length; lower++)
+        foreach (var (lower, upper) in CentralIntervals(levels))
         {
-            var upper = Array.FindIndex(levels, level => Math.Abs(level - (1 - levels[lower])) < 1e-9);
-            if (upper <= lower) continue;
             long inside = 0, count = 0;
             for (var w = 0; w < windows.Count; w++)
             {

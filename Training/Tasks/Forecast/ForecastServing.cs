@@ -31,7 +31,7 @@ public sealed class ForecastServing(ModelSpec spec, ForecastPreprocessing prepro
                                          "a list parallel to inputs."));
             else if (future.Count != count)
                 errors.Add(new("future", $"holds {future.Count} lists, but inputs holds {count} sequences; give each input its future."));
-            else errors.AddRange(future.Named("future").Problems);
+            else errors.AddRange(future.Problems);
         }
         else if (request.Future is not null)
             errors.Add(new("future", "this model reads no known-future features; leave future out."));

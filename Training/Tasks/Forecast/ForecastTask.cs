@@ -196,11 +196,9 @@ public sealed class ForecastTask : SequenceTask
         if (spec.HasEmbedding) errors.Add(new("weights", "a forecast model reads numbers; these weights have an embedding."));
         var known = read.KnownFeatures ?? [];
         var calendar = read.Calendar ?? [];
-        var validCalendar = calendar.All(cycle => CalendarFeatures.For(TimeFrequency.Day).Concat(CalendarFeatures.For(TimeFrequency.Hour))
-            .Append(CalendarFeatures.MonthOfYear).Append(CalendarFeatures.QuarterOfYear).Contains(cycle));
+        var validCalendar = calendar.All(CalendarFeatures.All.Contains);
         if (!validCalendar)
-            errors.Add(new("spec.preprocessing.calendar", $"names features other than {CalendarFeatures.HourOfDay}, {CalendarFeatures.DayOfWeek}, " +
-                                                          $"{CalendarFeatures.MonthOfYear} and {CalendarFeatures.QuarterOfYear}."));
+            errors.Add(new("spec.preprocessing.calendar", $"names features other than {string.Join(", ", CalendarFeatures.All)}."));
         else if (calendar.Count > 0 && !TimeFrequency.All.Contains(read.Frequency ?? ""))
             errors.Add(new("spec.preprocessing.frequency", $"is required with calendar features: one of {string.Join(", ", TimeFrequency.All)}."));
         var width = validCalendar ? read.NetworkWidth : -1;
