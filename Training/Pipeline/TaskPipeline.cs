@@ -31,7 +31,8 @@ public abstract class TaskPipeline
     /// When set, training starts with the head's weights at zero and its bias at these values (one per output), so that
     /// the untrained model answers with what its targets are measured from (a seasonal forecast; for quantiles, with the
     /// training targets' spread around it as intervals), and what it learns is the rest. That model is evaluated first,
-    /// as epoch 0: an epoch is kept only if it beats it on validation.
+    /// as epoch 0, and stays unless the best epoch beats it on validation by more than one standard error (see
+    /// <c>TrainingRun.BeatsBaseline</c>).
     /// </summary>
     public float[]? HeadStart { get; init; }
 

@@ -175,6 +175,19 @@ public static class TrainingRun
             onEpoch(entry, progress);
         }
         var stoppedBy = outOfTime ? StopReason.TimeLimit : progress.StoppedEarly ? StopReason.EarlyStopping : StopReason.Epochs;
+        if (pipeline.HeadStart is { } start && pipeline.Quantiles is { } levels && progress.BestEpoch > 0)
+        {
+            // The one-standard-error rule: the untrained baseline stays unless the kept epoch beats it clearly.
+            model.WriteParameters(best);
+            var (_, outputs) = Validate();
+            if (!BeatsBaseline(pipeline.Validation, outputs, pipeline.OutputSize, start, levels))
+            {
+                StartHead(model.Parameters, best, start);
+                model.WriteParameters(best);
+                var (loss, baseline) = Validate();
+                progress = progress with { BestEpoch = 0, BestValidationLoss = loss, BestMetrics = pipeline.Metrics(baseline) };
+            }
+        }
         if (pipeline.CalibratesOnValidation && progress.BestMetrics is not null)
         {
             // The kept weights' validation outputs calibrate what the model version keeps; its metrics are those calibrated.
@@ -185,6 +198,40 @@ public static class TrainingRun
         }
         return new RunResult(progress, best, model.Parameters, spec, model.ParameterCount, stoppedBy);
     }
+
+    /// <summary>
+    /// Whether trained outputs beat the baseline's (the head start, the same for every example) by more than one standard
+    /// error of their validation loss (Hastie, Tibshirani and Friedman, The Elements of Statistical Learning, 7.10): the
+    /// simpler model is kept when the better one is within the noise of the validation set. With few validation windows
+    /// (one, on a series a few seasons long) a trained epoch that was lucky on them is not preferred to the baseline; with
+    /// many, a small real gain is. Losses are each example's mean pinball loss over its outputs.
+    /// </summary>
+    internal static bool BeatsBaseline(IReadOnlyList<Example> examples, float[] outputs, int outputSize, float[] baseline, double[] levels)
+    {
+        var n = examples.Count;
+        if (n < 2) return false;
+        var trained = new double[n];
+        double baselineSum = 0;
+        for (var i = 0; i < n; i++)
+        {
+            var targets = examples[i].Targets!;
+            double trainedLoss = 0, baselineLoss = 0;
+            for (var j = 0; j < outputSize; j++)
+            {
+                var level = levels[j % levels.Length];
+                double target = targets[j / levels.Length];
+                trainedLoss += Pinball(level, target - outputs[(long)i * outputSize + j]);
+                baselineLoss += Pinball(level, target - baseline[j]);
+            }
+            trained[i] = trainedLoss / outputSize;
+            baselineSum += baselineLoss / outputSize;
+        }
+        var mean = trained.Average();
+        var deviation = Math.Sqrt(trained.Sum(loss => (loss - mean) * (loss - mean)) / (n - 1));
+        return baselineSum / n > mean + deviation / Math.Sqrt(n);
+    }
+
+    private static double Pinball(double level, double error) => Math.Max(level * error, (level - 1) * error);
 
     /// <summary>
     /// Zeros the head's weights and sets its bias to <paramref name="bias"/> in <paramref name="values"/> (the
