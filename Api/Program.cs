@@ -4,6 +4,7 @@ using RnnService.Api.Health;
 using RnnService.Api.Models;
 using RnnService.Api.Predict;
 using RnnService.Api.TrainingJobs;
+using RnnService.Api.TuningJobs;
 using RnnService.Training.Jobs;
 
 var builder = WebApplication.CreateBuilder(args);
@@ -32,6 +33,7 @@ if (roles.Api)
     app.MapApiDocumentation();
     app.MapDatasetsApi();
     app.MapTrainingJobsApi();
+    app.MapTuningJobsApi();
     app.MapModelsApi();
     app.MapPredictApi();
 }

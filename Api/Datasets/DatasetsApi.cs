@@ -38,7 +38,7 @@ public static class DatasetsApi
         group.MapDelete("/{id}", DeleteDatasetAsync)
             .WithName("DeleteDataset")
             .WithSummary("Delete a dataset")
-            .WithDescription("409 while a queued or running job uses it.")
+            .WithDescription("409 while a queued or running job or tuning job uses it.")
             .RequireScope(Scopes.Admin);
         return group;
     }
@@ -193,6 +193,10 @@ public static class DatasetsApi
             .Where(job => job.DatasetId == id && (job.State == JobState.Queued || job.State == JobState.Running))
             .Select(job => job.Id).FirstOrDefaultAsync(cancellationToken);
         if (user is not null) return Problems.Conflict($"job {user} uses this dataset; cancel it or wait for it to end.");
+        var search = await context.TuningJobs.AsNoTracking()
+            .Where(t => t.DatasetId == id && (t.State == JobState.Queued || t.State == JobState.Running))
+            .Select(t => t.Id).FirstOrDefaultAsync(cancellationToken);
+        if (search is not null) return Problems.Conflict($"tuning job {search} uses this dataset; cancel it or wait for it to end.");
         context.Datasets.Remove(record);
         await context.SaveChangesAsync(cancellationToken);
         File.Delete(files.DatasetPath(record.FileName));

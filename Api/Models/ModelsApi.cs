@@ -36,14 +36,14 @@ public sealed record ModelVersionResponse(
     [property: Description("Scalers, vocabulary or class labels: what turns inputs into the network's and outputs back.")] JsonElement Preprocessing,
     IReadOnlyDictionary<string, double>? Metrics,
     long ParameterCount,
-    [property: Description("The job that trained it, or import.")] string Source,
+    [property: Description("The job that trained it, the tuning job whose best trial it is, or import.")] string Source,
     string? Device,
     DateTimeOffset CreatedAt)
 {
     public static ModelVersionResponse From(ModelVersionRecord record) => new(
         record.Name, record.Version, Parse(record.Spec), Parse(record.Task), Parse(record.Preprocessing),
         record.Metrics is null ? null : StoredJson.Read<Dictionary<string, double>>(record.Metrics),
-        record.ParameterCount, record.SourceJobId ?? "import", record.Device, record.CreatedAt);
+        record.ParameterCount, record.SourceJobId ?? record.SourceTuningJobId ?? "import", record.Device, record.CreatedAt);
 
     private static JsonElement Parse(string json)
     {
@@ -110,7 +110,7 @@ public static class ModelsApi
             name,
             versions.Select(v => new ModelVersionSummary(
                 v.Version, v.Metrics is null ? null : StoredJson.Read<Dictionary<string, double>>(v.Metrics),
-                v.SourceJobId ?? "import", v.CreatedAt)).ToArray(),
+                v.SourceJobId ?? v.SourceTuningJobId ?? "import", v.CreatedAt)).ToArray(),
             new Dictionary<string, int> { ["latest"] = versions[0].Version }));
     }
 
@@ -134,6 +134,7 @@ public static class ModelsApi
         ISequenceEngine engine, CancellationToken cancellationToken)
     {
         if (!ModelNames.IsValid(name)) return Problems.Validation("name", $"'{name}' {ModelNames.Rule}.");
+        if (ModelNames.IsReserved(name)) return Problems.Validation("name", $"'{name}' {ModelNames.ReservedRule}.");
         var limit = options.Value.MaxImportBytes;
         if (RequestBodies.Limit(request, limit + FormOverhead, $"weights may be at most {limit} bytes") is { } tooLarge) return tooLarge;
         if (!request.HasFormContentType)

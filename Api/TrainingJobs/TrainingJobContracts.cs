@@ -1,4 +1,5 @@
 using System.ComponentModel;
+using System.Text.Json;
 using RnnService.Domain.Budgets;
 using RnnService.Domain.Jobs;
 using RnnService.Training.Jobs;
@@ -27,7 +28,10 @@ public sealed record TrainingJobResponse(
     [property: Description("How many times a worker claimed it; above 1 means it was resumed from a checkpoint.")] int Attempts,
     bool CancelRequested,
     [property: Description("What the job needs, estimated when it was submitted: parameters and peak memory, with its parts.")] TrainingEstimate? Estimate,
-    [property: Description("Why a succeeded job stopped: epochs (all ran), earlyStopping, or timeLimit (training.maxDuration; the best epoch so far was registered).")] StopReason? StoppedBy)
+    [property: Description("Why a succeeded job stopped: epochs (all ran), earlyStopping, timeLimit (training.maxDuration; the best epoch so far was registered), or pruned (its tuning job's early stopping).")] StopReason? StoppedBy,
+    [property: Description("The tuning job this job is a trial of.")] string? TuningJobId = null,
+    [property: Description("The trial's number in its tuning job, from 0.")] int? Trial = null,
+    [property: Description("The values the search chose for this trial, by field path.")] IReadOnlyDictionary<string, JsonElement>? Parameters = null)
 {
     public static TrainingJobResponse From(TrainingJobRecord record, bool withHistory = true) => new(
         record.Id, record.State, record.CreatedAt, record.StartedAt, record.FinishedAt,
@@ -37,7 +41,9 @@ public sealed record TrainingJobResponse(
         record.Metrics is null ? null : StoredJson.Read<Dictionary<string, double>>(record.Metrics),
         record.ModelVersion is { } version ? new ModelReference(record.ModelName, version) : null,
         record.Error, record.Device, record.Attempts, record.CancelRequested,
-        record.Estimate is null ? null : StoredJson.Read<TrainingEstimate>(record.Estimate), record.StoppedBy);
+        record.Estimate is null ? null : StoredJson.Read<TrainingEstimate>(record.Estimate), record.StoppedBy,
+        record.TuningJobId, record.TrialNumber,
+        record.TrialParameters is null ? null : StoredJson.Read<Dictionary<string, JsonElement>>(record.TrialParameters));
 }
 
 /// <summary>One server-sent event of a job: its state (event <c>state</c>) or a finished epoch (event <c>epoch</c>).</summary>

@@ -59,6 +59,7 @@ public static class TrainingJobsApi
         else if (request.DatasetId.Any(char.IsControl)) errors.Add(new("datasetId", "must not contain control characters."));
         if (string.IsNullOrWhiteSpace(request.ModelName)) errors.Add(new("modelName", "is required."));
         else if (!ModelNames.IsValid(request.ModelName)) errors.Add(new("modelName", $"'{request.ModelName}' {ModelNames.Rule}."));
+        else if (ModelNames.IsReserved(request.ModelName)) errors.Add(new("modelName", $"'{request.ModelName}' {ModelNames.ReservedRule}."));
         if (errors.Count > 0) return Problems.Validation(errors);
 
         await using var context = await contexts.CreateDbContextAsync(cancellationToken);

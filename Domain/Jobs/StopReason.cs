@@ -11,4 +11,7 @@ public enum StopReason
 
     /// <summary><c>training.maxDuration</c> was reached; the best epoch so far was registered.</summary>
     TimeLimit,
+
+    /// <summary>A tuning job's early stopping (asha or median) ended the trial; its best epoch so far was registered.</summary>
+    Pruned,
 }

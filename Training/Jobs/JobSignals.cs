@@ -9,6 +9,7 @@ namespace RnnService.Training.Jobs;
 public sealed class JobSignals
 {
     private readonly SemaphoreSlim queued = new(0);
+    private readonly SemaphoreSlim tuning = new(0);
     private readonly ConcurrentDictionary<string, Action> running = new();
 
     public void JobQueued()
@@ -17,6 +18,14 @@ public sealed class JobSignals
     }
 
     public Task WaitForJobAsync(TimeSpan timeout, CancellationToken cancellationToken) => queued.WaitAsync(timeout, cancellationToken);
+
+    /// <summary>A tuning job was submitted or cancelled, or one of its trials ended: the local coordinator looks now.</summary>
+    public void TuningChanged()
+    {
+        if (tuning.CurrentCount == 0) tuning.Release();
+    }
+
+    public Task WaitForTuningAsync(TimeSpan timeout, CancellationToken cancellationToken) => tuning.WaitAsync(timeout, cancellationToken);
 
     public IDisposable Running(string jobId, Action cancel)
     {

@@ -13,6 +13,7 @@ using RnnService.Training.Storage;
 using RnnService.Training.Tasks;
 using RnnService.Training.Torch;
 using RnnService.Training.Torch.StateDicts;
+using RnnService.Training.Tuning;
 
 namespace RnnService.Training.Jobs;
 
@@ -142,6 +143,7 @@ public sealed class TrainingWorker(
         {
             await stop.CancelAsync();
             await heartbeat;
+            if (job.TuningJobId is not null) signals.TuningChanged();
             // Whatever the job allocated is garbage or freed now; give it back rather than keep it resident.
             if (release) MemoryRelease.AfterJob();
             logger.LogInformation("Job {Job}: resident memory {Before:F0} MiB before it, {After:F0} MiB after it",
@@ -162,6 +164,7 @@ public sealed class TrainingWorker(
         var spec = request.Model!.ToSpec(pipeline.FeatureCount, pipeline.VocabularySize, pipeline.OutputSize, pipeline.PerStep);
         var checkpoints = files.CheckpointDirectory(job.Id);
         var epochs = request.Training.Epochs!.Value;
+        var prune = await TrialPruningAsync(job, stop);
         var result = await Task.Factory.StartNew(
             () => TrainingRun.Run(networks, pipeline, spec, request.Training, device, checkpoints, job.Attempts, (entry, progress) =>
             {
@@ -171,7 +174,7 @@ public sealed class TrainingWorker(
                 if (!recorded) throw new LeaseLostException();
             }, stop,
             problem => logger.LogWarning("Job {Job}: a damaged checkpoint was skipped ({Problem})", job.Id, problem), stoppingToken,
-            TimeLimit(request.Training)),
+            TimeLimit(request.Training), prune),
             halt, TaskCreationOptions.LongRunning, TaskScheduler.Default);
 
         var metrics = result.Progress.BestMetrics is null ? null : StoredJson.Write(result.Progress.BestMetrics);
@@ -192,6 +195,29 @@ public sealed class TrainingWorker(
             logger.LogInformation("Job {Job} succeeded ({StoppedBy}): {Model} version {Version}", job.Id, result.StoppedBy, job.ModelName, number);
             Directory.Delete(checkpoints, recursive: true);
         }
+    }
+
+    /// <summary>
+    /// For a trial of a tuning job with early stopping, the rule judged after each epoch against the search's other
+    /// trials as the store has them; null otherwise.
+    /// </summary>
+    private async Task<Func<TrainerProgress, bool>?> TrialPruningAsync(TrainingJobRecord job, CancellationToken cancellationToken)
+    {
+        if (job.TuningJobId is not { } tuningId) return null;
+        await using var context = await contexts.CreateDbContextAsync(cancellationToken);
+        var tuning = await context.TuningJobs.AsNoTracking().SingleOrDefaultAsync(t => t.Id == tuningId, cancellationToken);
+        if (tuning is null || StoredJson.Read<TuningJobRequest>(tuning.Request).Search is not { } search
+            || search.EarlyStopping is not ({ } rule and not TrialStopping.None)) return null;
+        return progress =>
+        {
+            using var siblings = contexts.CreateDbContext();
+            var histories = siblings.TrainingJobs.AsNoTracking()
+                .Where(j => j.TuningJobId == tuningId && j.Id != job.Id).Select(j => j.History).ToList()
+                .Select(history => (IReadOnlyList<EpochEntry>)StoredJson.Read<List<EpochEntry>>(history));
+            var stop = TrialRules.ShouldStop(rule, search.Metric!, progress.Epoch, progress.History, histories);
+            if (stop) logger.LogInformation("Job {Job}: trial {Trial} of {Tuning} stopped by {Rule} after epoch {Epoch}", job.Id, job.TrialNumber, tuningId, rule, progress.Epoch);
+            return stop;
+        };
     }
 
     /// <summary>The job's own limit, never beyond the server's ceiling (jobs queued before limits existed get the ceiling).</summary>

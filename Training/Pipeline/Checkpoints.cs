@@ -26,6 +26,9 @@ public sealed record TrainerProgress
     /// <summary>Early stopping ended the run: a resumed job registers its model without training further.</summary>
     public bool StoppedEarly { get; init; }
 
+    /// <summary>A tuning job's early stopping ended the run (with <see cref="StoppedEarly"/>).</summary>
+    public bool Pruned { get; init; }
+
     public double ElapsedSeconds { get; init; }
 
     public IReadOnlyDictionary<string, double>? BestMetrics { get; init; }

@@ -49,7 +49,8 @@ public sealed class TrainingPausedException(int epoch, int batchesDone, int batc
 /// gradient clipping, Adam), validation, metrics, early stopping on the validation loss, and a checkpoint after every
 /// epoch. Starts from the job's checkpoint when there is one. Cancellation is checked before every batch; so is
 /// <c>pause</c> (the worker's shutdown), which checkpoints the epoch so far and throws <see cref="TrainingPausedException"/>,
-/// and so is the job's time limit, which ends the run with the best epoch so far. The host keeps two copies of the
+/// and so is the job's time limit, which ends the run with the best epoch so far; <c>prune</c>, after each epoch, may end
+/// it the same way (a tuning job's early stopping). The host keeps two copies of the
 /// weights, the current and the best, in arrays it reuses; checkpoints are written from them, and the optimizer's state
 /// by the engine, straight to files.
 /// </summary>
@@ -60,7 +61,8 @@ public static class TrainingRun
     public static RunResult Run(
         ISequenceEngine engine, TaskPipeline pipeline, ModelSpec spec, TrainingOptions options, EngineDevice device, string checkpointDirectory,
         int attempt, Action<EpochEntry, TrainerProgress> onEpoch, CancellationToken cancellationToken,
-        Action<string>? onCheckpointRejected = null, CancellationToken pause = default, TimeSpan? timeLimit = null)
+        Action<string>? onCheckpointRejected = null, CancellationToken pause = default, TimeSpan? timeLimit = null,
+        Func<TrainerProgress, bool>? prune = null)
     {
         var seed = options.Seed!.Value;
         using var model = engine.Create(spec, device, seed);
@@ -170,11 +172,15 @@ public static class TrainingRun
                 History = [.. progress.History, entry],
                 Unfinished = null,
             };
+            // A tuning job's trial may be stopped here by its search's early stopping (asha, median), as by its own.
+            if (!progress.StoppedEarly && prune?.Invoke(progress) == true) progress = progress with { StoppedEarly = true, Pruned = true };
             // The checkpoint first: the job's record never claims an epoch that a restart would not find.
             Save(progress);
             onEpoch(entry, progress);
         }
-        var stoppedBy = outOfTime ? StopReason.TimeLimit : progress.StoppedEarly ? StopReason.EarlyStopping : StopReason.Epochs;
+        var stoppedBy = outOfTime ? StopReason.TimeLimit
+            : progress.Pruned ? StopReason.Pruned
+            : progress.StoppedEarly ? StopReason.EarlyStopping : StopReason.Epochs;
         if (pipeline.HeadStart is { } start && pipeline.Quantiles is { } levels && progress.BestEpoch > 0)
         {
             // The one-standard-error rule: the untrained baseline stays unless the kept epoch beats it clearly.

@@ -6,7 +6,8 @@ namespace RnnService.Training.Registry;
 
 /// <summary>
 /// Numbered versions of named models. A succeeded job adds the next version of its name in the same transaction that
-/// marks it succeeded, and only while its worker holds the lease: a job registers one version, never two.
+/// marks it succeeded, and only while its worker holds the lease: a job registers one version, never two. A tuning
+/// job registers its best trial's model the same way, once.
 /// </summary>
 public sealed class ModelRegistry(IDbContextFactory<RnnDbContext> contexts, FileStore files, TimeProvider time)
 {
@@ -30,6 +31,24 @@ public sealed class ModelRegistry(IDbContextFactory<RnnDbContext> contexts, File
                 .SetProperty(job => job.LeaseOwner, (string?)null)
                 .SetProperty(job => job.LeaseExpiresAt, (DateTime?)null)
                 .SetProperty(job => job.UpdatedAt, now), cancellationToken), cancellationToken);
+    }
+
+    /// <summary>
+    /// Registers a tuning job's best trial (<paramref name="bestJobId"/>) as a version and marks the search succeeded,
+    /// in one transaction and only while it is still running; null when another process finished it first.
+    /// </summary>
+    public Task<int?> RegisterFromTuningAsync(
+        string tuningJobId, string bestJobId, ModelVersionRecord version, Func<Stream, Task> writeWeights, CancellationToken cancellationToken = default)
+    {
+        version.SourceTuningJobId = tuningJobId;
+        return AddAsync(version, writeWeights, async (context, now) => 1 == await context.TuningJobs
+            .Where(t => t.Id == tuningJobId && t.State == JobState.Running && !t.CancelRequested)
+            .ExecuteUpdateAsync(set => set
+                .SetProperty(t => t.State, JobState.Succeeded)
+                .SetProperty(t => t.BestJobId, bestJobId)
+                .SetProperty(t => t.ModelVersion, version.Version)
+                .SetProperty(t => t.FinishedAt, now)
+                .SetProperty(t => t.UpdatedAt, now), cancellationToken), cancellationToken);
     }
 
     /// <summary>Stores imported weights and registers them as the name's next version; returns its number.</summary>

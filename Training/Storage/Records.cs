@@ -87,6 +87,51 @@ public sealed class TrainingJobRecord
     /// <c>Jobs:MaxAttempts</c> the job is failed instead of re-queued.
     /// </summary>
     public int Crashes { get; set; }
+
+    /// <summary>The tuning job this job is a trial of; null for a job submitted on its own.</summary>
+    public string? TuningJobId { get; set; }
+
+    /// <summary>The trial's number in its tuning job, from 0; unique there, so that a trial is created once.</summary>
+    public int? TrialNumber { get; set; }
+
+    /// <summary>The values the search chose for this trial, by field path, as a JSON object.</summary>
+    public string? TrialParameters { get; set; }
+}
+
+/// <summary>
+/// A hyperparameter search. Its trials are training jobs (<see cref="TrainingJobRecord.TuningJobId"/>); what it
+/// decides next is read from them, so any process's coordinator can carry it on.
+/// </summary>
+public sealed class TuningJobRecord
+{
+    public required string Id { get; set; }
+
+    public JobState State { get; set; }
+
+    public required string DatasetId { get; set; }
+
+    public required string ModelName { get; set; }
+
+    /// <summary>The <c>TuningJobRequest</c> with its search resolved (space, strategy, limits, metric, seed), as JSON.</summary>
+    public required string Request { get; set; }
+
+    public string ClientId { get; set; } = "";
+
+    public DateTime CreatedAt { get; set; }
+
+    public DateTime? FinishedAt { get; set; }
+
+    public DateTime UpdatedAt { get; set; }
+
+    public bool CancelRequested { get; set; }
+
+    /// <summary>The best trial's job, once the search ended with one.</summary>
+    public string? BestJobId { get; set; }
+
+    /// <summary>The version of <see cref="ModelName"/> the best trial's model was registered as.</summary>
+    public int? ModelVersion { get; set; }
+
+    public string? Error { get; set; }
 }
 
 /// <summary>One numbered version of a registered model.</summary>
@@ -113,6 +158,9 @@ public sealed class ModelVersionRecord
 
     /// <summary>The job that trained it; null for imports. Unique: a job registers at most one version.</summary>
     public string? SourceJobId { get; set; }
+
+    /// <summary>The tuning job whose best trial this is; unique: a search registers one version.</summary>
+    public string? SourceTuningJobId { get; set; }
 
     /// <summary>The weights (a PyTorch state_dict file), relative to the models directory; named by the registry.</summary>
     public string WeightsFile { get; set; } = "";

@@ -4,7 +4,7 @@ using Microsoft.EntityFrameworkCore.Storage.ValueConversion;
 namespace RnnService.Training.Storage;
 
 /// <summary>
-/// The job store: datasets, training jobs (the queue) and model versions. The schema comes from the hand-written
+/// The job store: datasets, training jobs (the queue), tuning jobs and model versions. The schema comes from the hand-written
 /// migrations in <c>Migrations/</c>, which a test checks against this model.
 /// </summary>
 public sealed class RnnDbContext(DbContextOptions<RnnDbContext> options) : DbContext(options)
@@ -14,6 +14,8 @@ public sealed class RnnDbContext(DbContextOptions<RnnDbContext> options) : DbCon
     public DbSet<TrainingJobRecord> TrainingJobs => Set<TrainingJobRecord>();
 
     public DbSet<ModelVersionRecord> ModelVersions => Set<ModelVersionRecord>();
+
+    public DbSet<TuningJobRecord> TuningJobs => Set<TuningJobRecord>();
 
     protected override void ConfigureConventions(ModelConfigurationBuilder configuration)
     {
@@ -41,6 +43,14 @@ public sealed class RnnDbContext(DbContextOptions<RnnDbContext> options) : DbCon
             job.HasIndex(j => new { j.State, j.CreatedAt });
             job.HasIndex(j => new { j.ClientId, j.State });
             job.HasIndex(j => j.DatasetId);
+            job.HasIndex(j => new { j.TuningJobId, j.TrialNumber }).IsUnique();
+        });
+        model.Entity<TuningJobRecord>(tuning =>
+        {
+            tuning.ToTable("tuning_jobs");
+            tuning.HasKey(t => t.Id);
+            tuning.Property(t => t.State).HasConversion<string>();
+            tuning.HasIndex(t => new { t.State, t.CreatedAt });
         });
         model.Entity<ModelVersionRecord>(version =>
         {
@@ -48,6 +58,7 @@ public sealed class RnnDbContext(DbContextOptions<RnnDbContext> options) : DbCon
             version.HasKey(v => v.Id);
             version.HasIndex(v => new { v.Name, v.Version }).IsUnique();
             version.HasIndex(v => v.SourceJobId).IsUnique();
+            version.HasIndex(v => v.SourceTuningJobId).IsUnique();
         });
     }
 

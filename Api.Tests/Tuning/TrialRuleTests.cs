@@ -1,0 +1,111 @@
+using System.Text.Json;
+using RnnService.Domain.Jobs;
+using RnnService.Training.Pipeline;
+using RnnService.Training.Tuning;
+
+namespace RnnService.Api.Tests.Tuning;
+
+/// <summary>
+/// The parts of a search that decide without training: the asha and median rules on recorded histories, and the
+/// sampler's draws (seeded, within their ranges, and for TPE drawn towards where the good trials lie).
+/// </summary>
+public sealed class TrialRuleTests
+{
+    private static List<EpochEntry> History(params double[] mase) =>
+        mase.Select((value, i) => new EpochEntry(i + 1, 0, value, i, 1, new Dictionary<string, double> { ["mase"] = value })).ToList();
+
+    [Fact]
+    public void AshaStopsATrialOutsideTheBestThirdAtARungOnly()
+    {
+        IReadOnlyList<EpochEntry>[] others = [History(0.5, 0.4, 0.3), History(0.6, 0.5, 0.45), History(0.7, 0.6, 0.55)];
+        // Rung 1: 0.9 is the worst of four; 0.45 is the best.
+        Assert.True(TrialRules.ShouldStop(TrialStopping.Asha, "mase", 1, History(0.9), others));
+        Assert.False(TrialRules.ShouldStop(TrialStopping.Asha, "mase", 1, History(0.45), others));
+        // Epoch 2 is no rung: nothing stops there, however bad.
+        Assert.False(TrialRules.ShouldStop(TrialStopping.Asha, "mase", 2, History(0.9, 0.9), others));
+        // Rung 3, judged on the best so far (0.35 at epoch 2) against the others' best by epoch 3 (0.3, 0.45, 0.55).
+        Assert.False(TrialRules.ShouldStop(TrialStopping.Asha, "mase", 3, History(0.8, 0.35, 0.7), others));
+        Assert.True(TrialRules.ShouldStop(TrialStopping.Asha, "mase", 3, History(0.8, 0.6, 0.5), others));
+        // With one other trial at the rung there is nothing to compare with yet.
+        Assert.False(TrialRules.ShouldStop(TrialStopping.Asha, "mase", 1, History(0.9), others.Take(1)));
+    }
+
+    [Fact]
+    public void TheMedianRuleWaitsThenStopsWhatIsWorseThanTheOthersMedian()
+    {
+        IReadOnlyList<EpochEntry>[] others = [History(0.5, 0.4, 0.3, 0.3), History(0.6, 0.5, 0.45, 0.4), History(0.7, 0.6, 0.55, 0.5)];
+        Assert.False(TrialRules.ShouldStop(TrialStopping.Median, "mase", 2, History(0.9, 0.9), others));
+        Assert.True(TrialRules.ShouldStop(TrialStopping.Median, "mase", 3, History(0.9, 0.9, 0.5), others));
+        Assert.False(TrialRules.ShouldStop(TrialStopping.Median, "mase", 3, History(0.9, 0.9, 0.44), others));
+        Assert.False(TrialRules.ShouldStop(TrialStopping.None, "mase", 3, History(9, 9, 9), others));
+    }
+
+    [Fact]
+    public void HigherIsBetterForAccuracy()
+    {
+        static List<EpochEntry> Accuracy(params double[] values) =>
+            values.Select((v, i) => new EpochEntry(i + 1, 0, 1, i, 1, new Dictionary<string, double> { ["accuracy"] = v })).ToList();
+        IReadOnlyList<EpochEntry>[] others = [Accuracy(0.9), Accuracy(0.8), Accuracy(0.7)];
+        Assert.True(TrialRules.ShouldStop(TrialStopping.Asha, "accuracy", 1, Accuracy(0.5), others));
+        Assert.False(TrialRules.ShouldStop(TrialStopping.Asha, "accuracy", 1, Accuracy(0.95), others));
+    }
+
+    private static readonly Dictionary<string, ParameterRange> Space = new()
+    {
+        ["model.hiddenSize"] = new() { Choice = [JsonSerializer.SerializeToElement(16), JsonSerializer.SerializeToElement(32), JsonSerializer.SerializeToElement(64)] },
+        ["model.numLayers"] = new() { Int = [1, 3] },
+        ["training.learningRate"] = new() { LogUniform = [1e-4, 1e-1] },
+        ["model.dropout"] = new() { Uniform = [0, 0.5] },
+    };
+
+    [Fact]
+    public void RandomDrawsAreSeededAndInRange()
+    {
+        var draws = Enumerable.Range(0, 50).Select(n => TrialSampler.Propose(Space, SearchStrategy.Random, 7, n, [])).ToList();
+        var again = Enumerable.Range(0, 50).Select(n => TrialSampler.Propose(Space, SearchStrategy.Random, 7, n, [])).ToList();
+        var otherSeed = Enumerable.Range(0, 50).Select(n => TrialSampler.Propose(Space, SearchStrategy.Random, 8, n, [])).ToList();
+
+        Assert.Equal(draws.Select(Json), again.Select(Json));
+        Assert.NotEqual(draws.Select(Json), otherSeed.Select(Json));
+        Assert.All(draws, d => Assert.Contains(d["model.hiddenSize"].GetInt32(), new[] { 16, 32, 64 }));
+        Assert.All(draws, d => Assert.InRange(d["model.numLayers"].GetInt64(), 1, 3));
+        Assert.All(draws, d => Assert.InRange(d["training.learningRate"].GetDouble(), 1e-4, 1e-1));
+        Assert.All(draws, d => Assert.InRange(d["model.dropout"].GetDouble(), 0, 0.5));
+        // Every whole number of the int range is drawn, and the log-uniform range is spread over its decades.
+        Assert.Equal([1L, 2L, 3L], draws.Select(d => d["model.numLayers"].GetInt64()).Distinct().Order());
+        Assert.Contains(draws, d => d["training.learningRate"].GetDouble() < 1e-3);
+        Assert.Contains(draws, d => d["training.learningRate"].GetDouble() > 1e-2);
+    }
+
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public void TpeDrawsWhereTheGoodTrialsLie(bool byChoice)
+    {
+        // Sixteen trials drawn at random, scored best near learning rate 0.01, or best with 64 units.
+        var random = new Random(3);
+        var finished = Enumerable.Range(0, 16).Select(n =>
+        {
+            var draw = TrialSampler.Propose(Space, SearchStrategy.Random, 11, n, []);
+            var score = byChoice
+                ? (draw["model.hiddenSize"].GetInt32() == 64 ? 0 : 1) + random.NextDouble() * 0.1
+                : Math.Abs(Math.Log10(draw["training.learningRate"].GetDouble()) + 2) + random.NextDouble() * 0.1;
+            return new ScoredTrial(draw, score);
+        }).ToList();
+
+        var proposals = Enumerable.Range(16, 20).Select(n => TrialSampler.Propose(Space, SearchStrategy.Tpe, 11, n, finished)).ToList();
+        var randomOnes = Enumerable.Range(16, 20).Select(n => TrialSampler.Propose(Space, SearchStrategy.Random, 11, n, [])).ToList();
+
+        if (byChoice) Assert.True(proposals.Count(d => d["model.hiddenSize"].GetInt32() == 64) >= 16);
+        else
+        {
+            static double Distance(Dictionary<string, JsonElement> d) => Math.Abs(Math.Log10(d["training.learningRate"].GetDouble()) + 2);
+            Assert.True(proposals.Average(Distance) < randomOnes.Average(Distance) / 2,
+                $"TPE {proposals.Average(Distance):F2} decades from 0.01, random {randomOnes.Average(Distance):F2}");
+        }
+        // Seeded: the same finished trials give the same proposals.
+        Assert.Equal(proposals.Select(Json), Enumerable.Range(16, 20).Select(n => Json(TrialSampler.Propose(Space, SearchStrategy.Tpe, 11, n, finished))));
+    }
+
+    private static string Json(Dictionary<string, JsonElement> draw) => JsonSerializer.Serialize(draw);
+}

@@ -1,0 +1,194 @@
+using System.Net;
+using System.Net.Http.Json;
+using System.Text.Json.Nodes;
+using RnnService.Api.Tests.Infrastructure;
+
+namespace RnnService.Api.Tests.Tuning;
+
+/// <summary>
+/// Tuning jobs through the API with real training: trials are training jobs; the best is registered; the same seed
+/// gives the same trials; cancelling stops every trial; early stopping stops trials; bad searches are 400s by field.
+/// </summary>
+public sealed class TuningJobTests(RnnServiceFactory factory) : IClassFixture<RnnServiceFactory>
+{
+    private readonly HttpClient client = factory.CreateClient();
+
+    private static object Search(string dataset, string name, object search, int epochs = 3) => new
+    {
+        datasetId = dataset, modelName = name,
+        task = new { kind = "forecast", inputLength = 12, horizon = 3, calendarFeatures = "none" },
+        model = new { hiddenSize = 8 },
+        training = new { epochs, batchSize = 16, earlyStoppingPatience = 0 },
+        search,
+    };
+
+    private async Task<string> CreateAsync(object request)
+    {
+        var response = await client.PostAsJsonAsync("/tuning-jobs", request);
+        Assert.True(response.StatusCode == HttpStatusCode.Accepted, await response.Content.ReadAsStringAsync());
+        Assert.StartsWith("/tuning-jobs/tune_", response.Headers.Location!.ToString());
+        return (await response.Content.ReadFromJsonAsync<JsonObject>())!["id"]!.GetValue<string>();
+    }
+
+    private async Task<JsonObject> WaitAsync(string id, Func<JsonObject, bool>? until = null, int timeoutSeconds = 180)
+    {
+        until ??= t => t.State() is "succeeded" or "failed" or "cancelled";
+        var deadline = DateTime.UtcNow.AddSeconds(timeoutSeconds);
+        while (true)
+        {
+            var tuning = (await client.GetFromJsonAsync<JsonObject>($"/tuning-jobs/{id}"))!;
+            if (until(tuning)) return tuning;
+            if (DateTime.UtcNow > deadline) Assert.Fail($"tuning job {id} did not get there in {timeoutSeconds} s: {tuning.ToJsonString()}");
+            await Task.Delay(200);
+        }
+    }
+
+    private static object Space => new Dictionary<string, object>
+    {
+        ["model.hiddenSize"] = new { choice = new[] { 4, 8, 16 } },
+        ["training.learningRate"] = new { logUniform = new[] { 1e-3, 3e-2 } },
+    };
+
+    [Fact]
+    public async Task TrialsAreTrainingJobsAndTheBestIsRegisteredWithTheSearchAsItsSource()
+    {
+        var dataset = await client.UploadDatasetAsync(TestData.SeasonalCsv(), "tune.csv");
+        var id = await CreateAsync(Search(dataset, "tuned", new { space = Space, maxTrials = 4, maxParallel = 2, earlyStopping = "none", seed = 5 }));
+
+        var tuning = await WaitAsync(id);
+
+        Assert.Equal("succeeded", tuning.State());
+        var trials = tuning["trials"]!.AsArray().Select(t => t!.AsObject()).ToList();
+        Assert.Equal([0, 1, 2, 3], trials.Select(t => t["number"]!.GetValue<int>()));
+        Assert.All(trials, t => Assert.Equal("succeeded", t.State()));
+        Assert.All(trials, t => Assert.Equal(3, t["epochs"]!.GetValue<int>()));
+        // Each trial is an ordinary job with its values put into its request.
+        foreach (var trial in trials)
+        {
+            var job = await client.GetJobAsync(trial["jobId"]!.GetValue<string>());
+            Assert.Equal(id, job["tuningJobId"]!.GetValue<string>());
+            Assert.Equal(trial["parameters"]!["model.hiddenSize"]!.GetValue<int>(), job["request"]!["model"]!["hiddenSize"]!.GetValue<int>());
+            Assert.Equal(trial["parameters"]!["training.learningRate"]!.GetValue<double>(), job["request"]!["training"]!["learningRate"]!.GetValue<double>());
+            Assert.Equal(job["metrics"]!["mase"]!.GetValue<double>(), trial["metric"]!.GetValue<double>());
+        }
+        // The best is the lowest MASE, and it is what modelName's version 1 holds, with the search as its source.
+        var best = trials.MinBy(t => t["metric"]!.GetValue<double>())!;
+        Assert.Equal(best["jobId"]!.GetValue<string>(), tuning["best"]!["jobId"]!.GetValue<string>());
+        Assert.Equal("mase", tuning["request"]!["search"]!["metric"]!.GetValue<string>());
+        Assert.Equal(1, tuning["model"]!["version"]!.GetValue<int>());
+        var version = (await client.GetFromJsonAsync<JsonObject>("/models/tuned/versions/1"))!;
+        Assert.Equal(id, version["source"]!.GetValue<string>());
+        Assert.Equal(best["metric"]!.GetValue<double>(), version["metrics"]!["mase"]!.GetValue<double>());
+        Assert.Equal(best["parameters"]!["model.hiddenSize"]!.GetValue<int>(), version["spec"]!["hiddenSize"]!.GetValue<int>());
+        var weights = await client.GetByteArrayAsync("/models/tuned/versions/1/weights");
+        var trialVersion = (await client.GetJobAsync(best["jobId"]!.GetValue<string>()))["model"]!["version"]!.GetValue<int>();
+        Assert.Equal(await client.GetByteArrayAsync($"/models/{id}/versions/{trialVersion}/weights"), weights);
+        var predicted = await client.PostAsJsonAsync("/predict", new { model = "tuned", inputs = new[] { Enumerable.Range(0, 12).Select(i => 100.0 + i).ToArray() } });
+        Assert.Equal(HttpStatusCode.OK, predicted.StatusCode);
+
+        // The same seed draws the same trials; another seed others.
+        var again = await WaitAsync(await CreateAsync(Search(dataset, "tuned-again", new { space = Space, maxTrials = 4, maxParallel = 2, earlyStopping = "none", seed = 5 })));
+        var other = await WaitAsync(await CreateAsync(Search(dataset, "tuned-other", new { space = Space, maxTrials = 4, maxParallel = 2, earlyStopping = "none", seed = 6 })), t => t["trials"]!.AsArray().Count == 4);
+        static string Parameters(JsonObject t) => string.Join(";", t["trials"]!.AsArray().Select(trial => trial!["parameters"]!.ToJsonString()));
+        Assert.Equal(Parameters(tuning), Parameters(again));
+        Assert.Equal(tuning["best"]!["number"]!.GetValue<int>(), again["best"]!["number"]!.GetValue<int>());
+        Assert.NotEqual(Parameters(tuning), Parameters(other));
+        await WaitAsync(other["id"]!.GetValue<string>());
+    }
+
+    [Fact]
+    public async Task AshaStopsTrialsThatTrailAtARungAndTheBestRunsOn()
+    {
+        var dataset = await client.UploadDatasetAsync(TestData.SeasonalCsv(), "asha.csv");
+        // One at a time, so that each trial meets the ones before it at the rungs: a rate too small to learn trails.
+        var id = await CreateAsync(Search(dataset, "asha", new
+        {
+            space = new Dictionary<string, object> { ["training.learningRate"] = new { choice = new[] { 1e-6, 3e-2 } } },
+            maxTrials = 6, maxParallel = 1, earlyStopping = "asha", metric = "validationLoss", seed = 5,
+        }, epochs: 9));
+
+        var tuning = await WaitAsync(id);
+
+        Assert.Equal("succeeded", tuning.State());
+        var trials = tuning["trials"]!.AsArray().Select(t => t!.AsObject()).ToList();
+        var stopped = trials.Where(t => t["stoppedEarly"]!.GetValue<bool>()).ToList();
+        Assert.True(stopped.Count > 0, tuning.ToJsonString());
+        Assert.All(stopped, t => Assert.Contains(t["epochs"]!.GetValue<int>(), new[] { 1, 3 }));
+        Assert.All(stopped, t => Assert.Equal("pruned", t["stoppedBy"]!.GetValue<string>()));
+        var best = trials.Single(t => t["jobId"]!.GetValue<string>() == tuning["best"]!["jobId"]!.GetValue<string>());
+        Assert.Equal(9, best["epochs"]!.GetValue<int>());
+        Assert.Equal(0.03, best["parameters"]!["training.learningRate"]!.GetValue<double>());
+    }
+
+    [Fact]
+    public async Task CancellingASearchCancelsItsTrialsAndRegistersNothing()
+    {
+        var dataset = await client.UploadDatasetAsync(TestData.SeasonalCsv(), "cancel.csv");
+        var id = await CreateAsync(Search(dataset, "cancelled", new { space = Space, maxTrials = 6, maxParallel = 2, earlyStopping = "none" }, epochs: 500));
+        await WaitAsync(id, t => t["trials"]!.AsArray().Any(trial => trial!.AsObject().State() == "running"));
+
+        var response = await client.PostAsync($"/tuning-jobs/{id}/cancel", null);
+        Assert.Equal(HttpStatusCode.Accepted, response.StatusCode);
+        var tuning = await WaitAsync(id);
+
+        Assert.Equal("cancelled", tuning.State());
+        Assert.Equal(2, tuning["trials"]!.AsArray().Count);
+        Assert.All(tuning["trials"]!.AsArray(), t => Assert.Equal("cancelled", t!.AsObject().State()));
+        Assert.Null(tuning["model"]);
+        Assert.Equal(HttpStatusCode.NotFound, (await client.GetAsync("/models/cancelled")).StatusCode);
+    }
+
+    [Fact]
+    public async Task BadSearchesAreRefusedByFieldAndNothingIsStored()
+    {
+        var dataset = await client.UploadDatasetAsync(TestData.SeasonalCsv(), "bad.csv");
+        var response = await client.PostAsJsonAsync("/tuning-jobs", Search(dataset, "bad", new
+        {
+            space = new Dictionary<string, object>
+            {
+                ["model.hiddenSiz"] = new { choice = new[] { 8 } },
+                ["model.numLayers"] = new { choice = Array.Empty<int>() },
+                ["model.dropout"] = new { uniform = new[] { 0.5, 0.1 } },
+                ["training.learningRate"] = new { logUniform = new[] { 0.0, 0.1 } },
+                ["training.batchSize"] = new { choice = new[] { 0, 16 } },
+            },
+            maxParallel = 0,
+            metric = "accuracy",
+        }));
+
+        Assert.Equal(HttpStatusCode.BadRequest, response.StatusCode);
+        var problem = await response.ProblemAsync();
+        Assert.Contains("did you mean model.hiddenSize", problem.Errors("search.space.model.hiddenSiz"));
+        Assert.Contains("choice is empty", problem.Errors("search.space.model.numLayers"));
+        Assert.Contains("inverted", problem.Errors("search.space.model.dropout"));
+        Assert.Contains("above zero", problem.Errors("search.space.training.learningRate"));
+        Assert.Contains("training.batchSize must be between 1", problem.Errors("search.space.training.batchSize"));
+        Assert.Contains("between 1 and maxTrials", problem.Errors("search.maxParallel"));
+        Assert.Contains("mase", problem.Errors("search.metric"));
+        Assert.DoesNotContain((await client.GetFromJsonAsync<JsonArray>("/tuning-jobs"))!, t => t!["request"]!["modelName"]!.GetValue<string>() == "bad");
+
+        var reserved = await client.PostAsJsonAsync("/tuning-jobs", Search(dataset, "tune_mine", new { maxTrials = 1 }));
+        Assert.Contains("tune_", (await reserved.ProblemAsync()).Errors("modelName"));
+        Assert.Equal(HttpStatusCode.NotFound, (await client.GetAsync("/tuning-jobs/tune_0000")).StatusCode);
+    }
+
+    [Fact]
+    public async Task TheDefaultSpaceVariesTheForecastWindowInSeasons()
+    {
+        var dataset = await client.UploadDatasetAsync(TestData.SeasonalCsv(), "default.csv");
+        var response = await client.PostAsJsonAsync("/tuning-jobs", new
+        {
+            datasetId = dataset, modelName = "defaults", task = new { kind = "forecast", horizon = 3 },
+            search = new { maxTrials = 1 },
+        });
+        Assert.Equal(HttpStatusCode.Accepted, response.StatusCode);
+        var tuning = (await response.Content.ReadFromJsonAsync<JsonObject>())!;
+        var search = tuning["request"]!["search"]!;
+        Assert.Equal([12, 24, 36, 48], search["space"]!["task.inputLength"]!["choice"]!.AsArray().Select(v => v!.GetValue<int>()));
+        Assert.Equal(["model.dropout", "model.hiddenSize", "model.numLayers", "task.inputLength", "training.batchSize", "training.learningRate"],
+            search["space"]!.AsObject().Select(p => p.Key).Order());
+        Assert.Equal("random", search["strategy"]!.GetValue<string>());
+        Assert.Equal("asha", search["earlyStopping"]!.GetValue<string>());
+        await client.PostAsync($"/tuning-jobs/{tuning["id"]}/cancel", null);
+    }
+}

@@ -1,0 +1,169 @@
+using System.ComponentModel;
+using System.Net.ServerSentEvents;
+using System.Runtime.CompilerServices;
+using Microsoft.AspNetCore.Http.HttpResults;
+using Microsoft.EntityFrameworkCore;
+using Microsoft.Extensions.Options;
+using RnnService.Api.Infrastructure;
+using RnnService.Api.Security;
+using RnnService.Domain.Datasets;
+using RnnService.Domain.Jobs;
+using RnnService.Domain.Models;
+using RnnService.Domain.Validation;
+using RnnService.Training.Jobs;
+using RnnService.Training.Storage;
+using RnnService.Training.Torch;
+using RnnService.Training.Tuning;
+
+namespace RnnService.Api.TuningJobs;
+
+public static class TuningJobsApi
+{
+    public static RouteGroupBuilder MapTuningJobsApi(this IEndpointRouteBuilder app)
+    {
+        var group = app.MapGroup("/tuning-jobs").WithTags("Tuning jobs").RequireScope(Scopes.Train);
+        group.MapPost("/", CreateTuningJobAsync)
+            .WithName("CreateTuningJob")
+            .WithSummary("Queue a hyperparameter search")
+            .WithDescription(
+                "Searches `search.space` (or the task kind's default space) with `maxTrials` trials, at most `maxParallel` at once. " +
+                "Each trial is an ordinary training job (listed in /training-jobs with `tuningJobId`), shared by every worker; its " +
+                "model trains as a version of the model named by the tuning job's id. The shared request must train as it stands, " +
+                "and with each value the space can give each field (every choice, both bounds), within the job budgets: otherwise " +
+                "a 400 naming the field. Once every trial has ended, the best by `metric` is registered as the next version of " +
+                "`modelName`, with the tuning job as its source.");
+        group.MapGet("/", ListTuningJobsAsync).WithName("ListTuningJobs").WithSummary("List tuning jobs, newest first");
+        group.MapGet("/{id}", GetTuningJobAsync).WithName("GetTuningJob").WithSummary("A tuning job with its trials and the best so far");
+        group.MapPost("/{id}/cancel", CancelTuningJobAsync)
+            .WithName("CancelTuningJob")
+            .WithSummary("Cancel a tuning job and its trials")
+            .WithDescription("Its queued trials are cancelled at once, its running ones before their next batch; nothing more is queued or registered.");
+        group.MapGet("/{id}/events", StreamTuningJobEventsAsync)
+            .WithName("StreamTuningJobEvents")
+            .WithSummary("Follow a tuning job as server-sent events")
+            .WithDescription("text/event-stream: a `state` event now and at every state change, a `trial` event as each trial ends (with the best so far); the stream ends with the final state.");
+        return group;
+    }
+
+    public static async Task<Results<Accepted<TuningJobResponse>, ValidationProblem>> CreateTuningJobAsync(
+        TuningJobRequest request, HttpContext http, IDbContextFactory<RnnDbContext> contexts, JobSignals signals, EngineInfo engine,
+        ServiceRoles roles, IOptions<JobsOptions> options, TimeProvider time, CancellationToken cancellationToken)
+    {
+        var errors = new List<ValidationError>();
+        if (string.IsNullOrWhiteSpace(request.DatasetId)) errors.Add(new("datasetId", "is required."));
+        else if (request.DatasetId.Any(char.IsControl)) errors.Add(new("datasetId", "must not contain control characters."));
+        if (string.IsNullOrWhiteSpace(request.ModelName)) errors.Add(new("modelName", "is required."));
+        else if (!ModelNames.IsValid(request.ModelName)) errors.Add(new("modelName", $"'{request.ModelName}' {ModelNames.Rule}."));
+        else if (ModelNames.IsReserved(request.ModelName)) errors.Add(new("modelName", $"'{request.ModelName}' {ModelNames.ReservedRule}."));
+        if (errors.Count > 0) return Problems.Validation(errors);
+
+        await using var context = await contexts.CreateDbContextAsync(cancellationToken);
+        var dataset = await context.Datasets.AsNoTracking().SingleOrDefaultAsync(d => d.Id == request.DatasetId, cancellationToken)
+            ?? await context.Datasets.AsNoTracking().Where(d => d.Name == request.DatasetId)
+                .OrderByDescending(d => d.CreatedAt).FirstOrDefaultAsync(cancellationToken);
+        if (dataset is null) return Problems.Validation("datasetId", $"there is no dataset with the id or name '{request.DatasetId}'.");
+        var (resolved, problems) = TuningRequestResolver.Resolve(
+            request with { DatasetId = dataset.Id }, StoredJson.Read<DatasetSummary>(dataset.Summary), !roles.Worker || engine.CudaAvailable,
+            options.Value.Limits, dataset.SizeBytes);
+        if (resolved is null) return Problems.Validation(problems);
+
+        var now = StoredTime.Now(time);
+        var record = new TuningJobRecord
+        {
+            Id = Ids.New("tune"), State = JobState.Queued, DatasetId = dataset.Id, ModelName = request.ModelName!,
+            Request = StoredJson.Write(resolved), ClientId = ClientIdentity.Of(http), CreatedAt = now, UpdatedAt = now,
+        };
+        context.TuningJobs.Add(record);
+        await context.SaveChangesAsync(cancellationToken);
+        signals.TuningChanged();
+        return TypedResults.Accepted($"/tuning-jobs/{record.Id}", TuningJobResponse.From(record, []));
+    }
+
+    public static async Task<Results<Ok<TuningJobResponse[]>, ValidationProblem>> ListTuningJobsAsync(
+        IDbContextFactory<RnnDbContext> contexts, CancellationToken cancellationToken,
+        [Description("At most this many (1 to 1000, default 100).")] int limit = 100)
+    {
+        if (limit is < 1 or > 1000) return Problems.Validation("limit", $"must be between 1 and 1000, got {limit}.");
+        await using var context = await contexts.CreateDbContextAsync(cancellationToken);
+        var records = await context.TuningJobs.AsNoTracking().OrderByDescending(t => t.CreatedAt).Take(limit).ToListAsync(cancellationToken);
+        var ids = records.Select(r => r.Id).ToList();
+        var trials = (await context.TrainingJobs.AsNoTracking().Where(j => j.TuningJobId != null && ids.Contains(j.TuningJobId)).ToListAsync(cancellationToken))
+            .ToLookup(j => j.TuningJobId!);
+        return TypedResults.Ok(records.Select(r => TuningJobResponse.From(r, trials[r.Id].ToList())).ToArray());
+    }
+
+    public static async Task<Results<Ok<TuningJobResponse>, ProblemHttpResult>> GetTuningJobAsync(
+        string id, IDbContextFactory<RnnDbContext> contexts, CancellationToken cancellationToken)
+    {
+        var found = await FindAsync(contexts, id, cancellationToken);
+        return found is { } pair ? TypedResults.Ok(TuningJobResponse.From(pair.Record, pair.Trials)) : Problems.NotFound($"there is no tuning job '{id}'.");
+    }
+
+    public static async Task<Results<Accepted<TuningJobResponse>, ProblemHttpResult>> CancelTuningJobAsync(
+        string id, IDbContextFactory<RnnDbContext> contexts, JobQueue queue, JobSignals signals, TimeProvider time, CancellationToken cancellationToken)
+    {
+        await using (var context = await contexts.CreateDbContextAsync(cancellationToken))
+        {
+            var record = await context.TuningJobs.AsNoTracking().SingleOrDefaultAsync(t => t.Id == id, cancellationToken);
+            if (record is null) return Problems.NotFound($"there is no tuning job '{id}'.");
+            if (record.State is JobState.Succeeded or JobState.Failed)
+                return Problems.Conflict($"the tuning job already ended: {record.State.ToString().ToLowerInvariant()}.");
+            var now = StoredTime.Now(time);
+            await context.TuningJobs.Where(t => t.Id == id && (t.State == JobState.Queued || t.State == JobState.Running))
+                .ExecuteUpdateAsync(set => set.SetProperty(t => t.CancelRequested, true).SetProperty(t => t.UpdatedAt, now), cancellationToken);
+            // The trials now, rather than at a coordinator's next pass; a trial queued meanwhile is the coordinator's to cancel.
+            var unfinished = await context.TrainingJobs.AsNoTracking()
+                .Where(j => j.TuningJobId == id && (j.State == JobState.Queued || j.State == JobState.Running))
+                .Select(j => j.Id).ToListAsync(cancellationToken);
+            foreach (var trial in unfinished)
+            {
+                await queue.CancelAsync(trial, cancellationToken);
+                signals.Cancel(trial);
+            }
+        }
+        signals.TuningChanged();
+        var found = await FindAsync(contexts, id, cancellationToken);
+        return TypedResults.Accepted($"/tuning-jobs/{id}", TuningJobResponse.From(found!.Value.Record, found.Value.Trials));
+    }
+
+    public static async Task<Results<ServerSentEventsResult<TuningJobEvent>, ProblemHttpResult>> StreamTuningJobEventsAsync(
+        string id, IDbContextFactory<RnnDbContext> contexts, CancellationToken cancellationToken)
+    {
+        var found = await FindAsync(contexts, id, cancellationToken);
+        if (found is null) return Problems.NotFound($"there is no tuning job '{id}'.");
+        return TypedResults.ServerSentEvents(FollowAsync(id, found.Value, contexts, cancellationToken));
+    }
+
+    /// <summary>Polls the store (trials train in any process) and reports each trial that ended and each change of state.</summary>
+    private static async IAsyncEnumerable<SseItem<TuningJobEvent>> FollowAsync(
+        string id, (TuningJobRecord Record, List<TrainingJobRecord> Trials) current, IDbContextFactory<RnnDbContext> contexts,
+        [EnumeratorCancellation] CancellationToken cancellationToken)
+    {
+        JobState? state = null;
+        var reported = new HashSet<string>();
+        while (true)
+        {
+            var response = TuningJobResponse.From(current.Record, current.Trials);
+            foreach (var trial in response.Trials.Where(t => t.State.IsFinal() && reported.Add(t.JobId)))
+                yield return new SseItem<TuningJobEvent>(new(id, response.State, trial, response.Best, null, null), "trial");
+            if (response.State != state)
+            {
+                state = response.State;
+                yield return new SseItem<TuningJobEvent>(new(id, response.State, null, response.Best, response.Model, response.Error), "state");
+            }
+            if (response.State.IsFinal()) yield break;
+            await Task.Delay(TimeSpan.FromMilliseconds(500), cancellationToken);
+            current = await FindAsync(contexts, id, cancellationToken) ?? current;
+        }
+    }
+
+    private static async Task<(TuningJobRecord Record, List<TrainingJobRecord> Trials)?> FindAsync(
+        IDbContextFactory<RnnDbContext> contexts, string id, CancellationToken cancellationToken)
+    {
+        await using var context = await contexts.CreateDbContextAsync(cancellationToken);
+        var record = await context.TuningJobs.AsNoTracking().SingleOrDefaultAsync(t => t.Id == id, cancellationToken);
+        if (record is null) return null;
+        var trials = await context.TrainingJobs.AsNoTracking().Where(j => j.TuningJobId == id).ToListAsync(cancellationToken);
+        return (record, trials);
+    }
+}
