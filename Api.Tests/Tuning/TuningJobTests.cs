@@ -62,15 +62,20 @@ public sealed class TuningJobTests(RnnServiceFactory factory) : IClassFixture<Rn
         Assert.Equal([0, 1, 2, 3], trials.Select(t => t["number"]!.GetValue<int>()));
         Assert.All(trials, t => Assert.Equal("succeeded", t.State()));
         Assert.All(trials, t => Assert.Equal(3, t["epochs"]!.GetValue<int>()));
-        // Each trial is an ordinary job with its values put into its request.
-        foreach (var trial in trials)
+        // Trial 0 is the shared request as it stands; each other trial is an ordinary job with its values in its request.
+        Assert.Empty(trials[0]["parameters"]!.AsObject());
+        var defaults = await client.GetJobAsync(trials[0]["jobId"]!.GetValue<string>());
+        Assert.Equal(8, defaults["request"]!["model"]!["hiddenSize"]!.GetValue<int>());
+        Assert.Equal(0.001, defaults["request"]!["training"]!["learningRate"]!.GetValue<double>());
+        foreach (var trial in trials.Skip(1))
         {
             var job = await client.GetJobAsync(trial["jobId"]!.GetValue<string>());
             Assert.Equal(id, job["tuningJobId"]!.GetValue<string>());
             Assert.Equal(trial["parameters"]!["model.hiddenSize"]!.GetValue<int>(), job["request"]!["model"]!["hiddenSize"]!.GetValue<int>());
             Assert.Equal(trial["parameters"]!["training.learningRate"]!.GetValue<double>(), job["request"]!["training"]!["learningRate"]!.GetValue<double>());
-            Assert.Equal(job["metrics"]!["mase"]!.GetValue<double>(), trial["metric"]!.GetValue<double>());
         }
+        foreach (var trial in trials)
+            Assert.Equal((await client.GetJobAsync(trial["jobId"]!.GetValue<string>()))["metrics"]!["mase"]!.GetValue<double>(), trial["metric"]!.GetValue<double>());
         // The best is the lowest MASE, and it is what modelName's version 1 holds, with the search as its source.
         var best = trials.MinBy(t => t["metric"]!.GetValue<double>())!;
         Assert.Equal(best["jobId"]!.GetValue<string>(), tuning["best"]!["jobId"]!.GetValue<string>());
@@ -79,7 +84,7 @@ public sealed class TuningJobTests(RnnServiceFactory factory) : IClassFixture<Rn
         var version = (await client.GetFromJsonAsync<JsonObject>("/models/tuned/versions/1"))!;
         Assert.Equal(id, version["source"]!.GetValue<string>());
         Assert.Equal(best["metric"]!.GetValue<double>(), version["metrics"]!["mase"]!.GetValue<double>());
-        Assert.Equal(best["parameters"]!["model.hiddenSize"]!.GetValue<int>(), version["spec"]!["hiddenSize"]!.GetValue<int>());
+        Assert.Equal(best["parameters"]!["model.hiddenSize"]?.GetValue<int>() ?? 8, version["spec"]!["hiddenSize"]!.GetValue<int>());
         var weights = await client.GetByteArrayAsync("/models/tuned/versions/1/weights");
         var trialVersion = (await client.GetJobAsync(best["jobId"]!.GetValue<string>()))["model"]!["version"]!.GetValue<int>();
         Assert.Equal(await client.GetByteArrayAsync($"/models/{id}/versions/{trialVersion}/weights"), weights);
@@ -104,7 +109,7 @@ public sealed class TuningJobTests(RnnServiceFactory factory) : IClassFixture<Rn
         var id = await CreateAsync(Search(dataset, "asha", new
         {
             space = new Dictionary<string, object> { ["training.learningRate"] = new { choice = new[] { 1e-6, 3e-2 } } },
-            maxTrials = 6, maxParallel = 1, earlyStopping = "asha", metric = "validationLoss", seed = 5,
+            maxTrials = 6, maxParallel = 1, earlyStopping = "asha", metric = "validationLoss", seed = 5, includeDefaults = false,
         }, epochs: 9));
 
         var tuning = await WaitAsync(id);

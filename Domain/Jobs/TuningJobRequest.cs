@@ -52,6 +52,10 @@ public sealed record SearchOptions
                  "that reached that epoch stops), median (a trial worse at an epoch than the median of the others there stops), or none. Default asha.")]
     public TrialStopping? EarlyStopping { get; init; }
 
+    [Description("Trial 0 is the shared request as it stands, every varied field at the service's default, so that the " +
+                 "search's best is never one that validated worse than the defaults. Default true.")]
+    public bool? IncludeDefaults { get; init; }
+
     [Description("Seeds the choice of trials: the same seed, space and results give the same trials. Default 1.")]
     public long? Seed { get; init; }
 }

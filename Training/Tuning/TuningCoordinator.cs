@@ -88,7 +88,9 @@ public sealed class TuningCoordinator(
             var earlier = trials.Where(t => t.TrialNumber < round * search.MaxParallel).ToList();
             if (search.Strategy == SearchStrategy.Tpe && earlier.Any(t => !t.State.IsFinal())) break;
             var scored = search.Strategy == SearchStrategy.Tpe ? Scored(earlier, search.Metric!) : [];
-            var parameters = TrialSampler.Propose(search.Space!, search.Strategy!.Value, search.Seed!.Value, next, scored);
+            var parameters = next == 0 && search.IncludeDefaults == true
+                ? new Dictionary<string, JsonElement>()
+                : TrialSampler.Propose(search.Space!, search.Strategy!.Value, search.Seed!.Value, next, scored);
             var created = await CreateTrialAsync(context, tuning, request, next, parameters, cancellationToken);
             if (created is null) return; // another coordinator created it first: the next pass sees it
             trials.Add(created);

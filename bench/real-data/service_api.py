@@ -37,6 +37,15 @@ class Service:
             job = self.call("GET", f"/training-jobs/{job['id']}")
         return job
 
+    def tune(self, dataset, model_name, task, search, shared=None):
+        """A tuning job over the search (and the shared settings, {"training": {...}, ...}), followed until it ends."""
+        body = {"datasetId": dataset["id"], "modelName": model_name, "task": task, "search": search, **(shared or {})}
+        tuning = self.call("POST", "/tuning-jobs", json.dumps(body).encode())
+        while tuning["state"] in ("queued", "running"):
+            time.sleep(1)
+            tuning = self.call("GET", f"/tuning-jobs/{tuning['id']}")
+        return tuning
+
     def predict(self, model_name, field, items, chunk=512, **parallel):
         """Outputs for items, in chunks; parallel: lists that go with the items (a forecast's starts, future)."""
         outputs = []
