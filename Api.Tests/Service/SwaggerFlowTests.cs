@@ -41,6 +41,13 @@ public sealed class SwaggerFlowTests : IDisposable
         Assert.Equal(12, forecast.Count);
         // 1961's passengers, in thousands: the model answers in the data's scale.
         Assert.All(forecast, month => Assert.InRange(month![0]!.GetValue<double>(), 250, 800));
+
+        // The tuning example searches the same data: accepted as it stands, then cancelled (its trials are tested elsewhere).
+        var tuning = await client.PostAsync("/tuning-jobs",
+            new StringContent(Example(document, "/tuning-jobs").ToJsonString(), Encoding.UTF8, "application/json"));
+        Assert.True(tuning.StatusCode == HttpStatusCode.Accepted, await tuning.Content.ReadAsStringAsync());
+        var id = (await tuning.Content.ReadFromJsonAsync<JsonObject>())!["id"]!.GetValue<string>();
+        Assert.Equal(HttpStatusCode.Accepted, (await client.PostAsync($"/tuning-jobs/{id}/cancel", null)).StatusCode);
     }
 
     [Fact]

@@ -178,6 +178,32 @@ public sealed class TuningJobTests(RnnServiceFactory factory) : IClassFixture<Rn
     }
 
     [Fact]
+    public async Task TheEventStreamReportsEachTrialAsItEndsAndEndsWithTheModel()
+    {
+        var dataset = await client.UploadDatasetAsync(TestData.SeasonalCsv(), "events.csv");
+        var id = await CreateAsync(Search(dataset, "streamed", new { space = Space, maxTrials = 3, maxParallel = 2, earlyStopping = "none" }, epochs: 2));
+
+        using var response = await client.GetAsync($"/tuning-jobs/{id}/events", HttpCompletionOption.ResponseHeadersRead);
+        var events = new List<(string Name, JsonObject Data)>();
+        using var reader = new StreamReader(await response.Content.ReadAsStreamAsync());
+        string? name = null;
+        while (await reader.ReadLineAsync() is { } line)
+        {
+            if (line.StartsWith("event: ")) name = line["event: ".Length..];
+            else if (line.StartsWith("data: ")) events.Add((name!, JsonNode.Parse(line["data: ".Length..])!.AsObject()));
+        }
+
+        Assert.Equal("text/event-stream", response.Content.Headers.ContentType!.MediaType);
+        Assert.Equal([0, 1, 2], events.Where(e => e.Name == "trial").Select(e => e.Data["trial"]!["number"]!.GetValue<int>()).Order());
+        Assert.All(events.Where(e => e.Name == "trial"), e => Assert.NotNull(e.Data["best"]));
+        var last = events[^1];
+        Assert.Equal("state", last.Name);
+        Assert.Equal("succeeded", last.Data["state"]!.GetValue<string>());
+        Assert.Equal(1, last.Data["model"]!["version"]!.GetValue<int>());
+        Assert.Equal(HttpStatusCode.NotFound, (await client.GetAsync("/tuning-jobs/tune_nope/events")).StatusCode);
+    }
+
+    [Fact]
     public async Task TheDefaultSpaceVariesTheForecastWindowInSeasons()
     {
         var dataset = await client.UploadDatasetAsync(TestData.SeasonalCsv(), "default.csv");

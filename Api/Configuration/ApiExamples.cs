@@ -46,6 +46,24 @@ public static class ApiExamples
         ["training"] = new JsonObject { ["epochs"] = 40, ["learningRate"] = 0.005, ["seed"] = 42 },
     };
 
+    /// <summary>Six trials on the same data: units and learning rate searched, the rest at the defaults, asha on.</summary>
+    public static JsonObject TuningJob() => new()
+    {
+        ["datasetId"] = DatasetName,
+        ["modelName"] = ModelName + "-tuned",
+        ["task"] = new JsonObject { ["kind"] = "forecast", ["horizon"] = 12 },
+        ["training"] = new JsonObject { ["epochs"] = 30 },
+        ["search"] = new JsonObject
+        {
+            ["space"] = new JsonObject
+            {
+                ["model.hiddenSize"] = new JsonObject { ["choice"] = new JsonArray(16, 32, 64) },
+                ["training.learningRate"] = new JsonObject { ["logUniform"] = new JsonArray(1e-3, 1e-2) },
+            },
+            ["strategy"] = "random", ["maxTrials"] = 6, ["maxParallel"] = 2, ["metric"] = "mase", ["earlyStopping"] = "asha", ["seed"] = 1,
+        },
+    };
+
     /// <summary>
     /// The last two years as one sequence, and the last nine months as another: lengths may differ. The model reads the
     /// month of year (the dataset has a time column), so each input says when it starts.
@@ -99,6 +117,9 @@ public static class ApiExamples
                     break;
                 case "CreateTrainingJob" when content.TryGetValue("application/json", out var job):
                     job.Example = TrainingJob();
+                    break;
+                case "CreateTuningJob" when content.TryGetValue("application/json", out var tuning):
+                    tuning.Example = TuningJob();
                     break;
                 case "Predict" when content.TryGetValue("application/json", out var predict):
                     predict.Example = Prediction();

@@ -67,11 +67,23 @@ public static class TuningJobsApi
             options.Value.Limits, dataset.SizeBytes);
         if (resolved is null) return Problems.Validation(problems);
 
+        // Its trials join the same queue as jobs: a full queue, or a client with its share of it waiting, takes no more.
+        var limits = options.Value;
+        var client = ClientIdentity.Of(http);
+        if (await context.TrainingJobs.CountAsync(j => j.State == JobState.Queued, cancellationToken) >= limits.MaxQueued)
+            throw new ServiceBusyException(
+                $"The job queue is full ({limits.MaxQueued} jobs waiting); nothing was stored, retry later.", limits.RetryAfterSeconds);
+        if (limits.MaxQueuedPerClient > 0
+            && await context.TrainingJobs.CountAsync(j => j.ClientId == client && j.State == JobState.Queued, cancellationToken) >= limits.MaxQueuedPerClient)
+            throw new ServiceBusyException(
+                $"This client has {limits.MaxQueuedPerClient} jobs waiting, as many as one client may (Jobs:MaxQueuedPerClient); " +
+                "nothing was stored. Retry when one has started, or cancel one.", limits.RetryAfterSeconds, StatusCodes.Status429TooManyRequests);
+
         var now = StoredTime.Now(time);
         var record = new TuningJobRecord
         {
             Id = Ids.New("tune"), State = JobState.Queued, DatasetId = dataset.Id, ModelName = request.ModelName!,
-            Request = StoredJson.Write(resolved), ClientId = ClientIdentity.Of(http), CreatedAt = now, UpdatedAt = now,
+            Request = StoredJson.Write(resolved), ClientId = client, CreatedAt = now, UpdatedAt = now,
         };
         context.TuningJobs.Add(record);
         await context.SaveChangesAsync(cancellationToken);
