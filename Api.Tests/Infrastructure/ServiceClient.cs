@@ -57,6 +57,21 @@ public static class ServiceClient
 
     public static string State(this JsonObject job) => job["state"]!.GetValue<string>();
 
+    /// <summary>Reads a server-sent event stream to its end: each event's name and data, and the response's media type.</summary>
+    public static async Task<(string? MediaType, List<(string Name, JsonObject Data)> Events)> ReadEventsAsync(this HttpClient client, string path)
+    {
+        using var response = await client.GetAsync(path, HttpCompletionOption.ResponseHeadersRead);
+        var events = new List<(string Name, JsonObject Data)>();
+        using var reader = new StreamReader(await response.Content.ReadAsStreamAsync());
+        string? name = null;
+        while (await reader.ReadLineAsync() is { } line)
+        {
+            if (line.StartsWith("event: ")) name = line["event: ".Length..];
+            else if (line.StartsWith("data: ")) events.Add((name!, JsonNode.Parse(line["data: ".Length..])!.AsObject()));
+        }
+        return (response.Content.Headers.ContentType?.MediaType, events);
+    }
+
     public static async Task<JsonObject> ProblemAsync(this HttpResponseMessage response)
     {
         Assert.Equal("application/problem+json", response.Content.Headers.ContentType?.MediaType);

@@ -199,17 +199,9 @@ public sealed class TrainingJobTests(RnnServiceFactory factory) : IClassFixture<
         var dataset = await client.UploadDatasetAsync(TestData.SeasonalCsv(), "events.csv");
         var id = await client.CreateJobAsync(Forecast(dataset, "events", epochs: 4));
 
-        using var response = await client.GetAsync($"/training-jobs/{id}/events", HttpCompletionOption.ResponseHeadersRead);
-        var events = new List<(string Name, JsonObject Data)>();
-        using var reader = new StreamReader(await response.Content.ReadAsStreamAsync());
-        string? name = null;
-        while (await reader.ReadLineAsync() is { } line)
-        {
-            if (line.StartsWith("event: ")) name = line["event: ".Length..];
-            else if (line.StartsWith("data: ")) events.Add((name!, JsonNode.Parse(line["data: ".Length..])!.AsObject()));
-        }
+        var (mediaType, events) = await client.ReadEventsAsync($"/training-jobs/{id}/events");
 
-        Assert.Equal("text/event-stream", response.Content.Headers.ContentType!.MediaType);
+        Assert.Equal("text/event-stream", mediaType);
         Assert.Equal([1, 2, 3, 4], events.Where(e => e.Name == "epoch").Select(e => e.Data["epoch"]!["epoch"]!.GetValue<int>()));
         var last = events[^1];
         Assert.Equal("state", last.Name);

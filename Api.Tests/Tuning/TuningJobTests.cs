@@ -183,17 +183,9 @@ public sealed class TuningJobTests(RnnServiceFactory factory) : IClassFixture<Rn
         var dataset = await client.UploadDatasetAsync(TestData.SeasonalCsv(), "events.csv");
         var id = await CreateAsync(Search(dataset, "streamed", new { space = Space, maxTrials = 3, maxParallel = 2, earlyStopping = "none" }, epochs: 2));
 
-        using var response = await client.GetAsync($"/tuning-jobs/{id}/events", HttpCompletionOption.ResponseHeadersRead);
-        var events = new List<(string Name, JsonObject Data)>();
-        using var reader = new StreamReader(await response.Content.ReadAsStreamAsync());
-        string? name = null;
-        while (await reader.ReadLineAsync() is { } line)
-        {
-            if (line.StartsWith("event: ")) name = line["event: ".Length..];
-            else if (line.StartsWith("data: ")) events.Add((name!, JsonNode.Parse(line["data: ".Length..])!.AsObject()));
-        }
+        var (mediaType, events) = await client.ReadEventsAsync($"/tuning-jobs/{id}/events");
 
-        Assert.Equal("text/event-stream", response.Content.Headers.ContentType!.MediaType);
+        Assert.Equal("text/event-stream", mediaType);
         Assert.Equal([0, 1, 2], events.Where(e => e.Name == "trial").Select(e => e.Data["trial"]!["number"]!.GetValue<int>()).Order());
         Assert.All(events.Where(e => e.Name == "trial"), e => Assert.NotNull(e.Data["best"]));
         var last = events[^1];

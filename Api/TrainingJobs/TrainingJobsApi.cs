@@ -53,20 +53,11 @@ public static class TrainingJobsApi
         EngineInfo engine, ServiceRoles roles, IOptions<JobsOptions> options, CancellationToken cancellationToken)
     {
         var limits = options.Value;
-        var errors = new List<ValidationError>();
-        if (string.IsNullOrWhiteSpace(request.DatasetId)) errors.Add(new("datasetId", "is required."));
-        // Control characters (NUL above all: PostgreSQL refuses it in text) are in no id or name.
-        else if (request.DatasetId.Any(char.IsControl)) errors.Add(new("datasetId", "must not contain control characters."));
-        if (string.IsNullOrWhiteSpace(request.ModelName)) errors.Add(new("modelName", "is required."));
-        else if (!ModelNames.IsValid(request.ModelName)) errors.Add(new("modelName", $"'{request.ModelName}' {ModelNames.Rule}."));
-        else if (ModelNames.IsReserved(request.ModelName)) errors.Add(new("modelName", $"'{request.ModelName}' {ModelNames.ReservedRule}."));
+        var errors = JobSubmission.CheckNames(request.DatasetId, request.ModelName);
         if (errors.Count > 0) return Problems.Validation(errors);
 
         await using var context = await contexts.CreateDbContextAsync(cancellationToken);
-        // An id, or else a name: the newest dataset of that name.
-        var dataset = await context.Datasets.AsNoTracking().SingleOrDefaultAsync(d => d.Id == request.DatasetId, cancellationToken)
-            ?? await context.Datasets.AsNoTracking().Where(d => d.Name == request.DatasetId)
-                .OrderByDescending(d => d.CreatedAt).FirstOrDefaultAsync(cancellationToken);
+        var dataset = await JobSubmission.FindDatasetAsync(context, request.DatasetId!, cancellationToken);
         if (dataset is null) return Problems.Validation("datasetId", $"there is no dataset with the id or name '{request.DatasetId}'.");
         // A process that trains its own jobs refuses cuda without a GPU. An api-only process cannot know the workers' devices
         // (GPU workers run apart from CPU API replicas), so it queues the job; a worker without CUDA fails it by name.
@@ -75,19 +66,8 @@ public static class TrainingJobsApi
             request with { DatasetId = dataset.Id }, StoredJson.Read<DatasetSummary>(dataset.Summary), cudaPossible, limits.Limits, dataset.SizeBytes);
         if (resolution.Request is not { } resolved) return Problems.Validation(resolution.Errors);
 
-        // Checked after validation, so that a request that cannot train says so even when the queue is full. Submissions at the
-        // same moment may each see room for one: the bound can be passed by the number of them, never grown without bound.
-        var waiting = await context.TrainingJobs.CountAsync(j => j.State == JobState.Queued, cancellationToken);
-        if (waiting >= limits.MaxQueued)
-            throw new ServiceBusyException(
-                $"The job queue is full ({limits.MaxQueued} jobs waiting); nothing was stored, retry later.", limits.RetryAfterSeconds);
+        await JobSubmission.CheckQueueAsync(context, http, limits, cancellationToken);
         var client = ClientIdentity.Of(http);
-        if (limits.MaxQueuedPerClient > 0
-            && await context.TrainingJobs.CountAsync(j => j.ClientId == client && j.State == JobState.Queued, cancellationToken) >= limits.MaxQueuedPerClient)
-            throw new ServiceBusyException(
-                $"{Capitalized(ClientIdentity.Describe(http))} has {limits.MaxQueuedPerClient} jobs waiting, as many as one client may " +
-                $"(Jobs:MaxQueuedPerClient); nothing was stored. Retry when one has started, or cancel one.",
-                limits.RetryAfterSeconds, StatusCodes.Status429TooManyRequests);
 
         var job = new TrainingJobRecord
         {
@@ -180,7 +160,6 @@ public static class TrainingJobsApi
         }
     }
 
-    private static string Capitalized(string text) => char.ToUpperInvariant(text[0]) + text[1..];
 
     private static async Task<TrainingJobRecord?> FindAsync(IDbContextFactory<RnnDbContext> contexts, string id, CancellationToken cancellationToken)
     {

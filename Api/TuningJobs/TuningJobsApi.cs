@@ -6,6 +6,7 @@ using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.Options;
 using RnnService.Api.Infrastructure;
 using RnnService.Api.Security;
+using RnnService.Api.TrainingJobs;
 using RnnService.Domain.Datasets;
 using RnnService.Domain.Jobs;
 using RnnService.Domain.Models;
@@ -49,18 +50,11 @@ public static class TuningJobsApi
         TuningJobRequest request, HttpContext http, IDbContextFactory<RnnDbContext> contexts, JobSignals signals, EngineInfo engine,
         ServiceRoles roles, IOptions<JobsOptions> options, TimeProvider time, CancellationToken cancellationToken)
     {
-        var errors = new List<ValidationError>();
-        if (string.IsNullOrWhiteSpace(request.DatasetId)) errors.Add(new("datasetId", "is required."));
-        else if (request.DatasetId.Any(char.IsControl)) errors.Add(new("datasetId", "must not contain control characters."));
-        if (string.IsNullOrWhiteSpace(request.ModelName)) errors.Add(new("modelName", "is required."));
-        else if (!ModelNames.IsValid(request.ModelName)) errors.Add(new("modelName", $"'{request.ModelName}' {ModelNames.Rule}."));
-        else if (ModelNames.IsReserved(request.ModelName)) errors.Add(new("modelName", $"'{request.ModelName}' {ModelNames.ReservedRule}."));
+        var errors = JobSubmission.CheckNames(request.DatasetId, request.ModelName);
         if (errors.Count > 0) return Problems.Validation(errors);
 
         await using var context = await contexts.CreateDbContextAsync(cancellationToken);
-        var dataset = await context.Datasets.AsNoTracking().SingleOrDefaultAsync(d => d.Id == request.DatasetId, cancellationToken)
-            ?? await context.Datasets.AsNoTracking().Where(d => d.Name == request.DatasetId)
-                .OrderByDescending(d => d.CreatedAt).FirstOrDefaultAsync(cancellationToken);
+        var dataset = await JobSubmission.FindDatasetAsync(context, request.DatasetId!, cancellationToken);
         if (dataset is null) return Problems.Validation("datasetId", $"there is no dataset with the id or name '{request.DatasetId}'.");
         var (resolved, problems) = TuningRequestResolver.Resolve(
             request with { DatasetId = dataset.Id }, StoredJson.Read<DatasetSummary>(dataset.Summary), !roles.Worker || engine.CudaAvailable,
@@ -68,16 +62,8 @@ public static class TuningJobsApi
         if (resolved is null) return Problems.Validation(problems);
 
         // Its trials join the same queue as jobs: a full queue, or a client with its share of it waiting, takes no more.
-        var limits = options.Value;
+        await JobSubmission.CheckQueueAsync(context, http, options.Value, cancellationToken);
         var client = ClientIdentity.Of(http);
-        if (await context.TrainingJobs.CountAsync(j => j.State == JobState.Queued, cancellationToken) >= limits.MaxQueued)
-            throw new ServiceBusyException(
-                $"The job queue is full ({limits.MaxQueued} jobs waiting); nothing was stored, retry later.", limits.RetryAfterSeconds);
-        if (limits.MaxQueuedPerClient > 0
-            && await context.TrainingJobs.CountAsync(j => j.ClientId == client && j.State == JobState.Queued, cancellationToken) >= limits.MaxQueuedPerClient)
-            throw new ServiceBusyException(
-                $"This client has {limits.MaxQueuedPerClient} jobs waiting, as many as one client may (Jobs:MaxQueuedPerClient); " +
-                "nothing was stored. Retry when one has started, or cancel one.", limits.RetryAfterSeconds, StatusCodes.Status429TooManyRequests);
 
         var now = StoredTime.Now(time);
         var record = new TuningJobRecord
