@@ -14,6 +14,7 @@ var roles = ServiceRoles.From(builder.Configuration);
 builder.AddProblemHandling();
 builder.AddStorageServices(roles);
 builder.AddEngineServices();
+builder.AddTelemetry(roles);
 if (roles.Api)
 {
     builder.AddSecurityServices();
@@ -37,6 +38,7 @@ if (roles.Api)
     app.MapModelsApi();
     app.MapPredictApi();
 }
+app.MapMetrics(roles);
 
 app.Run();
 

@@ -236,6 +236,7 @@ public sealed class ModelBatcher
             statistics.RecordEnd();
         }
         statistics.RecordCall(chunk.Count, batch.Lengths.Sum(), (long)batch.Count * batch.Steps);
+        Telemetry.ServingMetrics.RecordEngineCall(model.Name, chunk.Count);
         for (var i = 0; i < chunk.Count; i++)
         {
             var item = chunk[i];

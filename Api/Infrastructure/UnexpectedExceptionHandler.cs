@@ -38,6 +38,7 @@ public sealed class UnexpectedExceptionHandler(IProblemDetailsService problems, 
 
         if (exception is ServiceBusyException busy)
         {
+            Telemetry.ServingMetrics.RecordRejection(busy.StatusCode);
             context.Response.Headers.RetryAfter = busy.RetryAfterSeconds.ToString(System.Globalization.CultureInfo.InvariantCulture);
             await problems.WriteProblemAsync(context, busy.StatusCode, busy.Title, busy.Message);
             return true;

@@ -1,7 +1,9 @@
+using System.Diagnostics;
 using Microsoft.AspNetCore.Http.HttpResults;
 using Microsoft.Extensions.Options;
 using RnnService.Api.Inference;
 using RnnService.Api.Infrastructure;
+using RnnService.Api.Telemetry;
 using RnnService.Api.Security;
 using RnnService.Domain.Budgets;
 using RnnService.Domain.Models;
@@ -16,6 +18,9 @@ public sealed record PredictResponse(string Model, int Version, IReadOnlyList<Pr
 
 public static class PredictApi
 {
+    /// <summary>Where the request's resolved model and version are left for its metrics.</summary>
+    private const string ModelItem = "rnnservice.model", VersionItem = "rnnservice.version";
+
     public static RouteGroupBuilder MapPredictApi(this IEndpointRouteBuilder app)
     {
         var group = app.MapGroup("/predict").WithTags("Predict").RequireScope(Scopes.Predict);
@@ -27,7 +32,35 @@ public static class PredictApi
                 "list of features or a bare number. Text models take `texts` instead, token-list (labelling) models `tokens`. Concurrent requests for one version are " +
                 "batched together on the server; outputs come back in input order. A problem with an input is a 400 naming it " +
                 "(`inputs[3][17]`); a body over the size limit is a 413.")
-            .Accepts<PredictRequest>("application/json");
+            .Accepts<PredictRequest>("application/json")
+            .AddEndpointFilter(async (context, next) =>
+            {
+                // Every request counted once with its outcome and time, whichever way it leaves.
+                var started = Stopwatch.GetTimestamp();
+                var status = StatusCodes.Status500InternalServerError;
+                try
+                {
+                    var result = await next(context);
+                    var inner = result is INestedHttpResult nested ? nested.Result : result;
+                    status = inner is IStatusCodeHttpResult { StatusCode: { } code } ? code : StatusCodes.Status200OK;
+                    return result;
+                }
+                catch (ServiceBusyException busy)
+                {
+                    status = busy.StatusCode;
+                    throw;
+                }
+                catch (OperationCanceledException) when (context.HttpContext.RequestAborted.IsCancellationRequested)
+                {
+                    status = StatusCodes.Status499ClientClosedRequest;
+                    throw;
+                }
+                finally
+                {
+                    var items = context.HttpContext.Items;
+                    ServingMetrics.RecordPrediction(status, Stopwatch.GetElapsedTime(started), items[ModelItem] as string, items[VersionItem] as int?);
+                }
+            });
         return group;
     }
 
@@ -48,6 +81,8 @@ public static class PredictApi
         var record = await registry.FindAsync(name, version, cancellationToken);
         if (record is null)
             return Problems.NotFound(version is null ? $"there is no model '{name}'." : $"model '{name}' has no version {version}.");
+        request.HttpContext.Items[ModelItem] = record.Name;
+        request.HttpContext.Items[VersionItem] = record.Version;
 
         using var lease = await cache.AcquireAsync(record, cancellationToken);
         var model = lease.Model;

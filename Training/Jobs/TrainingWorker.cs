@@ -60,6 +60,7 @@ public sealed class TrainingWorker(
                 if (running.Count < settings.Concurrency)
                 {
                     var expired = await queue.RequeueExpiredAsync(stoppingToken);
+                    if (expired.Requeued + expired.Failed.Count > 0) TrainingMetrics.Requeued.Add(expired.Requeued + expired.Failed.Count);
                     foreach (var id in expired.Failed)
                         logger.LogError("Job {Job} failed: its worker died under it {Attempts} times in a row without a new checkpoint", id, jobs.Value.MaxAttempts);
                     var job = await queue.TryClaimAsync(WorkerId, lease, stoppingToken);
@@ -106,6 +107,7 @@ public sealed class TrainingWorker(
             stop.Cancel();
         }, stop.Token);
         logger.LogInformation("Job {Job} claimed by {Worker} (attempt {Attempt})", job.Id, WorkerId, job.Attempts);
+        TrainingMetrics.Claims.Add(1);
         var residentBefore = MemoryRelease.ResidentMiB();
         var release = MemoryRelease.Worthwhile(job.Estimate);
         try
@@ -121,6 +123,7 @@ public sealed class TrainingWorker(
             else if (cancelRequested)
             {
                 await queue.FinishAsync(job.Id, WorkerId, JobState.Cancelled, null, null, CancellationToken.None);
+                TrainingMetrics.Ended.Add(1, new KeyValuePair<string, object?>("state", "cancelled"));
                 logger.LogInformation("Job {Job} cancelled; its checkpoint is kept", job.Id);
             }
             else
@@ -138,6 +141,7 @@ public sealed class TrainingWorker(
         {
             logger.LogError(exception, "Job {Job} failed", job.Id);
             await queue.FinishAsync(job.Id, WorkerId, JobState.Failed, null, FailureMessage(exception), CancellationToken.None);
+            TrainingMetrics.Ended.Add(1, new KeyValuePair<string, object?>("state", "failed"));
         }
         finally
         {
@@ -193,6 +197,7 @@ public sealed class TrainingWorker(
         else
         {
             logger.LogInformation("Job {Job} succeeded ({StoppedBy}): {Model} version {Version}", job.Id, result.StoppedBy, job.ModelName, number);
+            TrainingMetrics.Ended.Add(1, new KeyValuePair<string, object?>("state", "succeeded"));
             Directory.Delete(checkpoints, recursive: true);
         }
     }

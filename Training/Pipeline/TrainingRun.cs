@@ -153,6 +153,8 @@ public static class TrainingRun
             }
             var (validationLoss, outputs) = Validate();
             var metrics = pipeline.Metrics(outputs);
+            TrainingMetrics.Epochs.Add(1);
+            TrainingMetrics.EpochDuration.Record(clock.Elapsed.TotalSeconds);
 
             model.ReadParameters(current);
             var improved = pipeline.Improves(validationLoss, metrics, progress.BestValidationLoss, progress.BestMetrics);
@@ -287,6 +289,8 @@ public static class TrainingRun
             var (batch, targets) = Batches.Build(examples, indices, featureCount, quantiles);
             // The engine's loss is a mean over the batch's sequences, or over a per-step model's real steps.
             lossSum += trainer.Step(batch, targets) * (perStep ? batch.Lengths.Sum() : indices.Length);
+            TrainingMetrics.Batches.Add(1);
+            TrainingMetrics.Sequences.Add(indices.Length);
         }
         return new EpochPass(batches.Count, batches.Count, lossSum);
     }
