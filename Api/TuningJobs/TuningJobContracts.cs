@@ -45,9 +45,12 @@ public sealed record TuningJobResponse(
             t.TrialParameters is null ? new Dictionary<string, JsonElement>() : StoredJson.Read<Dictionary<string, JsonElement>>(t.TrialParameters),
             t.State, t.State == JobState.Succeeded ? TuningCoordinator.Value(t, metric) : null,
             StoredJson.Read<List<EpochEntry>>(t.History).Count, t.StoppedBy == StopReason.Pruned, t.StoppedBy, t.Error)).ToList();
-        var best = summaries.Where(t => t.Metric is not null)
-            .OrderBy(t => TrialRules.Score(metric, t.Metric!.Value)).ThenBy(t => t.Number)
-            .Select(t => new BestTrial(t.JobId, t.Number, t.Parameters, t.Metric!.Value)).FirstOrDefault();
+        BestTrial? best = null;
+        if (TuningCoordinator.Best(trials, metric) is { } found)
+        {
+            var trial = summaries.Single(t => t.JobId == found.Trial.Id);
+            best = new BestTrial(trial.JobId, trial.Number, trial.Parameters, found.Value);
+        }
         return new TuningJobResponse(
             record.Id, record.State, record.CreatedAt, record.FinishedAt, request, summaries, best,
             record.ModelVersion is { } version ? new ModelReference(record.ModelName, version) : null, record.Error, record.CancelRequested);

@@ -183,26 +183,31 @@ public static class TrainingRun
         var stoppedBy = outOfTime ? StopReason.TimeLimit
             : progress.Pruned ? StopReason.Pruned
             : progress.StoppedEarly ? StopReason.EarlyStopping : StopReason.Epochs;
+        // The kept weights' validation outputs, once they have been computed: the rule below and calibration share them.
+        float[]? kept = null;
         if (pipeline.HeadStart is { } start && pipeline.Quantiles is { } levels && progress.BestEpoch > 0)
         {
             // The one-standard-error rule: the untrained baseline stays unless the kept epoch beats it clearly.
             model.WriteParameters(best);
-            var (_, outputs) = Validate();
-            if (!BeatsBaseline(pipeline.Validation, outputs, pipeline.OutputSize, start, levels))
+            (_, kept) = Validate();
+            if (!BeatsBaseline(pipeline.Validation, kept, pipeline.OutputSize, start, levels))
             {
                 StartHead(model.Parameters, best, start);
                 model.WriteParameters(best);
-                var (loss, baseline) = Validate();
-                progress = progress with { BestEpoch = 0, BestValidationLoss = loss, BestMetrics = pipeline.Metrics(baseline) };
+                (var loss, kept) = Validate();
+                progress = progress with { BestEpoch = 0, BestValidationLoss = loss, BestMetrics = pipeline.Metrics(kept) };
             }
         }
         if (pipeline.CalibratesOnValidation && progress.BestMetrics is not null)
         {
             // The kept weights' validation outputs calibrate what the model version keeps; its metrics are those calibrated.
-            model.WriteParameters(best);
-            var (_, outputs) = Validate();
-            pipeline.Calibrate(outputs);
-            progress = progress with { BestMetrics = pipeline.Metrics(outputs) };
+            if (kept is null)
+            {
+                model.WriteParameters(best);
+                (_, kept) = Validate();
+            }
+            pipeline.Calibrate(kept);
+            progress = progress with { BestMetrics = pipeline.Metrics(kept) };
         }
         return new RunResult(progress, best, model.Parameters, spec, model.ParameterCount, stoppedBy);
     }

@@ -113,6 +113,14 @@ public sealed class TuningCoordinator(
             .Select(t => new ScoredTrial(StoredJson.Read<Dictionary<string, JsonElement>>(t.Trial.TrialParameters!), TrialRules.Score(metric, t.Value!.Value)))
             .ToList();
 
+    /// <summary>The best succeeded trial by the metric (ties to the earlier) and its value; null while none has one.</summary>
+    public static (TrainingJobRecord Trial, double Value)? Best(IEnumerable<TrainingJobRecord> trials, string metric) =>
+        trials.Where(t => t.State == JobState.Succeeded && t.ModelVersion is not null)
+            .Select(t => (Trial: t, Value: Value(t, metric)))
+            .Where(t => t.Value is not null)
+            .OrderBy(t => TrialRules.Score(metric, t.Value!.Value)).ThenBy(t => t.Trial.TrialNumber)
+            .Select(t => ((TrainingJobRecord, double)?)(t.Trial, t.Value!.Value)).FirstOrDefault();
+
     /// <summary>A succeeded trial's value of the metric: its kept epoch's, or for validationLoss the lowest it recorded.</summary>
     public static double? Value(TrainingJobRecord trial, string metric)
     {
@@ -195,11 +203,7 @@ public sealed class TuningCoordinator(
     private async Task FinishAsync(
         RnnDbContext context, TuningJobRecord tuning, string metric, List<TrainingJobRecord> trials, CancellationToken cancellationToken)
     {
-        var best = trials.Where(t => t.State == JobState.Succeeded && t.ModelVersion is not null)
-            .Select(t => (Trial: t, Value: Value(t, metric)))
-            .Where(t => t.Value is not null)
-            .OrderBy(t => TrialRules.Score(metric, t.Value!.Value)).ThenBy(t => t.Trial.TrialNumber)
-            .Select(t => t.Trial).FirstOrDefault();
+        var best = Best(trials, metric)?.Trial;
         if (best is null)
         {
             var first = trials.FirstOrDefault(t => t.Error is not null)?.Error;
