@@ -57,6 +57,30 @@ public static class ServiceClient
 
     public static string State(this JsonObject job) => job["state"]!.GetValue<string>();
 
+    /// <summary>Queues a tuning job that must be accepted and returns its id.</summary>
+    public static async Task<string> CreateTuningAsync(this HttpClient client, object request)
+    {
+        var response = await client.PostAsJsonAsync("/tuning-jobs", request);
+        Assert.True(response.StatusCode == HttpStatusCode.Accepted, await response.Content.ReadAsStringAsync());
+        Assert.StartsWith("/tuning-jobs/tune_", response.Headers.Location!.ToString());
+        return (await response.Content.ReadFromJsonAsync<JsonObject>())!["id"]!.GetValue<string>();
+    }
+
+    /// <summary>Polls a tuning job until <paramref name="done"/> holds (by default, until it ends), failing the test after a generous time.</summary>
+    public static async Task<JsonObject> WaitForTuningAsync(
+        this HttpClient client, string id, Func<JsonObject, bool>? done = null, int timeoutSeconds = 240)
+    {
+        done ??= tuning => tuning.State() is "succeeded" or "failed" or "cancelled";
+        var deadline = DateTime.UtcNow.AddSeconds(timeoutSeconds);
+        while (true)
+        {
+            var tuning = (await client.GetFromJsonAsync<JsonObject>($"/tuning-jobs/{id}"))!;
+            if (done(tuning)) return tuning;
+            if (DateTime.UtcNow > deadline) Assert.Fail($"tuning job {id} did not get there in {timeoutSeconds} s: {tuning.ToJsonString()}");
+            await Task.Delay(100);
+        }
+    }
+
     /// <summary>Reads a server-sent event stream to its end: each event's name and data, and the response's media type.</summary>
     public static async Task<(string? MediaType, List<(string Name, JsonObject Data)> Events)> ReadEventsAsync(this HttpClient client, string path)
     {

@@ -94,25 +94,24 @@ public sealed partial class ScaleOutTests : IDisposable
                 maxTrials = 6, maxParallel = 2, earlyStopping = "none", seed = 9,
             },
         };
-        var killed = await CreateTuningAsync(api, Search("tuned-killed"));
+        var killed = await api.CreateTuningAsync(Search("tuned-killed"));
 
         // Once both workers hold a trial, kill the one holding the first after a few of its epochs.
-        var busy = await WaitForTuningAsync(api, killed, t => t["trials"]!.AsArray().Count(trial => trial!["state"]!.GetValue<string>() == "running") == 2);
+        var busy = await api.WaitForTuningAsync(killed, t => t["trials"]!.AsArray().Count(trial => trial!["state"]!.GetValue<string>() == "running") == 2);
         var first = busy["trials"]!.AsArray().First(trial => trial!["state"]!.GetValue<string>() == "running")!["jobId"]!.GetValue<string>();
         await api.WaitForJobAsync(first, job => job["progress"]?["epoch"]?.GetValue<int>() >= 3);
         var holder = Claims(workers).Last(claim => claim.Job == first).Worker;
         Assert.Equal(2, Claims(workers).Select(claim => claim.Worker).Distinct().Count());
         holder.Kill();
 
-        var ended = await WaitForTuningAsync(api, killed, t => t["state"]!.GetValue<string>() is "succeeded" or "failed" or "cancelled");
+        var ended = await api.WaitForTuningAsync(killed);
         Assert.Equal("succeeded", ended["state"]!.GetValue<string>());
         Assert.Equal(6, ended["trials"]!.AsArray().Count);
         Assert.All(ended["trials"]!.AsArray(), trial => Assert.Equal("succeeded", trial!["state"]!.GetValue<string>()));
         Assert.Equal(2, (await api.GetJobAsync(first))["attempts"]!.GetValue<int>());
 
         // The same search, uninterrupted on the surviving worker, ends with the same trials and the same best.
-        var again = await WaitForTuningAsync(api, await CreateTuningAsync(api, Search("tuned-whole")),
-            t => t["state"]!.GetValue<string>() is "succeeded" or "failed" or "cancelled", timeoutSeconds: 300);
+        var again = await api.WaitForTuningAsync(await api.CreateTuningAsync(Search("tuned-whole")), timeoutSeconds: 300);
         Assert.Equal("succeeded", again["state"]!.GetValue<string>());
         static string Parameters(JsonObject t) => string.Join(";", t["trials"]!.AsArray().Select(trial => trial!["parameters"]!.ToJsonString()));
         Assert.Equal(Parameters(ended), Parameters(again));
@@ -120,25 +119,6 @@ public sealed partial class ScaleOutTests : IDisposable
         Assert.Equal(again["best"]!["metric"]!.GetValue<double>(), ended["best"]!["metric"]!.GetValue<double>(), 1e-9);
         Assert.Equal(killed, (await api.GetFromJsonAsync<JsonObject>("/models/tuned-killed/versions/1"))!["source"]!.GetValue<string>());
         Assert.Single((await api.GetFromJsonAsync<JsonObject>("/models/tuned-killed"))!["versions"]!.AsArray());
-    }
-
-    private static async Task<string> CreateTuningAsync(HttpClient api, object request)
-    {
-        var response = await api.PostAsJsonAsync("/tuning-jobs", request);
-        Assert.True(response.StatusCode == HttpStatusCode.Accepted, await response.Content.ReadAsStringAsync());
-        return (await response.Content.ReadFromJsonAsync<JsonObject>())!["id"]!.GetValue<string>();
-    }
-
-    private static async Task<JsonObject> WaitForTuningAsync(HttpClient api, string id, Func<JsonObject, bool> done, int timeoutSeconds = 240)
-    {
-        var deadline = DateTime.UtcNow.AddSeconds(timeoutSeconds);
-        while (true)
-        {
-            var tuning = (await api.GetFromJsonAsync<JsonObject>($"/tuning-jobs/{id}"))!;
-            if (done(tuning)) return tuning;
-            if (DateTime.UtcNow > deadline) Assert.Fail($"tuning job {id} did not get there in {timeoutSeconds} s: {tuning.ToJsonString()}");
-            await Task.Delay(100);
-        }
     }
 
     [Fact]

@@ -22,26 +22,9 @@ public sealed class TuningJobTests(RnnServiceFactory factory) : IClassFixture<Rn
         search,
     };
 
-    private async Task<string> CreateAsync(object request)
-    {
-        var response = await client.PostAsJsonAsync("/tuning-jobs", request);
-        Assert.True(response.StatusCode == HttpStatusCode.Accepted, await response.Content.ReadAsStringAsync());
-        Assert.StartsWith("/tuning-jobs/tune_", response.Headers.Location!.ToString());
-        return (await response.Content.ReadFromJsonAsync<JsonObject>())!["id"]!.GetValue<string>();
-    }
+    private Task<string> CreateAsync(object request) => client.CreateTuningAsync(request);
 
-    private async Task<JsonObject> WaitAsync(string id, Func<JsonObject, bool>? until = null, int timeoutSeconds = 180)
-    {
-        until ??= t => t.State() is "succeeded" or "failed" or "cancelled";
-        var deadline = DateTime.UtcNow.AddSeconds(timeoutSeconds);
-        while (true)
-        {
-            var tuning = (await client.GetFromJsonAsync<JsonObject>($"/tuning-jobs/{id}"))!;
-            if (until(tuning)) return tuning;
-            if (DateTime.UtcNow > deadline) Assert.Fail($"tuning job {id} did not get there in {timeoutSeconds} s: {tuning.ToJsonString()}");
-            await Task.Delay(200);
-        }
-    }
+    private Task<JsonObject> WaitAsync(string id, Func<JsonObject, bool>? until = null) => client.WaitForTuningAsync(id, until);
 
     private static object Space => new Dictionary<string, object>
     {
