@@ -75,16 +75,8 @@ public static class TrialRules
             .Order()
             .ToArray();
         if (theirs.Length < 2) return false;
-        if (rule == TrialStopping.Median) return mine > Quantile(theirs, 0.5);
+        if (rule == TrialStopping.Median) return mine > SortedQuantile.Of(theirs, 0.5);
         var all = theirs.Append(mine).Order().ToArray();
-        return mine > Quantile(all, 1.0 / Eta);
-    }
-
-    private static double Quantile(double[] sorted, double level)
-    {
-        var position = level * (sorted.Length - 1);
-        var below = (int)Math.Floor(position);
-        var above = Math.Min(below + 1, sorted.Length - 1);
-        return sorted[below] + (position - below) * (sorted[above] - sorted[below]);
+        return mine > SortedQuantile.Of(all, 1.0 / Eta);
     }
 }

@@ -141,8 +141,8 @@ public sealed class ForecastPipeline : TaskPipeline
         {
             for (var e = 0; e < train.Count; e++) column[e] = train[e].Targets![j];
             Array.Sort(column);
-            var median = Quantile(column, 0.5);
-            for (var q = 0; q < levels.Length; q++) bias[j * levels.Length + q] = (float)(Quantile(column, levels[q]) - median);
+            var median = SortedQuantile.Of(column, 0.5);
+            for (var q = 0; q < levels.Length; q++) bias[j * levels.Length + q] = (float)(SortedQuantile.Of(column, levels[q]) - median);
         }
         return bias;
     }
@@ -155,15 +155,6 @@ public sealed class ForecastPipeline : TaskPipeline
             var upper = Array.FindIndex(levels, level => Math.Abs(level - (1 - levels[lower])) < 1e-9);
             if (upper > lower) yield return (lower, upper);
         }
-    }
-
-    /// <summary>A sorted sample's quantile, interpolated linearly between order statistics (numpy's default).</summary>
-    private static double Quantile(float[] sorted, double level)
-    {
-        var position = level * (sorted.Length - 1);
-        var below = (int)Math.Floor(position);
-        var above = Math.Min(below + 1, sorted.Length - 1);
-        return sorted[below] + (position - below) * (sorted[above] - sorted[below]);
     }
 
     public override bool CalibratesOnValidation => preprocessing.Quantiles is { Length: > 1 };
