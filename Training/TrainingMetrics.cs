@@ -1,3 +1,4 @@
+using System.Collections.Concurrent;
 using System.Diagnostics.Metrics;
 
 namespace RnnService.Training;
@@ -30,4 +31,30 @@ public static class TrainingMetrics
         "rnnservice.jobs.requeued", "{job}", "Running jobs whose lease ran out, put back in the queue (or failed as poison)");
 
     public static readonly Counter<long> Ended = Meter.CreateCounter<long>("rnnservice.jobs.ended", "{job}", "Jobs this worker ended, by state");
+
+    private static readonly ConcurrentDictionary<string, LiveJob> Live = new();
+
+    private static readonly ObservableGauge<double> Throughput = Meter.CreateObservableGauge(
+        "rnnservice.training.throughput", () => Live.Select(job => new Measurement<double>(job.Value.Rate, job.Value.Tags)),
+        "{sequence}/s", "Training sequences a second over the epoch under way, by running job and model");
+
+    private static readonly ObservableGauge<double> EpochProgress = Meter.CreateObservableGauge(
+        "rnnservice.training.epoch.progress", () => Live.Select(job => new Measurement<double>(job.Value.Fraction, job.Value.Tags)),
+        "1", "How much of the epoch under way is trained (0 to 1), by running job and model");
+
+    /// <summary>A job this process trains now: its gauges' series last as long as it runs here.</summary>
+    public static LiveJob Start(string job, string model) => Live[job] = new LiveJob(job, model);
+
+    public static void Stop(string job, LiveJob live) => Live.TryRemove(new KeyValuePair<string, LiveJob>(job, live));
+
+    public sealed class LiveJob(string job, string model)
+    {
+        public KeyValuePair<string, object?>[] Tags { get; } = [new("job", job), new("model", model)];
+
+        public double Rate { get; private set; }
+
+        public double Fraction { get; private set; }
+
+        public void Update(double rate, double fraction) => (Rate, Fraction) = (rate, fraction);
+    }
 }

@@ -19,7 +19,7 @@ public sealed record TrainingJobResponse(
     DateTimeOffset? StartedAt,
     DateTimeOffset? FinishedAt,
     TrainingJobRequest Request,
-    [property: Description("The latest epoch's figures.")] JobProgress? Progress,
+    [property: Description("Where the job stands: the latest epoch's figures and, inside an epoch, its batches done, the throughput and the time left.")] JobProgress? Progress,
     [property: Description("One entry per epoch; attempt says which claim of the job trained it (above 1: resumed).")] IReadOnlyList<EpochEntry> History,
     [property: Description("The best epoch's validation metrics, in the data's own scale, with the naive baseline's beside them.")] IReadOnlyDictionary<string, double>? Metrics,
     [property: Description("The registered version, once succeeded.")] ModelReference? Model,
@@ -46,7 +46,10 @@ public sealed record TrainingJobResponse(
         record.TrialParameters is null ? null : StoredJson.Read<Dictionary<string, JsonElement>>(record.TrialParameters));
 }
 
-/// <summary>One server-sent event of a job: its state (event <c>state</c>) or a finished epoch (event <c>epoch</c>).</summary>
+/// <summary>
+/// One server-sent event of a job: its state (event <c>state</c>), a finished epoch (event <c>epoch</c>), or its progress inside
+/// an epoch (event <c>progress</c>).
+/// </summary>
 public sealed record TrainingJobEvent(
     string Id, JobState State, JobProgress? Progress, EpochEntry? Epoch, IReadOnlyDictionary<string, double>? Metrics,
     ModelReference? Model, string? Error);

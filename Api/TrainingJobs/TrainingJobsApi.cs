@@ -44,7 +44,7 @@ public static class TrainingJobsApi
         group.MapGet("/{id}/events", StreamTrainingJobEventsAsync)
             .WithName("StreamTrainingJobEvents")
             .WithSummary("Follow a job as server-sent events")
-            .WithDescription("text/event-stream: a `state` event now and at every state change, an `epoch` event per finished epoch; the stream ends with the final state.");
+            .WithDescription("text/event-stream: a `state` event now and at every state change, an `epoch` event per finished epoch, `progress` events inside an epoch (batches done, sequences a second, time left; a few a second at most); the stream ends with the final state.");
         return group;
     }
 
@@ -132,6 +132,7 @@ public static class TrainingJobsApi
         JobState? state = null;
         var epochsSent = 0;
         DateTime? seen = null;
+        string? progressSent = null;
         while (true)
         {
             // Every change to a job moves its UpdatedAt: an unchanged record has nothing new to send.
@@ -141,18 +142,25 @@ public static class TrainingJobsApi
                 var history = StoredJson.Read<List<EpochEntry>>(job.History);
                 var response = TrainingJobResponse.From(job, withHistory: false);
                 // After a resume the history may restart below what was sent; only epochs not yet sent go out.
+                var sent = false;
                 foreach (var entry in history.Where(entry => entry.Epoch > epochsSent))
                 {
                     yield return new SseItem<TrainingJobEvent>(
                         new(job.Id, job.State, response.Progress, entry, null, null, null), "epoch");
                     epochsSent = entry.Epoch;
+                    sent = true;
                 }
                 if (job.State != state)
                 {
                     state = job.State;
+                    sent = true;
                     yield return new SseItem<TrainingJobEvent>(
                         new(job.Id, job.State, response.Progress, null, response.Metrics, response.Model, job.Error), "state");
                 }
+                // Inside an epoch: batches done, throughput and time left, as often as the worker writes them.
+                if (!sent && job.State == JobState.Running && job.Progress is not null && job.Progress != progressSent)
+                    yield return new SseItem<TrainingJobEvent>(new(job.Id, job.State, response.Progress, null, null, null, null), "progress");
+                progressSent = job.Progress;
                 if (job.State.IsFinal()) yield break;
             }
             await Task.Delay(TimeSpan.FromMilliseconds(250), cancellationToken);

@@ -188,6 +188,19 @@ public sealed class JobQueue(IDbContextFactory<RnnDbContext> contexts, TimeProvi
             .SetProperty(job => job.UpdatedAt, now), cancellationToken) == 1;
     }
 
+    /// <summary>
+    /// Records progress inside an epoch. Unlike <see cref="UpdateAsync"/> it says nothing about checkpoints: the job's crash
+    /// count stays. False when the lease is lost.
+    /// </summary>
+    public async Task<bool> ReportAsync(string jobId, string worker, string progress, CancellationToken cancellationToken = default)
+    {
+        await using var context = await contexts.CreateDbContextAsync(cancellationToken);
+        var now = Now;
+        return await OwnedBy(context, jobId, worker).ExecuteUpdateAsync(set => set
+            .SetProperty(job => job.Progress, progress)
+            .SetProperty(job => job.UpdatedAt, now), cancellationToken) == 1;
+    }
+
     /// <summary>Ends a running job as failed or cancelled, if the worker still holds it.</summary>
     public async Task<bool> FinishAsync(string jobId, string worker, JobState state, string? metrics, string? error, CancellationToken cancellationToken = default)
     {

@@ -1,3 +1,4 @@
+using System.ComponentModel;
 using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
@@ -169,16 +170,21 @@ public sealed class TrainingWorker(
         var checkpoints = files.CheckpointDirectory(job.Id);
         var epochs = request.Training.Epochs!.Value;
         var prune = await TrialPruningAsync(job, stop);
+        var limit = TimeLimit(request.Training);
+        using var reporter = new ProgressReporter(
+            job.Id, job.ModelName, epochs, limit, TimeSpan.FromMilliseconds(options.Value.ProgressMilliseconds),
+            job.Progress is null ? null : StoredJson.Read<JobProgress>(job.Progress),
+            figures => queue.ReportAsync(job.Id, WorkerId, StoredJson.Write(figures), CancellationToken.None));
         var result = await Task.Factory.StartNew(
             () => TrainingRun.Run(networks, pipeline, spec, request.Training, device, checkpoints, job.Attempts, (entry, progress) =>
             {
-                var figures = new JobProgress(entry.Epoch, epochs, entry.TrainLoss, entry.ValidationLoss, entry.ElapsedSeconds, progress.BestEpoch);
+                var figures = reporter.AfterEpoch(entry, progress);
                 var recorded = queue.UpdateAsync(job.Id, WorkerId, null, StoredJson.Write(figures),
                     StoredJson.Write(progress.History), CancellationToken.None).GetAwaiter().GetResult();
                 if (!recorded) throw new LeaseLostException();
             }, stop,
             problem => logger.LogWarning("Job {Job}: a damaged checkpoint was skipped ({Problem})", job.Id, problem), stoppingToken,
-            TimeLimit(request.Training), prune),
+            limit, prune, reporter.AfterBatch),
             halt, TaskCreationOptions.LongRunning, TaskScheduler.Default);
 
         var metrics = result.Progress.BestMetrics is null ? null : StoredJson.Write(result.Progress.BestMetrics);
@@ -289,8 +295,23 @@ public sealed class TrainingWorker(
     private sealed class LeaseLostException() : Exception("the worker no longer holds the job's lease");
 }
 
-/// <summary>The figures of the latest epoch, as <c>progress</c> shows them.</summary>
-public sealed record JobProgress(int Epoch, int Epochs, double TrainLoss, double ValidationLoss, double ElapsedSeconds, int BestEpoch);
+/// <summary>
+/// Where a job stands, as <c>progress</c> shows it: the epochs finished and the latest one's figures, updated after every
+/// epoch and, inside one, a few times a second with the batches done of the epoch under way, the training throughput
+/// and estimates of the time left.
+/// </summary>
+public sealed record JobProgress(
+    [property: Description("Epochs finished.")] int Epoch,
+    [property: Description("Epochs the job runs at most.")] int Epochs,
+    [property: Description("The latest finished epoch's training loss (null before the first ends).")] double? TrainLoss,
+    [property: Description("The latest finished epoch's validation loss.")] double? ValidationLoss,
+    [property: Description("Seconds trained so far, over every claim of the job.")] double ElapsedSeconds,
+    [property: Description("The best epoch so far (0: a forecaster's untrained seasonal forecast).")] int? BestEpoch,
+    [property: Description("Batches done of the epoch under way (epoch + 1); 0 just after an epoch ends.")] int? Batch = null,
+    [property: Description("Batches in an epoch.")] int? Batches = null,
+    [property: Description("Training sequences a second over the epoch (under way, or just finished).")] double? SequencesPerSecond = null,
+    [property: Description("Estimated seconds until the epoch under way ends, its validation included.")] double? EpochEtaSeconds = null,
+    [property: Description("Estimated seconds until the job ends if it runs all its epochs (early stopping may end it sooner), never past its time limit.")] double? EtaSeconds = null);
 
 /// <summary>A job that cannot go on, for a reason worth telling its owner.</summary>
 public sealed class JobFailedException(string message) : Exception(message);

@@ -22,4 +22,11 @@ public sealed class WorkerOptions
     /// <summary>How often a running job's lease is renewed and its cancel flag read; well under the lease.</summary>
     [Range(0.05, 3600)]
     public double HeartbeatSeconds { get; set; } = 5;
+
+    /// <summary>
+    /// How often, at most, a running job's progress inside an epoch (batches done, throughput, time left) is written to
+    /// the store; after every epoch it is written in any case.
+    /// </summary>
+    [Range(50, 3_600_000)]
+    public int ProgressMilliseconds { get; set; } = 500;
 }

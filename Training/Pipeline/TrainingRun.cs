@@ -29,6 +29,15 @@ public readonly record struct EpochPass(int BatchesDone, int BatchCount, double 
 }
 
 /// <summary>
+/// Where training stands after a batch: the epoch under way (<c>Epoch</c>, from 1) and its batches done of all, the
+/// sequences and seconds this claim trained of it (<c>SequencesDone</c> over <c>Seconds</c> is the throughput, and
+/// <c>BatchesDone − FirstBatch</c> batches took those seconds), the job's elapsed seconds before the epoch, and how long
+/// the previous epoch's validation took (null before the first ends).
+/// </summary>
+public readonly record struct BatchProgress(
+    int Epoch, int BatchesDone, int BatchCount, int FirstBatch, long SequencesDone, double Seconds, double ElapsedBefore, double? ValidationSeconds);
+
+/// <summary>
 /// A shutdown stopped training between two batches; the job's checkpoint holds everything up to the last one
 /// (<c>Checkpointed</c>: this claim wrote it; otherwise nothing new was trained since the last).
 /// </summary>
@@ -62,7 +71,7 @@ public static class TrainingRun
         ISequenceEngine engine, TaskPipeline pipeline, ModelSpec spec, TrainingOptions options, EngineDevice device, string checkpointDirectory,
         int attempt, Action<EpochEntry, TrainerProgress> onEpoch, CancellationToken cancellationToken,
         Action<string>? onCheckpointRejected = null, CancellationToken pause = default, TimeSpan? timeLimit = null,
-        Func<TrainerProgress, bool>? prune = null)
+        Func<TrainerProgress, bool>? prune = null, Action<BatchProgress>? onBatch = null)
     {
         var seed = options.Seed!.Value;
         using var model = engine.Create(spec, device, seed);
@@ -110,6 +119,7 @@ public static class TrainingRun
         double trainingWeight = pipeline.PerStep ? pipeline.Train.Sum(e => (long)e.Length) : pipeline.Train.Count;
         var outOfTime = false;
         var patience = options.EarlyStoppingPatience!.Value;
+        double? validationSeconds = null;
         void Save(TrainerProgress state) => CheckpointFiles.Save(checkpointDirectory, state, new CheckpointWriters(
             path => WriteWeights(path, model.Parameters, current), trainer.SaveState, path => WriteWeights(path, model.Parameters, best)));
 
@@ -126,7 +136,10 @@ public static class TrainingRun
             var clock = Stopwatch.StartNew();
             var pass = TrainEpoch(
                 engine, trainer, pipeline.Train, pipeline.FeatureCount, options.BatchSize!.Value, seed, epoch, cancellationToken, pause, unfinished,
-                limit == TimeSpan.MaxValue ? null : limit - spent, pipeline.PerStep, pipeline.Quantiles);
+                limit == TimeSpan.MaxValue ? null : limit - spent, pipeline.PerStep, pipeline.Quantiles,
+                onBatch is null ? null : (done, count, first, sequences, seconds) => onBatch(
+                    new BatchProgress(epoch, done, count, first, sequences, seconds, progress.ElapsedSeconds + (unfinished?.ElapsedSeconds ?? 0), validationSeconds)));
+            var trainingSeconds = clock.Elapsed.TotalSeconds;
             var epochSeconds = (unfinished?.ElapsedSeconds ?? 0) + clock.Elapsed.TotalSeconds;
             if (pass.OutOfTime)
             {
@@ -153,6 +166,7 @@ public static class TrainingRun
             }
             var (validationLoss, outputs) = Validate();
             var metrics = pipeline.Metrics(outputs);
+            validationSeconds = clock.Elapsed.TotalSeconds - trainingSeconds;
             TrainingMetrics.Epochs.Add(1);
             TrainingMetrics.EpochDuration.Record(clock.Elapsed.TotalSeconds);
 
@@ -274,17 +288,20 @@ public static class TrainingRun
     /// on the seed and the epoch only, dropout on those and the batch's place, so a pass resumed from
     /// <paramref name="from"/> trains what the rest of an uninterrupted one would have. Stops before the next batch when
     /// <paramref name="pause"/> is set, or when <paramref name="timeLeft"/> has passed. The benchmarks in <c>bench/</c>
-    /// time this same loop.
+    /// time this same loop. <paramref name="afterBatch"/> is told after each batch: batches done, of all, the first this
+    /// pass trained, and this pass's sequences and seconds so far.
     /// </summary>
     public static EpochPass TrainEpoch(
         ISequenceEngine engine, INetworkTrainer trainer, IReadOnlyList<Example> examples, int featureCount, int batchSize, long seed, int epoch,
         CancellationToken cancellationToken, CancellationToken pause = default, UnfinishedEpoch? from = null, TimeSpan? timeLeft = null,
-        bool perStep = false, double[]? quantiles = null)
+        bool perStep = false, double[]? quantiles = null, Action<int, int, int, long, double>? afterBatch = null)
     {
         var batches = Batches.ByLength(examples, batchSize, new Random(unchecked((int)EpochSeed(seed, epoch))));
         var lossSum = from?.LossSum ?? 0;
         var clock = Stopwatch.StartNew();
-        for (var done = from?.Batches ?? 0; done < batches.Count; done++)
+        var first = from?.Batches ?? 0;
+        long sequences = 0;
+        for (var done = first; done < batches.Count; done++)
         {
             cancellationToken.ThrowIfCancellationRequested();
             if (pause.IsCancellationRequested) return new EpochPass(done, batches.Count, lossSum);
@@ -296,6 +313,8 @@ public static class TrainingRun
             lossSum += trainer.Step(batch, targets) * (perStep ? batch.Lengths.Sum() : indices.Length);
             TrainingMetrics.Batches.Add(1);
             TrainingMetrics.Sequences.Add(indices.Length);
+            sequences += indices.Length;
+            afterBatch?.Invoke(done + 1, batches.Count, first, sequences, clock.Elapsed.TotalSeconds);
         }
         return new EpochPass(batches.Count, batches.Count, lossSum);
     }
