@@ -23,12 +23,16 @@ public static class TrainingMetrics
         "rnnservice.training.sequences", "{sequence}", "Training sequences passed through a step");
 
     public static readonly Histogram<double> EpochDuration = Meter.CreateHistogram<double>(
-        "rnnservice.training.epoch.duration", "s", "Wall time of an epoch, its validation included");
+        "rnnservice.training.epoch.duration", "s", "Wall time of an epoch, its validation included", advice: new InstrumentAdvice<double>
+        {
+            HistogramBucketBoundaries = [0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300, 600, 1800, 3600],
+        });
 
     public static readonly Counter<long> Claims = Meter.CreateCounter<long>("rnnservice.jobs.claims", "{claim}", "Jobs claimed by this worker");
 
-    public static readonly Counter<long> Requeued = Meter.CreateCounter<long>(
-        "rnnservice.jobs.requeued", "{job}", "Running jobs whose lease ran out, put back in the queue (or failed as poison)");
+    public static readonly Counter<long> LeaseExpiries = Meter.CreateCounter<long>(
+        "rnnservice.jobs.lease_expiries", "{job}",
+        "Running jobs whose lease ran out (their worker died or stalled), by outcome: requeued, or failed as poison");
 
     public static readonly Counter<long> Ended = Meter.CreateCounter<long>("rnnservice.jobs.ended", "{job}", "Jobs this worker ended, by state");
 
@@ -56,5 +60,40 @@ public static class TrainingMetrics
         public double Fraction { get; private set; }
 
         public void Update(double rate, double fraction) => (Rate, Fraction) = (rate, fraction);
+    }
+
+    private static readonly ConcurrentDictionary<object, Func<IEnumerable<(string State, long Count)>>> JobCounts = new();
+
+    private static readonly ObservableGauge<long> Jobs = Meter.CreateObservableGauge("rnnservice.jobs", () =>
+        JobCounts.Values.SelectMany(count =>
+        {
+            try
+            {
+                return count().ToList();
+            }
+            catch (Exception)
+            {
+                // The store is not reachable (or not migrated yet): no figure rather than a failed scrape.
+                return [];
+            }
+        }).GroupBy(row => row.State)
+        .Select(state => new Measurement<long>(state.Sum(row => row.Count), new KeyValuePair<string, object?>("state", state.Key))),
+        "{job}", "Training jobs in the store, by state");
+
+    /// <summary>
+    /// Counts the store's jobs by state for the <c>rnnservice.jobs</c> gauge, at every scrape, until disposed (the host
+    /// stops). The store is shared by every process, so the api role reports it and workers do not: a dashboard's sum is
+    /// the store's.
+    /// </summary>
+    public static IDisposable ObserveJobs(Func<IEnumerable<(string State, long Count)>> count)
+    {
+        var key = new object();
+        JobCounts[key] = count;
+        return new Registration(() => JobCounts.TryRemove(key, out _));
+    }
+
+    private sealed class Registration(Action dispose) : IDisposable
+    {
+        public void Dispose() => dispose();
     }
 }

@@ -3,6 +3,8 @@ using System.Net;
 using System.Net.Http.Json;
 using System.Text.RegularExpressions;
 using RnnService.Api.Tests.Infrastructure;
+using Microsoft.Extensions.DependencyInjection;
+using RnnService.Api.Inference;
 using RnnService.Api.Tests.Security;
 
 namespace RnnService.Api.Tests.Service;
@@ -58,6 +60,9 @@ public sealed partial class MetricsTests
         Assert.Equal(1, Value(once, "rnnservice_engine_batch_size_sum", mine));
         Assert.InRange(Value(after, "rnnservice_engine_batch_size_count", mine), 2, 4);
         Assert.Equal(4, Value(after, "rnnservice_engine_batch_size_sum", mine));
+        Assert.Equal(Value(after, "rnnservice_engine_batch_size_count", mine), Value(after, "rnnservice_engine_duration_seconds_count", mine));
+        Assert.Equal(Value(after, "rnnservice_engine_batch_size_count", mine), Value(after, "rnnservice_engine_padding_count", mine));
+        Assert.True(Value(after, "rnnservice_batcher_queue_duration_seconds_count") >= 4);
         Assert.True(Value(after, "rnnservice_predict_duration_seconds_count", ok) >= 4);
         Assert.True(Value(after, "rnnservice_model_cache_loads_total") >= 1);
         Assert.True(Value(after, "rnnservice_training_epochs_total") >= 1);
@@ -77,18 +82,88 @@ public sealed partial class MetricsTests
             model = new { hiddenSize = 8 }, training = new { epochs = 10_000, earlyStoppingPatience = 0 },
         });
         await client.WaitForJobAsync(id, j => j["progress"]?["epoch"]?.GetValue<int>() >= 1);
-        var before = Value(await client.GetStringAsync("/metrics"), "rnnservice_jobs_ended_total", "state=\"cancelled\"");
+        var running = await client.GetStringAsync("/metrics");
         await client.PostAsync($"/training-jobs/{id}/cancel", null);
         Assert.Equal("cancelled", (await client.WaitForEndAsync(id)).State());
         // The worker counts the end just after it records it: look again for a moment.
-        var after = before;
-        for (var look = 0; look < 50 && after < before + 1; look++, await Task.Delay(100))
-            after = Value(await client.GetStringAsync("/metrics"), "rnnservice_jobs_ended_total", "state=\"cancelled\"");
-        Assert.True(after >= before + 1, $"cancelled jobs {before} → {after}");
+        var ended = running;
+        for (var look = 0; look < 50 && Value(ended, "rnnservice_jobs_ended_total", "state=\"cancelled\"") < 1; look++, await Task.Delay(100))
+            ended = await client.GetStringAsync("/metrics");
+        // This service's store holds this one job (the gauge counts the store's jobs by state; tests run one class at a time).
+        Assert.Equal(1, Value(running, "rnnservice_jobs", "state=\"running\""));
+        Assert.Equal(0, Value(running, "rnnservice_jobs", "state=\"cancelled\""));
+        Assert.Equal(0, Value(ended, "rnnservice_jobs", "state=\"running\""));
+        Assert.Equal(1, Value(ended, "rnnservice_jobs", "state=\"cancelled\""));
+        Assert.True(Value(ended, "rnnservice_jobs_ended_total", "state=\"cancelled\"")
+                    >= Value(running, "rnnservice_jobs_ended_total", "state=\"cancelled\"") + 1);
+        // The job's live gauges went with it.
+        Assert.True(Value(running, "rnnservice_training_throughput_per_second", $"job=\"{id}\"") > 0, running);
+        Assert.DoesNotContain(id, ended);
 
         using var keyed = RnnServiceFactory.With(Keys.Settings(new Dictionary<string, string> { ["Roles"] = "api" }));
         Assert.Equal(HttpStatusCode.Unauthorized, (await keyed.CreateClient().GetAsync("/metrics")).StatusCode);
         Assert.Equal(HttpStatusCode.Forbidden, (await keyed.CreateClient().WithKey(Keys.Predict).GetAsync("/metrics")).StatusCode);
         Assert.Equal(HttpStatusCode.OK, (await keyed.CreateClient().WithKey(Keys.Admin).GetAsync("/metrics")).StatusCode);
+    }
+
+    [Fact]
+    public async Task ThreeConcurrentRequestsThatShareAnEngineCallShowOneCallOfThreeSequences()
+    {
+        // The engine call blocks a thread-pool thread for its whole length; enough threads up front that the three requests
+        // reach the queue while the long one runs (as in BatchingTests).
+        ThreadPool.GetMinThreads(out var workers, out var ports);
+        ThreadPool.SetMinThreads(Math.Max(workers, 16), ports);
+        try
+        {
+            await SharedCallAsync();
+        }
+        finally
+        {
+            ThreadPool.SetMinThreads(workers, ports);
+        }
+    }
+
+    private static async Task SharedCallAsync()
+    {
+        // One engine call at a time: while a long request runs, the three wait in the queue, and then go in one call.
+        using var service = RnnServiceFactory.With(new Dictionary<string, string> { ["Inference:Batching:MaxConcurrentBatches"] = "1" });
+        var client = service.CreateClient();
+        var statistics = service.Services.GetRequiredService<InferenceStatistics>();
+        var dataset = await client.UploadDatasetAsync(TestData.SeasonalCsv(), "shared.csv");
+        Assert.Equal("succeeded", (await client.WaitForEndAsync(await client.CreateJobAsync(new
+        {
+            datasetId = dataset, modelName = "shared", task = new { kind = "forecast", inputLength = 6, calendarFeatures = "none" },
+            model = new { hiddenSize = 64, numLayers = 2 }, training = new { epochs = 1 },
+        }))).State());
+        var short3 = Enumerable.Range(0, 3).Select(n => new { model = "shared", inputs = new[] { new[] { 1.0 + n, 2.0, 3.0 } } }).ToList();
+        Assert.Equal(HttpStatusCode.OK, (await client.PostAsJsonAsync("/predict", short3[0])).StatusCode); // loaded, its batcher started
+        var random = new Random(5);
+        // A long request holds the one engine slot; if it ends before the three are queued behind it, try a longer one.
+        for (var steps = 3000; steps <= 48_000; steps *= 2)
+        {
+            var before = await client.GetStringAsync("/metrics");
+            var blocker = client.PostAsJsonAsync("/predict", new
+            {
+                model = "shared", inputs = Enumerable.Range(0, 32).Select(_ => Enumerable.Range(0, steps).Select(_ => random.NextDouble()).ToArray()).ToArray(),
+            });
+            var deadline = DateTime.UtcNow.AddSeconds(10);
+            while (statistics.Running == 0 && !blocker.IsCompleted && DateTime.UtcNow < deadline) Thread.Sleep(1);
+            var three = short3.Select(request => client.PostAsJsonAsync("/predict", request)).ToList();
+            while (statistics.Queued < 3 && statistics.Running == 1 && DateTime.UtcNow < deadline) Thread.Sleep(1);
+            var queuedBehind = statistics.Queued == 3 && statistics.Running == 1;
+            Assert.Equal(HttpStatusCode.OK, (await blocker).StatusCode);
+            Assert.All(await Task.WhenAll(three), response => Assert.Equal(HttpStatusCode.OK, response.StatusCode));
+            if (!queuedBehind) continue;
+            var after = await client.GetStringAsync("/metrics");
+            const string mine = "model=\"shared\"";
+            double Change(string name, params string[] labels) => Value(after, name, [mine, .. labels]) - Value(before, name, [mine, .. labels]);
+            // Two engine calls: the long one (32 sequences) and one of the three requests' three sequences.
+            Assert.Equal(2, Change("rnnservice_engine_batch_size_count"));
+            Assert.Equal(32 + 3, Change("rnnservice_engine_batch_size_sum"));
+            Assert.Equal(1, Change("rnnservice_engine_batch_size_bucket", "le=\"4\"") - Change("rnnservice_engine_batch_size_bucket", "le=\"2\""));
+            Assert.Equal(4, Change("rnnservice_predictions_total", "outcome=\"ok\""));
+            return;
+        }
+        Assert.Fail("the long request never held the engine while the three were queued");
     }
 }

@@ -79,7 +79,9 @@ public sealed class ModelBatcher
         this.statistics = statistics;
         slots = new SemaphoreSlim(concurrentBatches, concurrentBatches);
         // The loop waits on the queue without a thread until the first sequence arrives.
-        if (options.Enabled) _ = Task.Run(LoopAsync);
+        // It belongs to no request: it must not carry the first one's trace (or anything else of its context) forever.
+        if (options.Enabled)
+            using (ExecutionContext.SuppressFlow()) _ = Task.Run(LoopAsync);
     }
 
     /// <summary>Runs a request's sequences, batched with whatever else is waiting; results are in the request's order.</summary>
@@ -94,13 +96,17 @@ public sealed class ModelBatcher
             statistics.RecordQueued(-sequences.Length);
             statistics.RecordRefused();
             throw new ServiceBusyException(
-                $"The model's queue is full ({options.MaxQueuedSequences} sequences waiting at most); retry shortly.", retryAfterSeconds: 1);
+                $"The model's queue is full ({options.MaxQueuedSequences} sequences waiting at most); retry shortly.", retryAfterSeconds: 1,
+                reason: "model_queue_full");
         }
         Interlocked.Increment(ref inFlight);
-        var request = new PendingRequest(sequences.Length, () => Interlocked.Decrement(ref inFlight), cancellationToken);
+        var request = new PendingRequest(sequences.Length, () => Interlocked.Decrement(ref inFlight), cancellationToken)
+        {
+            Trace = Activity.Current?.Context ?? default,
+        };
         for (var i = 0; i < sequences.Length; i++)
         {
-            if (!queue.Writer.TryWrite(new Pending(request, i, sequences[i], states)))
+            if (!queue.Writer.TryWrite(new Pending(request, i, sequences[i], states, Stopwatch.GetTimestamp())))
             {
                 // The model is being unloaded: this request still has it. What was written is run by the loop.
                 Interlocked.Add(ref queued, -(sequences.Length - i));
@@ -119,7 +125,7 @@ public sealed class ModelBatcher
     {
         var results = new SequenceResult[sequences.Length];
         var items = Enumerable.Range(0, sequences.Length)
-            .Select(i => new Pending(null, i, sequences[i], states)).ToList();
+            .Select(i => new Pending(null, i, sequences[i], states, 0)).ToList();
         Execute(items, (item, result) => results[item.Index] = result, (_, exception) => ExceptionDispatchInfo.Throw(exception));
         return results;
     }
@@ -184,9 +190,14 @@ public sealed class ModelBatcher
         }
     }
 
-    /// <summary>Sorts by length, splits into engine calls, runs them; each item's result or failure goes to its callback.</summary>
+    /// <summary>
+    /// Sorts by length, splits into engine calls, runs them; each item's result or failure goes to its callback. Traced as
+    /// one <c>rnnservice.batch</c> span linked to the requests it serves (a batch has many parents), its engine calls its
+    /// children.
+    /// </summary>
     private void Execute(List<Pending> items, Action<Pending, SequenceResult> done, Action<Pending, Exception> failed)
     {
+        using var span = Traced(items);
         items.Sort((a, b) => a.Sequence.Length.CompareTo(b.Sequence.Length));
         if (!model.TryAcquireForBatch())
         {
@@ -218,6 +229,31 @@ public sealed class ModelBatcher
         }
     }
 
+    private Activity? Traced(List<Pending> items)
+    {
+        if (!Training.Tracing.Source.HasListeners()) return null;
+        var links = items.Where(item => item.Request is { Trace.TraceId: var id } && id != default)
+            .Select(item => item.Request!).Distinct().Select(request => new ActivityLink(request.Trace)).ToList();
+        // A batch run for one request (or unbatched) is that request's child; a shared one starts a trace of its own.
+        var parent = links.Count == 1 ? links[0].Context : Activity.Current?.Context ?? default;
+        var span = Training.Tracing.Source.StartActivity("rnnservice.batch", ActivityKind.Internal, parent, links: links);
+        span?.SetTag("rnnservice.model", model.Name);
+        span?.SetTag("rnnservice.model.version", model.Version);
+        span?.SetTag("rnnservice.batch.sequences", items.Count);
+        span?.SetTag("rnnservice.batch.requests", links.Count);
+        // Each request's wait in the queue, as a span of that request's trace, from its arrival to the batch's start.
+        var now = DateTime.UtcNow;
+        var start = Stopwatch.GetTimestamp();
+        foreach (var first in items.Where(item => item.Request is not null && item.Queued != 0).GroupBy(item => item.Request).Select(group => group.First()))
+        {
+            var waited = Stopwatch.GetElapsedTime(first.Queued, start);
+            using var wait = Training.Tracing.Source.StartActivity(
+                "rnnservice.batcher.queue", ActivityKind.Internal, first.Request!.Trace, startTime: now - waited);
+            wait?.SetEndTime(now);
+        }
+        return span;
+    }
+
     private void RunChunk(List<Pending> chunk, Action<Pending, SequenceResult> done)
     {
         var spec = model.Model.Spec;
@@ -225,18 +261,28 @@ public sealed class ModelBatcher
             ? SequenceBatch.FromTokens(chunk.Select(item => item.Sequence.Tokens!).ToList())
             : SequenceBatch.FromFeatures(chunk.Select(item => item.Sequence.Features!).ToList(), spec.InputSize);
         var states = chunk.Exists(item => item.States);
+        var started = Stopwatch.GetTimestamp();
+        foreach (var item in chunk)
+            if (item.Queued != 0) Telemetry.ServingMetrics.RecordQueueWait(Stopwatch.GetElapsedTime(item.Queued, started));
         statistics.RecordStart();
         ForwardResult result;
-        try
+        using (var span = Training.Tracing.Source.StartActivity("rnnservice.engine.forward"))
         {
-            result = model.Model.Forward(batch, returnStates: states);
+            span?.SetTag("rnnservice.batch.sequences", chunk.Count);
+            span?.SetTag("rnnservice.batch.steps", batch.Steps);
+            try
+            {
+                result = model.Model.Forward(batch, returnStates: states);
+            }
+            finally
+            {
+                statistics.RecordEnd();
+            }
         }
-        finally
-        {
-            statistics.RecordEnd();
-        }
-        statistics.RecordCall(chunk.Count, batch.Lengths.Sum(), (long)batch.Count * batch.Steps);
-        Telemetry.ServingMetrics.RecordEngineCall(model.Name, chunk.Count);
+        var elapsed = Stopwatch.GetElapsedTime(started);
+        long real = batch.Lengths.Sum(), padded = (long)batch.Count * batch.Steps;
+        statistics.RecordCall(chunk.Count, real, padded);
+        Telemetry.ServingMetrics.RecordEngineCall(model.Name, chunk.Count, padded == 0 ? 0 : 1 - (double)real / padded, elapsed);
         for (var i = 0; i < chunk.Count; i++)
         {
             var item = chunk[i];
@@ -244,7 +290,8 @@ public sealed class ModelBatcher
         }
     }
 
-    internal sealed record Pending(PendingRequest? Request, int Index, PreparedSequence Sequence, bool States);
+    /// <summary>One sequence in the queue; <c>Queued</c> is when it went in (a <see cref="Stopwatch"/> timestamp; 0 when run unqueued).</summary>
+    internal sealed record Pending(PendingRequest? Request, int Index, PreparedSequence Sequence, bool States, long Queued);
 
     /// <summary>One request's sequences in the queue: complete when the last result is in, failed by the first error.</summary>
     internal sealed class PendingRequest
@@ -256,6 +303,9 @@ public sealed class ModelBatcher
         private readonly Action finished;
         private int remaining;
         private int ended;
+
+        /// <summary>The request's span, the parent of its wait in the queue and a link of its batch.</summary>
+        public ActivityContext Trace { get; init; }
 
         /// <summary><paramref name="finished"/> runs once, as soon as the request is answered, failed or abandoned.</summary>
         public PendingRequest(int count, Action finished, CancellationToken cancellationToken)

@@ -5,9 +5,13 @@ namespace RnnService.Api.Infrastructure;
 /// 429 when the client is over its own limit) instead of letting the queue grow without bound. Nothing of the request
 /// was kept.
 /// </summary>
-public sealed class ServiceBusyException(string detail, int retryAfterSeconds, int statusCode = StatusCodes.Status503ServiceUnavailable)
+public sealed class ServiceBusyException(
+    string detail, int retryAfterSeconds, int statusCode = StatusCodes.Status503ServiceUnavailable, string reason = "queue_full")
     : Exception(detail)
 {
+    /// <summary>What was full, as the rejections metric names it: queue_full, client_share or model_queue_full.</summary>
+    public string Reason { get; } = reason;
+
     public int RetryAfterSeconds { get; } = retryAfterSeconds;
 
     public int StatusCode { get; } = statusCode;

@@ -38,7 +38,7 @@ public sealed class UnexpectedExceptionHandler(IProblemDetailsService problems, 
 
         if (exception is ServiceBusyException busy)
         {
-            Telemetry.ServingMetrics.RecordRejection(busy.StatusCode);
+            Telemetry.ServingMetrics.RecordRejection(busy.Reason, busy.StatusCode);
             context.Response.Headers.RetryAfter = busy.RetryAfterSeconds.ToString(System.Globalization.CultureInfo.InvariantCulture);
             await problems.WriteProblemAsync(context, busy.StatusCode, busy.Title, busy.Message);
             return true;

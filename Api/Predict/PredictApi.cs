@@ -35,8 +35,9 @@ public static class PredictApi
             .Accepts<PredictRequest>("application/json")
             .AddEndpointFilter(async (context, next) =>
             {
-                // Every request counted once with its outcome and time, whichever way it leaves.
+                // Every request counted once with its outcome and time, whichever way it leaves; and traced when traces are on.
                 var started = Stopwatch.GetTimestamp();
+                using var span = Training.Tracing.Source.StartActivity("rnnservice.predict");
                 var status = StatusCodes.Status500InternalServerError;
                 try
                 {
@@ -59,6 +60,13 @@ public static class PredictApi
                 {
                     var items = context.HttpContext.Items;
                     ServingMetrics.RecordPrediction(status, Stopwatch.GetElapsedTime(started), items[ModelItem] as string, items[VersionItem] as int?);
+                    if (span is not null)
+                    {
+                        span.SetTag("rnnservice.model", items[ModelItem] as string);
+                        span.SetTag("rnnservice.model.version", items[VersionItem] as int?);
+                        span.SetTag("http.response.status_code", status);
+                        if (status >= 500) span.SetStatus(ActivityStatusCode.Error);
+                    }
                 }
             });
         return group;

@@ -50,7 +50,7 @@ public static class JobSubmission
             throw new ServiceBusyException(
                 $"{char.ToUpperInvariant(who[0])}{who[1..]} has {limits.MaxQueuedPerClient} jobs waiting, as many as one client may " +
                 $"(Jobs:MaxQueuedPerClient); nothing was stored. Retry when one has started, or cancel one.",
-                limits.RetryAfterSeconds, StatusCodes.Status429TooManyRequests);
+                limits.RetryAfterSeconds, StatusCodes.Status429TooManyRequests, "client_share");
         }
     }
 }

@@ -1,4 +1,5 @@
 using System.ComponentModel;
+using System.Diagnostics;
 using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
@@ -61,14 +62,23 @@ public sealed class TrainingWorker(
                 if (running.Count < settings.Concurrency)
                 {
                     var expired = await queue.RequeueExpiredAsync(stoppingToken);
-                    if (expired.Requeued + expired.Failed.Count > 0) TrainingMetrics.Requeued.Add(expired.Requeued + expired.Failed.Count);
+                    if (expired.Requeued > 0) TrainingMetrics.LeaseExpiries.Add(expired.Requeued, new KeyValuePair<string, object?>("outcome", "requeued"));
+                    if (expired.Failed.Count > 0) TrainingMetrics.LeaseExpiries.Add(expired.Failed.Count, new KeyValuePair<string, object?>("outcome", "failed"));
                     foreach (var id in expired.Failed)
                         logger.LogError("Job {Job} failed: its worker died under it {Attempts} times in a row without a new checkpoint", id, jobs.Value.MaxAttempts);
-                    var job = await queue.TryClaimAsync(WorkerId, lease, stoppingToken);
-                    if (job is not null)
+                    using (var claim = Tracing.Source.StartActivity("rnnservice.job.claim"))
                     {
-                        running.Add(Task.Run(() => RunJobAsync(job, stoppingToken), CancellationToken.None));
-                        continue;
+                        var job = await queue.TryClaimAsync(WorkerId, lease, stoppingToken);
+                        // An empty poll is not worth a span: not recorded, so not exported.
+                        if (job is null && claim is not null) claim.ActivityTraceFlags = ActivityTraceFlags.None;
+                        if (job is not null)
+                        {
+                            claim?.SetTag("rnnservice.job.id", job.Id);
+                            claim?.SetTag("rnnservice.worker", WorkerId);
+                            // The job's run is the claim's child (the task takes the current span with it).
+                            running.Add(Task.Run(() => RunJobAsync(job, stoppingToken), CancellationToken.None));
+                            continue;
+                        }
                     }
                 }
                 await signals.WaitForJobAsync(TimeSpan.FromSeconds(settings.PollSeconds), stoppingToken);
@@ -107,6 +117,10 @@ public sealed class TrainingWorker(
             cancelRequested = true;
             stop.Cancel();
         }, stop.Token);
+        using var span = Tracing.Source.StartActivity("rnnservice.job");
+        span?.SetTag("rnnservice.job.id", job.Id);
+        span?.SetTag("rnnservice.model", job.ModelName);
+        span?.SetTag("rnnservice.job.attempt", job.Attempts);
         logger.LogInformation("Job {Job} claimed by {Worker} (attempt {Attempt})", job.Id, WorkerId, job.Attempts);
         TrainingMetrics.Claims.Add(1);
         var residentBefore = MemoryRelease.ResidentMiB();
@@ -141,6 +155,7 @@ public sealed class TrainingWorker(
         catch (Exception exception)
         {
             logger.LogError(exception, "Job {Job} failed", job.Id);
+            span?.SetStatus(ActivityStatusCode.Error, exception.Message);
             await queue.FinishAsync(job.Id, WorkerId, JobState.Failed, null, FailureMessage(exception), CancellationToken.None);
             TrainingMetrics.Ended.Add(1, new KeyValuePair<string, object?>("state", "failed"));
         }
@@ -161,7 +176,8 @@ public sealed class TrainingWorker(
         TrainingJobRecord job, bool release, CancellationToken stop, CancellationToken halt, CancellationToken stoppingToken)
     {
         var request = StoredJson.Read<TrainingJobRequest>(job.Request);
-        var pipeline = await Task.Run(() => PrepareAsync(request, halt), halt);
+        TaskPipeline pipeline;
+        using (Tracing.Source.StartActivity("rnnservice.job.prepare")) pipeline = await Task.Run(() => PrepareAsync(request, halt), halt);
         // The parsed dataset is garbage now; the training phase's estimate does not count it.
         if (release) MemoryRelease.Collect();
         var device = ChooseDevice(request.Training!.Device!.Value);
@@ -194,6 +210,7 @@ public sealed class TrainingWorker(
             Task = StoredJson.Write(request.Task), Preprocessing = StoredJson.Write(pipeline.Preprocessing),
             Metrics = metrics, ParameterCount = result.ParameterCount, Device = DeviceName(device),
         };
+        using var registering = Tracing.Source.StartActivity("rnnservice.model.register");
         var number = await registry.RegisterFromJobAsync(job.Id, WorkerId, version, stream =>
         {
             StateDictWriter.Write(stream, result.Parameters, result.BestWeights);

@@ -120,8 +120,13 @@ public static class TrainingRun
         var outOfTime = false;
         var patience = options.EarlyStoppingPatience!.Value;
         double? validationSeconds = null;
-        void Save(TrainerProgress state) => CheckpointFiles.Save(checkpointDirectory, state, new CheckpointWriters(
-            path => WriteWeights(path, model.Parameters, current), trainer.SaveState, path => WriteWeights(path, model.Parameters, best)));
+        void Save(TrainerProgress state)
+        {
+            using var span = Tracing.Source.StartActivity("rnnservice.checkpoint.write");
+            span?.SetTag("rnnservice.epoch", state.Epoch);
+            CheckpointFiles.Save(checkpointDirectory, state, new CheckpointWriters(
+                path => WriteWeights(path, model.Parameters, current), trainer.SaveState, path => WriteWeights(path, model.Parameters, best)));
+        }
 
         while (progress.Epoch < options.Epochs && !progress.StoppedEarly)
         {
@@ -133,6 +138,8 @@ public static class TrainingRun
                 outOfTime = true;
                 break;
             }
+            using var span = Tracing.Source.StartActivity("rnnservice.training.epoch");
+            span?.SetTag("rnnservice.epoch", epoch);
             var clock = Stopwatch.StartNew();
             var pass = TrainEpoch(
                 engine, trainer, pipeline.Train, pipeline.FeatureCount, options.BatchSize!.Value, seed, epoch, cancellationToken, pause, unfinished,
@@ -164,6 +171,7 @@ public static class TrainingRun
                 }
                 throw new TrainingPausedException(epoch, pass.BatchesDone, pass.BatchCount, trained, pause);
             }
+            span?.SetTag("rnnservice.epoch.batches", pass.BatchCount);
             var (validationLoss, outputs) = Validate();
             var metrics = pipeline.Metrics(outputs);
             validationSeconds = clock.Elapsed.TotalSeconds - trainingSeconds;
