@@ -4,13 +4,14 @@
 #                                    OpenBLAS: Debian's libtorch multiplies matrices through the system's BLAS, and
 #                                    the reference BLAS it falls back to is 15-20x slower)
 #   scripts/install-deps.sh --test   and what the tests add: PyTorch for Python (the parity reference) and the
-#                                    PostgreSQL server (the tests of the PostgreSQL job store and of scale-out)
+#                                    PostgreSQL server (the tests of the PostgreSQL job store and of scale-out), and
+#                                    Prometheus (its promtool checks the /metrics exposition)
 #   scripts/install-deps.sh --bench  and what the benchmarks' peers use: PyTorch, NumPy, FastAPI and uvicorn
 # Packages already present are left alone, so a second run takes a second.
 set -euo pipefail
 
 packages=(cmake g++ libtorch-dev libopenblas0-openmp)
-[[ "${1:-}" == "--test" ]] && packages+=(python3-torch postgresql)
+[[ "${1:-}" == "--test" ]] && packages+=(python3-torch postgresql prometheus)
 [[ "${1:-}" == "--bench" ]] && packages+=(python3-torch python3-numpy python3-fastapi python3-uvicorn)
 
 if ! command -v dotnet >/dev/null 2>&1; then

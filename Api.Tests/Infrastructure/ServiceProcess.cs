@@ -161,7 +161,7 @@ public sealed class ServiceProcess : IDisposable
     /// <summary>The last lines of output, for a failure message.</summary>
     public string Output => string.Join("\n", Lines.TakeLast(40));
 
-    private static int FreePort()
+    public static int FreePort()
     {
         using var listener = new TcpListener(IPAddress.Loopback, 0);
         listener.Start();

@@ -53,6 +53,10 @@ public static class TelemetryServices
             telemetry.WithMetrics(meters => meters
                 .AddMeter("Microsoft.AspNetCore.Hosting", "Microsoft.AspNetCore.Server.Kestrel", "System.Runtime",
                     ServingMetrics.MeterName, TrainingMetrics.MeterName)
+                // The runtime's gauges named *.count read to Prometheus as a histogram's part (promtool refuses them).
+                .AddView("dotnet.assembly.count", "dotnet.assemblies")
+                .AddView("dotnet.process.cpu.count", "dotnet.process.cpus")
+                .AddView("dotnet.timer.count", "dotnet.timers")
                 // Every scrape reads the instruments now (the exporter's default keeps an answer for 300 ms).
                 .AddPrometheusExporter(prometheus => prometheus.ScrapeResponseCacheDurationMilliseconds = 0));
         if (!string.IsNullOrWhiteSpace(configuration[OtlpEndpoint]) || !string.IsNullOrWhiteSpace(configuration[OtlpTracesEndpoint]))
