@@ -4,6 +4,7 @@ using System.Net;
 using System.Net.Http.Json;
 using System.Text;
 using System.Text.Json;
+using System.Text.RegularExpressions;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Http;
@@ -98,7 +99,7 @@ public sealed class ObservabilityTests
     }
 
     [Fact]
-    public async Task JsonLogsCarryTraceIdsAndTheMetricsPortServesOnlyMetricsWhichPromtoolAccepts()
+    public async Task JsonLogsCarryTraceIdsTheMetricsPortServesOnlyMetricsAndPromtoolAcceptsTheExpositionAndTheDashboard()
     {
         var data = Directory.CreateTempSubdirectory("rnnservice-observability-").FullName;
         var metricsPort = ServiceProcess.FreePort();
@@ -128,18 +129,29 @@ public sealed class ObservabilityTests
             Assert.Equal(HttpStatusCode.NotFound, (await metrics.GetAsync($"/training-jobs/{job}")).StatusCode);
 
             // Prometheus's own checker of the text exposition (names, types, help, histograms): no problems.
-            var check = new ProcessStartInfo("promtool", ["check", "metrics"])
-            {
-                RedirectStandardInput = true, RedirectStandardOutput = true, RedirectStandardError = true,
-            };
-            using (var promtool = Process.Start(check)!)
-            {
-                await promtool.StandardInput.WriteAsync(exposition);
-                promtool.StandardInput.Close();
-                var problems = await promtool.StandardOutput.ReadToEndAsync() + await promtool.StandardError.ReadToEndAsync();
-                await promtool.WaitForExitAsync();
-                Assert.True(promtool.ExitCode == 0, $"promtool check metrics: {problems}");
-            }
+            var (exit, problems) = await RunAsync("promtool", ["check", "metrics"], exposition);
+            Assert.True(exit == 0, $"promtool check metrics: {problems}");
+
+            // The Grafana dashboard's queries are PromQL that Prometheus accepts (checked as recording rules), over metrics
+            // the service exports (those counted only once something happened, as a rejection, or shown only while a job
+            // runs, need not be there now).
+            var dashboard = JsonDocument.Parse(File.ReadAllText(Path.Combine(Path.GetDirectoryName(PyTorch.Readme())!, "deploy", "grafana", "rnnservice.json"))).RootElement;
+            var queries = dashboard.GetProperty("panels").EnumerateArray()
+                .SelectMany(panel => panel.TryGetProperty("targets", out var targets) ? targets.EnumerateArray() : Enumerable.Empty<JsonElement>())
+                .Select(target => target.GetProperty("expr").GetString()!.Replace("$__rate_interval", "5m")).ToList();
+            Assert.True(queries.Count >= 15, $"{queries.Count} queries");
+            var rules = Path.Combine(data, "dashboard-rules.yml");
+            File.WriteAllText(rules, "groups:\n  - name: dashboard\n    rules:\n" + string.Concat(queries.Select((query, i) =>
+                $"      - record: dashboard:query{i}\n        expr: {JsonSerializer.Serialize(query)}\n")));
+            var (rulesExit, rulesOutput) = await RunAsync("promtool", ["check", "rules", rules]);
+            Assert.True(rulesExit == 0, $"promtool check rules: {rulesOutput}");
+            string[] afterAnEvent =
+            [
+                "rnnservice_rejections_total", "rnnservice_jobs_lease_expiries_total", "rnnservice_training_throughput_per_second",
+                "rnnservice_training_epoch_progress",
+            ];
+            var names = queries.SelectMany(query => Regex.Matches(query, @"\b(?:rnnservice|http_server)_[a-z_]+").Select(match => match.Value)).Distinct();
+            Assert.All(names.Except(afterAnEvent), name => Assert.True(exposition.Contains($"\n{name}"), $"{name} is not exported"));
 
             // Every line on standard output is a JSON object; the worker's claim and the request's lines carry trace ids.
             var json = service.Lines.Where(line => line.StartsWith('{')).Select(line => JsonDocument.Parse(line).RootElement).ToList();
@@ -157,5 +169,17 @@ public sealed class ObservabilityTests
         {
             Directory.Delete(data, recursive: true);
         }
+    }
+
+    private static async Task<(int ExitCode, string Output)> RunAsync(string program, string[] arguments, string? input = null)
+    {
+        var start = new ProcessStartInfo(program, arguments) { RedirectStandardInput = true, RedirectStandardOutput = true, RedirectStandardError = true };
+        using var process = Process.Start(start)!;
+        if (input is not null) await process.StandardInput.WriteAsync(input);
+        process.StandardInput.Close();
+        var output = process.StandardOutput.ReadToEndAsync();
+        var errors = process.StandardError.ReadToEndAsync();
+        await process.WaitForExitAsync();
+        return (process.ExitCode, await output + await errors);
     }
 }

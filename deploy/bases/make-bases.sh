@@ -5,6 +5,7 @@
 #   rnnservice-local/debian:bookworm   debootstrap (minbase) of Debian 12       stands in for debian:bookworm(-slim)
 #   rnnservice-local/dotnet-sdk:10.0   that + this machine's .NET SDK           stands in for mcr.microsoft.com/dotnet/sdk:10.0
 #   rnnservice-local/postgres:15       that + Debian's PostgreSQL 15            stands in for postgres:15 (same variables)
+#   rnnservice-local/prometheus:2      that + Debian's Prometheus 2.42          stands in for prom/prometheus
 # The images carry this machine's CA certificates, so that builds reach the package registries the way it does.
 # Images that already exist are kept; --rebuild makes them again. Needs root (debootstrap, chroot).
 set -euo pipefail
@@ -16,6 +17,7 @@ work="${RNN_BASES_WORK:-/var/tmp/rnnservice-bases}"
 debian=rnnservice-local/debian:bookworm
 sdk=rnnservice-local/dotnet-sdk:10.0
 postgres=rnnservice-local/postgres:15
+prometheus=rnnservice-local/prometheus:2
 
 exists() { [[ $rebuild == false ]] && docker image inspect "$1" >/dev/null 2>&1; }
 say() { printf '[make-bases %(%T)T] %s\n' -1 "$*"; }
@@ -57,4 +59,10 @@ if ! exists "$postgres"; then
   say "adding Debian's PostgreSQL 15"
   docker build --network host -q -t "$postgres" --build-arg BASE_IMAGE="$debian" -f postgres.Dockerfile . >/dev/null
   say "made $postgres"
+fi
+
+if ! exists "$prometheus"; then
+  say "adding Debian's Prometheus"
+  docker build --network host -q -t "$prometheus" --build-arg BASE_IMAGE="$debian" -f prometheus.Dockerfile . >/dev/null
+  say "made $prometheus"
 fi
