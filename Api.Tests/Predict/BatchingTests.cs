@@ -68,22 +68,7 @@ public sealed class BatchingTests(ITestOutputHelper output)
     private const int LongSequences = 32;
 
     [Fact]
-    public async Task ARequestWhoseClientHasGoneAwayIsDroppedFromTheQueue()
-    {
-        // The engine call blocks a thread-pool thread for its whole length; on 2 cores the pool then takes seconds to add a
-        // thread, and the next request would not even reach the queue while the long one runs (README, Known limits).
-        // Enough threads up front keep this test about the queue, not about the pool's growth.
-        ThreadPool.GetMinThreads(out var workers, out var ports);
-        ThreadPool.SetMinThreads(Math.Max(workers, 16), ports);
-        try
-        {
-            await ClientGoneWhileQueuedAsync();
-        }
-        finally
-        {
-            ThreadPool.SetMinThreads(workers, ports);
-        }
-    }
+    public Task ARequestWhoseClientHasGoneAwayIsDroppedFromTheQueue() => ThreadPools.WithThreadsForQueuedRequestsAsync(ClientGoneWhileQueuedAsync);
 
     private async Task ClientGoneWhileQueuedAsync()
     {

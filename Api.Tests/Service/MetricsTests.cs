@@ -107,21 +107,8 @@ public sealed partial class MetricsTests
     }
 
     [Fact]
-    public async Task ThreeConcurrentRequestsThatShareAnEngineCallShowOneCallOfThreeSequences()
-    {
-        // The engine call blocks a thread-pool thread for its whole length; enough threads up front that the three requests
-        // reach the queue while the long one runs (as in BatchingTests).
-        ThreadPool.GetMinThreads(out var workers, out var ports);
-        ThreadPool.SetMinThreads(Math.Max(workers, 16), ports);
-        try
-        {
-            await SharedCallAsync();
-        }
-        finally
-        {
-            ThreadPool.SetMinThreads(workers, ports);
-        }
-    }
+    public Task ThreeConcurrentRequestsThatShareAnEngineCallShowOneCallOfThreeSequences() =>
+        ThreadPools.WithThreadsForQueuedRequestsAsync(SharedCallAsync);
 
     private static async Task SharedCallAsync()
     {
