@@ -132,14 +132,16 @@ public static class TrainingJobsApi
         JobState? state = null;
         var epochsSent = 0;
         DateTime? seen = null;
-        string? progressSent = null;
+        string? progressSent = null, historyRead = null;
+        var history = new List<EpochEntry>();
         while (true)
         {
             // Every change to a job moves its UpdatedAt: an unchanged record has nothing new to send.
             if (job.UpdatedAt != seen)
             {
                 seen = job.UpdatedAt;
-                var history = StoredJson.Read<List<EpochEntry>>(job.History);
+                // Progress inside an epoch moves UpdatedAt a few times a second; the history changes once an epoch.
+                if (job.History != historyRead) (history, historyRead) = (StoredJson.Read<List<EpochEntry>>(job.History), job.History);
                 var response = TrainingJobResponse.From(job, withHistory: false);
                 // After a resume the history may restart below what was sent; only epochs not yet sent go out.
                 var sent = false;

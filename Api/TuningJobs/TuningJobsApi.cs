@@ -110,14 +110,7 @@ public static class TuningJobsApi
             await context.TuningJobs.Where(t => t.Id == id && (t.State == JobState.Queued || t.State == JobState.Running))
                 .ExecuteUpdateAsync(set => set.SetProperty(t => t.CancelRequested, true).SetProperty(t => t.UpdatedAt, now), cancellationToken);
             // The trials now, rather than at a coordinator's next pass; a trial queued meanwhile is the coordinator's to cancel.
-            var unfinished = await context.TrainingJobs.AsNoTracking()
-                .Where(j => j.TuningJobId == id && (j.State == JobState.Queued || j.State == JobState.Running))
-                .Select(j => j.Id).ToListAsync(cancellationToken);
-            foreach (var trial in unfinished)
-            {
-                await queue.CancelAsync(trial, cancellationToken);
-                signals.Cancel(trial);
-            }
+            foreach (var trial in await queue.CancelTrialsAsync(id, cancellationToken)) signals.Cancel(trial);
         }
         signals.TuningChanged();
         var found = await FindAsync(contexts, id, cancellationToken);

@@ -253,6 +253,30 @@ public sealed class JobQueue(IDbContextFactory<RnnDbContext> contexts, TimeProvi
         return await context.TrainingJobs.AsNoTracking().SingleOrDefaultAsync(job => job.Id == jobId, cancellationToken);
     }
 
+    /// <summary>
+    /// Cancels every unfinished trial of a tuning job as <see cref="CancelAsync"/> cancels one: the queued ones at once, the
+    /// running ones flagged for their workers. Returns the ids of the trials it reached, for the local worker's signal.
+    /// </summary>
+    public async Task<IReadOnlyList<string>> CancelTrialsAsync(string tuningJobId, CancellationToken cancellationToken = default)
+    {
+        await using var context = await contexts.CreateDbContextAsync(cancellationToken);
+        var now = Now;
+        var trials = context.TrainingJobs.Where(job => job.TuningJobId == tuningJobId);
+        var unfinished = await trials.Where(job => job.State == JobState.Queued || job.State == JobState.Running)
+            .Select(job => job.Id).ToListAsync(cancellationToken);
+        await trials.Where(job => job.State == JobState.Queued)
+            .ExecuteUpdateAsync(set => set
+                .SetProperty(job => job.State, JobState.Cancelled)
+                .SetProperty(job => job.CancelRequested, true)
+                .SetProperty(job => job.FinishedAt, now)
+                .SetProperty(job => job.UpdatedAt, now), cancellationToken);
+        await trials.Where(job => job.State == JobState.Running)
+            .ExecuteUpdateAsync(set => set
+                .SetProperty(job => job.CancelRequested, true)
+                .SetProperty(job => job.UpdatedAt, now), cancellationToken);
+        return unfinished;
+    }
+
     private static IQueryable<TrainingJobRecord> OwnedBy(RnnDbContext context, string jobId, string worker) =>
         context.TrainingJobs.Where(job => job.Id == jobId && job.State == JobState.Running && job.LeaseOwner == worker);
 }

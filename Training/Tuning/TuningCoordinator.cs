@@ -65,11 +65,7 @@ public sealed class TuningCoordinator(
 
         if (tuning.CancelRequested)
         {
-            foreach (var trial in trials.Where(t => !t.State.IsFinal()))
-            {
-                await queue.CancelAsync(trial.Id, cancellationToken);
-                signals.Cancel(trial.Id);
-            }
+            foreach (var trial in await queue.CancelTrialsAsync(id, cancellationToken)) signals.Cancel(trial);
             if ((await Trials(context, id, cancellationToken)).All(t => t.State.IsFinal()))
                 await EndAsync(context, id, JobState.Cancelled, null, cancellationToken);
             return;
