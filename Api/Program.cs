@@ -31,6 +31,7 @@ app.UseMetricsPort();
 app.MapHealthApi();
 if (roles.Api)
 {
+    app.MapWebConsole();
     app.UseSecurity();
     app.MapApiDocumentation();
     app.MapDatasetsApi();

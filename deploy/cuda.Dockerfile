@@ -28,8 +28,11 @@ RUN dotnet restore Api/Api.csproj
 COPY Domain Domain
 COPY Training Training
 COPY Api Api
+# The web console is built on the host (dotnet build runs npm in Console/; the SDK image has no Node.js): its files
+# are taken as built.
+COPY Console/dist Console/dist
 COPY --from=native /build/librnnshim.so Training/obj/native/librnnshim.so
-RUN dotnet publish Api/Api.csproj -c Release --no-restore -p:SkipNativeBuild=true -o /app
+RUN dotnet publish Api/Api.csproj -c Release --no-restore -p:SkipNativeBuild=true -p:SkipConsoleBuild=true -o /app
 
 FROM ${CUDA_RUNTIME_IMAGE}
 RUN apt-get update \

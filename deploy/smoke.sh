@@ -64,6 +64,11 @@ if [[ "${RNN_REGISTRY_BASES:-0}" != 1 ]]; then
   export PROMETHEUS_IMAGE=rnnservice-local/prometheus:2
 fi
 
+# The image takes the web console as built here (its build needs Node.js, which the SDK image lacks).
+if [[ ! -f Console/dist/index.html ]]; then
+  say "building the web console"
+  (cd Console && npm ci --no-audit --no-fund >/dev/null && npm run build >/dev/null)
+fi
 say "building the CPU image"
 "${compose[@]}" build api >"$work/build.log" 2>&1 || { tail -n 40 "$work/build.log" >&2; exit 1; }
 say "built $(/usr/bin/docker image inspect -f '{{.RepoTags}} {{.Size}}' "${RNN_IMAGE:-rnnservice:cpu}" | awk '{printf "%s, %.0f MB", $1, $2/1e6}')"
@@ -79,6 +84,11 @@ for role in "api $RNN_API_PORT" "worker $RNN_WORKER_PORT"; do
 done
 
 python3 deploy/smoke_client.py "http://127.0.0.1:$RNN_API_PORT"
+# The web console is in the image: its page and the script it names.
+page=$(curl -fsS "http://127.0.0.1:$RNN_API_PORT/ui/") || { say "the API serves no console at /ui/"; exit 1; }
+script=$(grep -o '/ui/assets/[^"]*\.js' <<<"$page" | head -n 1)
+[[ -n "$script" ]] && curl -fsS -o /dev/null "http://127.0.0.1:$RNN_API_PORT$script" || { say "the console's script $script is not served"; exit 1; }
+say "the API container serves the console at /ui/ ($script)"
 claims=$("${compose[@]}" logs worker 2>&1 | grep -c "claimed by" || true)
 [[ "$claims" -eq 1 ]] || { say "expected the worker to claim one job, it logged $claims claims"; exit 1; }
 say "the worker container claimed the job; the API container only served"

@@ -125,6 +125,8 @@ public sealed class PauseTests : IDisposable
         public override object Preprocessing => inner.Preprocessing;
 
         public override IReadOnlyDictionary<string, double> Metrics(float[] outputs) => inner.Metrics(outputs);
+
+        public override ModelEvaluation Evaluate(float[] outputs) => inner.Evaluate(outputs);
     }
 
     private sealed class CountingList(IReadOnlyList<Example> inner, CancellationTokenSource shutdown, int reads) : IReadOnlyList<Example>

@@ -109,11 +109,16 @@ public static class ApiExamples
             switch (name)
             {
                 case "UploadDataset":
+                    // JSON first: Swagger UI opens the first media type, and its "Try it out" then sends the example as it
+                    // stands (switching from the form to JSON there carries the form's fields over as the body).
+                    var form = content.TryGetValue("multipart/form-data", out var multipart) ? multipart : null;
+                    content.Clear();
                     content["application/json"] = new OpenApiMediaType
                     {
                         Schema = await context.GetOrCreateSchemaAsync(typeof(InlineDataset), null, cancellationToken),
                         Example = Dataset(),
                     };
+                    if (form is not null) content["multipart/form-data"] = form;
                     break;
                 case "CreateTrainingJob" when content.TryGetValue("application/json", out var job):
                     job.Example = TrainingJob();

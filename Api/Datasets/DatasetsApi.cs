@@ -1,4 +1,5 @@
 using System.Text;
+using System.Text.Json;
 using Microsoft.AspNetCore.Http.HttpResults;
 using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.Options;
@@ -35,6 +36,14 @@ public static class DatasetsApi
 
         group.MapGet("/", ListDatasetsAsync).WithName("ListDatasets").WithSummary("List datasets, newest first").RequireScope(Scopes.Train);
         group.MapGet("/{id}", GetDatasetAsync).WithName("GetDataset").WithSummary("A dataset's summary").RequireScope(Scopes.Train);
+        group.MapGet("/{id}/preview", GetDatasetPreviewAsync)
+            .WithName("GetDatasetPreview")
+            .WithSummary("What to plot of a dataset")
+            .WithDescription(
+                "Bounded whatever the dataset's size: for time series, each column of the first 12 series sampled to at most 500 " +
+                "steps (with their times when the data has them); for sequences, texts and token lists, a histogram of lengths, " +
+                "one of numeric labels, and the first five examples. Class counts are in the summary.")
+            .RequireScope(Scopes.Train);
         group.MapDelete("/{id}", DeleteDatasetAsync)
             .WithName("DeleteDataset")
             .WithSummary("Delete a dataset")
@@ -153,11 +162,13 @@ public static class DatasetsApi
             context.Datasets.Add(record);
             try
             {
+                await WritePreviewAsync(files, id, parsed, CancellationToken.None);
                 await context.SaveChangesAsync(CancellationToken.None);
             }
             catch
             {
                 File.Delete(path);
+                File.Delete(PreviewPath(files, id));
                 throw;
             }
             return TypedResults.Created($"/datasets/{id}", DatasetResponse.From(record));
@@ -183,6 +194,33 @@ public static class DatasetsApi
         return record is null ? Problems.NotFound($"there is no dataset '{id}'.") : TypedResults.Ok(DatasetResponse.From(record));
     }
 
+    public static async Task<Results<Ok<DatasetPreview>, ProblemHttpResult>> GetDatasetPreviewAsync(
+        string id, IDbContextFactory<RnnDbContext> contexts, FileStore files, CancellationToken cancellationToken)
+    {
+        await using var context = await contexts.CreateDbContextAsync(cancellationToken);
+        var record = await context.Datasets.AsNoTracking().SingleOrDefaultAsync(d => d.Id == id, cancellationToken);
+        if (record is null) return Problems.NotFound($"there is no dataset '{id}'.");
+        var path = PreviewPath(files, id);
+        if (File.Exists(path))
+        {
+            await using var stream = File.OpenRead(path);
+            return TypedResults.Ok((await JsonSerializer.DeserializeAsync<DatasetPreview>(stream, StoredJson.Options, cancellationToken))!);
+        }
+        // Uploaded before previews were kept: made once from the file, as the upload does now.
+        var parsed = await Task.Run(() => DatasetParser.Parse(files.DatasetPath(record.FileName), record.Format), cancellationToken);
+        return TypedResults.Ok(await WritePreviewAsync(files, id, parsed, cancellationToken));
+    }
+
+    private static string PreviewPath(FileStore files, string id) => files.DatasetPath(id + ".preview.json");
+
+    private static async Task<DatasetPreview> WritePreviewAsync(FileStore files, string id, ParsedDataset parsed, CancellationToken cancellationToken)
+    {
+        var preview = DatasetPreview.From(parsed);
+        var bytes = StoredJson.Bytes(preview);
+        await FileStore.WriteAtomicallyAsync(PreviewPath(files, id), stream => stream.WriteAsync(bytes, cancellationToken).AsTask(), cancellationToken);
+        return preview;
+    }
+
     public static async Task<Results<NoContent, ProblemHttpResult>> DeleteDatasetAsync(
         string id, IDbContextFactory<RnnDbContext> contexts, FileStore files, CancellationToken cancellationToken)
     {
@@ -200,6 +238,7 @@ public static class DatasetsApi
         context.Datasets.Remove(record);
         await context.SaveChangesAsync(cancellationToken);
         File.Delete(files.DatasetPath(record.FileName));
+        File.Delete(PreviewPath(files, record.Id));
         return TypedResults.NoContent();
     }
 }

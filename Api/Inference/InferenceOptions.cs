@@ -27,6 +27,14 @@ public sealed class InferenceOptions
     [Range(1, int.MaxValue)]
     public int MaxStateValues { get; set; } = 4_000_000;
 
+    /// <summary>Most sequences (time series: windows) one hidden-state match search reads of a version's dataset.</summary>
+    [Range(1, 1_000_000)]
+    public int MaxMatchSequences { get; set; } = 2000;
+
+    /// <summary>Most steps one hidden-state match search runs the model over (its engine time and states are this times the width).</summary>
+    [Range(1, 100_000_000)]
+    public int MaxMatchSteps { get; set; } = 200_000;
+
     /// <summary>
     /// Most memory one request may need while it is served, by its estimate (inputs, the engine's forward passes, the
     /// states it returns), in MiB; a request over it is refused with a 400 before it runs.

@@ -11,6 +11,7 @@ using RnnService.Domain.Models;
 using RnnService.Domain.Validation;
 using RnnService.Training.Engine;
 using RnnService.Training.Jobs;
+using RnnService.Training.Pipeline;
 using RnnService.Training.Registry;
 using RnnService.Training.Storage;
 using RnnService.Training.Torch;
@@ -73,6 +74,28 @@ public static class ModelsApi
             .WithDescription("`torch.load(path)` gives an OrderedDict that `model.load_state_dict` takes, with the key names of the API contract.")
             .Produces(StatusCodes.Status200OK, contentType: "application/octet-stream")
             .RequireScope(Scopes.Predict, Scopes.Train);
+        group.MapGet("/{name}/versions/{version:int}/evaluation", GetModelEvaluationAsync)
+            .WithName("GetModelEvaluation")
+            .WithSummary("What the version did on its validation split")
+            .WithDescription(
+                "Kept when the version was trained (imports have none: 404). `kind` `classes`: `labels` and `confusion[actual][predicted]` " +
+                "(labelling: over steps); `numbers`: `points`, [actual, predicted] of the first target (at most 2000, evenly sampled); " +
+                "`forecast`: `windows` (at most 60, evenly sampled), each with its series, first input step, the input's target values " +
+                "(`history`), `actual`, `forecast` and, for quantile models, `quantiles` (horizon × targets each).")
+            .Produces<ModelEvaluation>()
+            .RequireScope(Scopes.Predict, Scopes.Train);
+        group.MapPost("/{name}/versions/{version:int}/matches", StateMatches.FindAsync)
+            .WithName("FindStateMatches")
+            .WithSummary("Ranges of the version's own dataset where given hidden units are on together")
+            .WithDescription(
+                "LSTMVis's match view: the units (of the top layer, `forward` or `backward`) that are on (above `threshold`) over a " +
+                "range selected in a `returnStates` answer are looked for in the dataset the version was trained on: each range " +
+                "where all of them are on scores the mean Jaccard similarity of the selected units and the units on at its steps, " +
+                "lowered as its length moves away from `length`. Best first, with five steps of context either side. The search " +
+                "reads at most `maxSequences` sequences (time series: windows of the model's input length) and " +
+                "Inference:MaxMatchSteps steps; `truncated` says whether the dataset had more. 409 for an imported version or a deleted dataset.")
+            .Accepts<StateMatchRequest>("application/json")
+            .RequireScope(Scopes.Predict, Scopes.Train);
         group.MapPost("/{name}/versions", ImportModelVersionAsync)
             .WithName("ImportModelVersion")
             .WithSummary("Import a model trained elsewhere (PyTorch)")
@@ -127,6 +150,16 @@ public static class ModelsApi
         var record = await registry.FindAsync(name, version, cancellationToken);
         if (record is null) return Problems.NotFound($"model '{name}' has no version {version}.");
         return TypedResults.PhysicalFile(files.WeightsPath(record.WeightsFile), "application/octet-stream", $"{name}-v{version}.pt");
+    }
+
+    public static async Task<Results<FileStreamHttpResult, ProblemHttpResult>> GetModelEvaluationAsync(
+        string name, int version, ModelRegistry registry, CancellationToken cancellationToken)
+    {
+        var record = await registry.FindAsync(name, version, cancellationToken);
+        if (record is null) return Problems.NotFound($"model '{name}' has no version {version}.");
+        var path = registry.EvaluationPath(record);
+        if (!File.Exists(path)) return Problems.NotFound($"{name}:{version} has no evaluation: imported versions (and those trained before evaluations were kept) have none.");
+        return TypedResults.Stream(File.OpenRead(path), "application/json");
     }
 
     public static async Task<Results<Created<ModelVersionResponse>, ValidationProblem, ProblemHttpResult>> ImportModelVersionAsync(

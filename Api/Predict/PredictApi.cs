@@ -121,7 +121,11 @@ public static class PredictApi
         {
             var output = model.Task.Output(results[i].Output, prepared[i], body);
             outputs[i] = results[i].States is { } states
-                ? output with { States = SplitStates(states, prepared[i].Length, hidden, model.Model.Spec.Bidirectional) }
+                ? output with
+                {
+                    States = SplitStates(states, prepared[i].Length, hidden, model.Model.Spec.Bidirectional),
+                    Tokens = body.Texts is { } texts ? Training.Data.Tokenizer.Tokenize(texts[i] ?? "").Take(prepared[i].Length).ToArray() : null,
+                }
                 : output;
         }
         return TypedResults.Ok(new PredictResponse(model.Name, model.Version, outputs));

@@ -64,6 +64,9 @@ public sealed record PredictOutput
     public object? Values { get; init; }
 
     public SequenceStates? States { get; init; }
+
+    [Description("Text models with returnStates: the tokens the states are of, as the model's tokenizer split the text.")]
+    public IReadOnlyList<string>? Tokens { get; init; }
 }
 
 /// <summary>

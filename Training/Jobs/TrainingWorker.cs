@@ -215,13 +215,28 @@ public sealed class TrainingWorker(
         {
             StateDictWriter.Write(stream, result.Parameters, result.BestWeights);
             return Task.CompletedTask;
-        }, metrics, result.StoppedBy, CancellationToken.None);
+        }, metrics, result.StoppedBy, EvaluationBytes(job.Id, result.Evaluation), CancellationToken.None);
         if (number is null) logger.LogWarning("Job {Job} finished, but {Worker} no longer held it; nothing registered", job.Id, WorkerId);
         else
         {
             logger.LogInformation("Job {Job} succeeded ({StoppedBy}): {Model} version {Version}", job.Id, result.StoppedBy, job.ModelName, number);
             TrainingMetrics.Ended.Add(1, new KeyValuePair<string, object?>("state", "succeeded"));
             Directory.Delete(checkpoints, recursive: true);
+        }
+    }
+
+    /// <summary>The evaluation as the version keeps it; null (and a warning) when it cannot be written, e.g. a diverged model's NaN.</summary>
+    private byte[]? EvaluationBytes(string jobId, ModelEvaluation? evaluation)
+    {
+        if (evaluation is null) return null;
+        try
+        {
+            return StoredJson.Bytes(evaluation);
+        }
+        catch (ArgumentException exception)
+        {
+            logger.LogWarning("Job {Job}: its validation evaluation is not kept ({Problem})", jobId, exception.Message);
+            return null;
         }
     }
 

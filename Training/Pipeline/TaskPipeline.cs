@@ -65,6 +65,9 @@ public abstract class TaskPipeline
     /// </summary>
     public abstract IReadOnlyDictionary<string, double> Metrics(float[] outputs);
 
+    /// <summary>What the kept model's validation outputs (as for <see cref="Metrics"/>) show people: kept with the version.</summary>
+    public abstract ModelEvaluation Evaluate(float[] outputs);
+
     /// <summary>Whether an epoch with <paramref name="loss"/> and <paramref name="metrics"/> beats the best so far.</summary>
     public bool Improves(double loss, IReadOnlyDictionary<string, double> metrics, double bestLoss, IReadOnlyDictionary<string, double>? bestMetrics)
     {

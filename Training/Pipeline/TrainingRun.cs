@@ -14,7 +14,7 @@ namespace RnnService.Training.Pipeline;
 /// </summary>
 public sealed record RunResult(
     TrainerProgress Progress, float[] BestWeights, IReadOnlyList<ParameterInfo> Parameters, ModelSpec Spec, long ParameterCount,
-    StopReason StoppedBy);
+    StopReason StoppedBy, ModelEvaluation? Evaluation = null);
 
 /// <summary>A job reached its time limit before it finished an epoch: there is no model to register.</summary>
 public sealed class TimeLimitReachedException(string message) : Exception(message);
@@ -231,7 +231,13 @@ public static class TrainingRun
             pipeline.Calibrate(kept);
             progress = progress with { BestMetrics = pipeline.Metrics(kept) };
         }
-        return new RunResult(progress, best, model.Parameters, spec, model.ParameterCount, stoppedBy);
+        // What the kept model does on validation, for people to look at (a confusion matrix, forecasts against actuals).
+        if (kept is null)
+        {
+            model.WriteParameters(best);
+            (_, kept) = Validate();
+        }
+        return new RunResult(progress, best, model.Parameters, spec, model.ParameterCount, stoppedBy, pipeline.Evaluate(kept));
     }
 
     /// <summary>

@@ -17,10 +17,10 @@ public sealed class ModelRegistry(IDbContextFactory<RnnDbContext> contexts, File
     /// </summary>
     public Task<int?> RegisterFromJobAsync(
         string jobId, string worker, ModelVersionRecord version, Func<Stream, Task> writeWeights, string? metrics, StopReason stoppedBy,
-        CancellationToken cancellationToken = default)
+        byte[]? evaluation = null, CancellationToken cancellationToken = default)
     {
         version.SourceJobId = jobId;
-        return AddAsync(version, writeWeights, async (context, now) => 1 == await context.TrainingJobs
+        return AddAsync(version, writeWeights, evaluation, async (context, now) => 1 == await context.TrainingJobs
             .Where(job => job.Id == jobId && job.State == JobState.Running && job.LeaseOwner == worker)
             .ExecuteUpdateAsync(set => set
                 .SetProperty(job => job.State, JobState.Succeeded)
@@ -38,10 +38,11 @@ public sealed class ModelRegistry(IDbContextFactory<RnnDbContext> contexts, File
     /// in one transaction and only while it is still running; null when another process finished it first.
     /// </summary>
     public Task<int?> RegisterFromTuningAsync(
-        string tuningJobId, string bestJobId, ModelVersionRecord version, Func<Stream, Task> writeWeights, CancellationToken cancellationToken = default)
+        string tuningJobId, string bestJobId, ModelVersionRecord version, Func<Stream, Task> writeWeights, byte[]? evaluation = null,
+        CancellationToken cancellationToken = default)
     {
         version.SourceTuningJobId = tuningJobId;
-        return AddAsync(version, writeWeights, async (context, now) => 1 == await context.TuningJobs
+        return AddAsync(version, writeWeights, evaluation, async (context, now) => 1 == await context.TuningJobs
             .Where(t => t.Id == tuningJobId && t.State == JobState.Running && !t.CancelRequested)
             .ExecuteUpdateAsync(set => set
                 .SetProperty(t => t.State, JobState.Succeeded)
@@ -53,7 +54,13 @@ public sealed class ModelRegistry(IDbContextFactory<RnnDbContext> contexts, File
 
     /// <summary>Stores imported weights and registers them as the name's next version; returns its number.</summary>
     public async Task<int> RegisterImportAsync(ModelVersionRecord version, Func<Stream, Task> writeWeights, CancellationToken cancellationToken = default) =>
-        (await AddAsync(version, writeWeights, null, cancellationToken))!.Value;
+        (await AddAsync(version, writeWeights, null, null, cancellationToken))!.Value;
+
+    /// <summary>
+    /// The file beside a version's weights with what it did on its validation split (JSON of a <c>ModelEvaluation</c>);
+    /// trained versions have one, imports do not.
+    /// </summary>
+    public string EvaluationPath(ModelVersionRecord version) => files.WeightsPath(version.Id + ".evaluation.json");
 
     /// <summary>A version of a name, or its latest when <paramref name="version"/> is null; null when there is none.</summary>
     public async Task<ModelVersionRecord?> FindAsync(string name, int? version, CancellationToken cancellationToken = default)
@@ -66,16 +73,26 @@ public sealed class ModelRegistry(IDbContextFactory<RnnDbContext> contexts, File
     }
 
     /// <summary>
-    /// Writes the weights (straight to their file), then adds the version under the name's next number. <paramref name="condition"/>, when given,
+    /// Writes the weights (straight to their file) and the evaluation when there is one, then adds the version under the name's next number. <paramref name="condition"/>, when given,
     /// runs first in the same transaction and may refuse (false): then nothing is registered and the weights are removed.
     /// </summary>
     private async Task<int?> AddAsync(
-        ModelVersionRecord version, Func<Stream, Task> writeWeights, Func<RnnDbContext, DateTime, Task<bool>>? condition,
+        ModelVersionRecord version, Func<Stream, Task> writeWeights, byte[]? evaluation, Func<RnnDbContext, DateTime, Task<bool>>? condition,
         CancellationToken cancellationToken)
     {
         version.WeightsFile = version.Id + ".pt";
         var path = files.WeightsPath(version.WeightsFile);
+        var evaluationPath = EvaluationPath(version);
         await FileStore.WriteAtomicallyAsync(path, writeWeights, cancellationToken);
+        try
+        {
+            if (evaluation is not null) await FileStore.WriteAtomicallyAsync(evaluationPath, stream => stream.WriteAsync(evaluation, cancellationToken).AsTask(), cancellationToken);
+        }
+        catch
+        {
+            File.Delete(path);
+            throw;
+        }
         try
         {
             for (var attempt = 0; ; attempt++)
@@ -89,6 +106,7 @@ public sealed class ModelRegistry(IDbContextFactory<RnnDbContext> contexts, File
                 if (condition is not null && !await condition(context, now))
                 {
                     File.Delete(path);
+                    File.Delete(evaluationPath);
                     return null;
                 }
                 context.ModelVersions.Add(version);
@@ -108,6 +126,7 @@ public sealed class ModelRegistry(IDbContextFactory<RnnDbContext> contexts, File
         catch
         {
             File.Delete(path);
+            File.Delete(evaluationPath);
             throw;
         }
     }
@@ -121,6 +140,7 @@ public sealed class ModelRegistry(IDbContextFactory<RnnDbContext> contexts, File
         context.ModelVersions.Remove(version);
         await context.SaveChangesAsync(cancellationToken);
         File.Delete(files.WeightsPath(version.WeightsFile));
+        File.Delete(EvaluationPath(version));
         return version.Id;
     }
 }

@@ -17,6 +17,8 @@ public static class StoredJson
 
     public static string Write<T>(T value) => JsonSerializer.Serialize(value, Options);
 
+    public static byte[] Bytes<T>(T value) => JsonSerializer.SerializeToUtf8Bytes(value, Options);
+
     public static T Read<T>(string json) => JsonSerializer.Deserialize<T>(json, Options)
         ?? throw new JsonException($"stored JSON for {typeof(T).Name} is null");
 }

@@ -218,7 +218,8 @@ public sealed class TuningCoordinator(
         {
             await using var weights = File.OpenRead(files.WeightsPath(source.WeightsFile));
             await weights.CopyToAsync(stream, cancellationToken);
-        }, cancellationToken);
+        }, File.Exists(registry.EvaluationPath(source)) ? await File.ReadAllBytesAsync(registry.EvaluationPath(source), cancellationToken) : null,
+            cancellationToken);
         if (number is not null)
             logger.LogInformation("Tuning job {Tuning} succeeded: trial {Trial} ({Job}) is {Model} version {Version}",
                 tuning.Id, best.TrialNumber, best.Id, tuning.ModelName, number);

@@ -17,6 +17,7 @@ public sealed class ForecastPipeline : TaskPipeline
     private ForecastPreprocessing preprocessing;
     private readonly List<ValidationWindow> windows;
     private readonly double[] naiveScale;
+    private IReadOnlyDictionary<int, WindowPlace> evaluated = new Dictionary<int, WindowPlace>();
 
     private ForecastPipeline(ForecastPreprocessing preprocessing, List<ValidationWindow> windows, double[] naiveScale)
     {
@@ -64,8 +65,11 @@ public sealed class ForecastPipeline : TaskPipeline
         var width = preprocessing.InputWidth;
         var history = new double[inputLength * width];
         var future = new double[horizon * known.Length];
-        foreach (var series in data.Series)
+        // Where each validation window is (series, first input step): the evaluation's sample of them is drawn below.
+        var places = new List<(int Series, int Start)>();
+        for (var s = 0; s < data.Series.Count; s++)
         {
+            var series = data.Series[s];
             var n = series.Length;
             var trainEnd = n - ForecastSplit.HeldOutSteps(n, horizon, fraction);
             for (var t = season; t < trainEnd; t++, naiveCount++)
@@ -107,6 +111,7 @@ public sealed class ForecastPipeline : TaskPipeline
                 {
                     validation.Add(example);
                     windows.Add(new ValidationWindow(actual, naive, offset, unit));
+                    places.Add((s, start));
                 }
                 else train.Add(example);
             }
@@ -114,8 +119,17 @@ public sealed class ForecastPipeline : TaskPipeline
         if (train.Count == 0 || validation.Count == 0)
             throw new InvalidOperationException($"the split left {train.Count} training and {validation.Count} validation windows");
         var naiveScale = naiveSum.Select(sum => naiveCount > 0 ? sum / naiveCount : 0).ToArray();
+        // The windows the version's evaluation shows, with their inputs' target values: a bounded, evenly spaced sample.
+        var sampled = ModelEvaluation.Sample(places.Count, ModelEvaluation.MaxWindows).ToDictionary(w => w, w =>
+        {
+            var (s, start) = places[w];
+            var history = Enumerable.Range(0, inputLength).Select(i => targets.Select(c => data.Series[s].Values[c][start + i]).ToArray()).ToArray();
+            var time = data.Series[s].Times?[start].UtcDateTime.ToString("O", System.Globalization.CultureInfo.InvariantCulture);
+            return new WindowPlace(data.Series[s].Name, start, time, history);
+        });
         return new ForecastPipeline(preprocessing, windows, naiveScale)
         {
+            evaluated = sampled,
             Train = train, Validation = validation, FeatureCount = preprocessing.NetworkWidth,
             OutputSize = horizon * targets.Length * preprocessing.OutputsPerValue,
             // A point forecast is the median, trained with the pinball loss at 0.5 (half the absolute error): in the
@@ -278,10 +292,31 @@ public sealed class ForecastPipeline : TaskPipeline
         if (scaled.Length > 0) Put(metrics, prefix, "mase", scaled.Average());
     }
 
+    public override ModelEvaluation Evaluate(float[] outputs)
+    {
+        var targets = preprocessing.Targets.Count;
+        double[][] Steps(double[] values) => values.Chunk(targets).ToArray();
+        var shown = evaluated.OrderBy(pair => pair.Key).Select(pair =>
+        {
+            var window = windows[pair.Key];
+            var forecast = preprocessing.Output(outputs.AsSpan(pair.Key * OutputSize, OutputSize), window.Offset, window.Unit, out var quantiles);
+            var bands = quantiles is null || preprocessing.Quantiles is not { } levels ? null
+                : levels.Select((level, q) => (level, q)).ToDictionary(
+                    pair => pair.level.ToString(System.Globalization.CultureInfo.InvariantCulture), pair => Steps(quantiles[pair.q]));
+            return new EvaluatedWindow(pair.Value.Series, pair.Value.Start, pair.Value.Time, pair.Value.History, Steps(window.Actual), Steps(forecast), bands);
+        }).ToArray();
+        return new ModelEvaluation
+        {
+            Kind = "forecast", Count = windows.Count, Targets = preprocessing.Targets, Quantiles = preprocessing.Quantiles, Windows = shown,
+        };
+    }
+
     private static void Put(Dictionary<string, double> metrics, string prefix, string name, double value)
     {
         if (double.IsFinite(value)) metrics[prefix.Length == 0 ? name : prefix + char.ToUpperInvariant(name[0]) + name[1..]] = value;
     }
 
     private sealed record ValidationWindow(double[] Actual, double[] Naive, double[] Offset, double[] Unit);
+
+    private sealed record WindowPlace(string Series, int Start, string? Time, double[][] History);
 }

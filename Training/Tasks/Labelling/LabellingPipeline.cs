@@ -77,4 +77,8 @@ public sealed class LabellingPipeline : TaskPipeline
         if (validationClasses is not null) return SequenceMetrics.Classes(outputs, OutputSize, validationClasses, majorityClass);
         return SequenceMetrics.Numbers(preprocessing.Targets!.Restore(outputs), validationValues!, trainingMean!);
     }
+
+    public override ModelEvaluation Evaluate(float[] outputs) => validationClasses is not null
+        ? ModelEvaluation.Classes(outputs, OutputSize, validationClasses, preprocessing.Labels!)
+        : ModelEvaluation.Numbers(preprocessing.Targets!.Restore(outputs), validationValues!, OutputSize);
 }

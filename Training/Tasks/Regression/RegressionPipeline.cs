@@ -49,4 +49,7 @@ public sealed class RegressionPipeline : TaskPipeline
 
     public override IReadOnlyDictionary<string, double> Metrics(float[] outputs) =>
         SequenceMetrics.Numbers(preprocessing.Targets!.Restore(outputs), validationTruth, trainingMean);
+
+    public override ModelEvaluation Evaluate(float[] outputs) =>
+        ModelEvaluation.Numbers(preprocessing.Targets!.Restore(outputs), validationTruth, OutputSize);
 }
