@@ -1,5 +1,6 @@
 using System.Net;
 using System.Net.Http.Json;
+using System.Text;
 using System.Text.Json.Nodes;
 using RnnService.Api.Tests.Infrastructure;
 
@@ -242,5 +243,29 @@ public sealed class ConsoleApiTests(ConsoleModels models) : IClassFixture<Consol
         Assert.Equal(HttpStatusCode.NoContent, (await client.DeleteAsync("/models/orphan/versions/1")).StatusCode);
         Assert.Equal(HttpStatusCode.NotFound, (await client.GetAsync("/models/orphan/versions/1/evaluation")).StatusCode);
         Assert.Equal(HttpStatusCode.NotFound, (await client.PostAsJsonAsync("/models/orphan/versions/1/matches", new { units = new[] { 0 } })).StatusCode);
+    }
+}
+
+public sealed class MatchBudgetTests
+{
+    [Fact]
+    public async Task ALargeDatasetIsSearchedOnlyAsFarAsItsByteBudget()
+    {
+        using var factory = RnnServiceFactory.With(new Dictionary<string, string> { ["Inference:MaxMatchDatasetBytes"] = "4096" });
+        var client = factory.CreateClient();
+        var text = TestData.SignSequencesJsonl();
+        Assert.True(text.Length > 4096);
+        var dataset = await client.UploadDatasetAsync(text, "signs.jsonl");
+        var job = await client.CreateJobAsync(new { datasetId = dataset, modelName = "signs", task = new { kind = "classification" }, model = new { hiddenSize = 4 }, training = new { epochs = 1 } });
+        Assert.Equal("succeeded", (await client.WaitForEndAsync(job)).State());
+
+        var response = await client.PostAsJsonAsync("/models/signs/versions/1/matches", new { units = new[] { 0 }, threshold = -1 });
+        var found = JsonNode.Parse(await response.Content.ReadAsStringAsync())!;
+
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        // The whole lines of the first 4 KiB: fewer than the dataset's 200 sequences, and the answer says so.
+        var lines = Encoding.UTF8.GetBytes(text)[..4096].Count(b => b == (byte)'\n');
+        Assert.True(lines == found["searchedSequences"]!.GetValue<int>(), found.ToJsonString());
+        Assert.True(found["truncated"]!.GetValue<bool>());
     }
 }

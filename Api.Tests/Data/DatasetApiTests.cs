@@ -121,7 +121,9 @@ public sealed class DatasetApiTests(NoWorkerServiceFactory factory) : IClassFixt
     public async Task ADeletedDatasetIsGoneWithItsFile()
     {
         var id = await client.UploadDatasetAsync(TestData.SeasonalCsv(48), "gone.csv");
-        Assert.Single(Directory.GetFiles(Path.Combine(factory.DataDirectory, "datasets"), id + ".*"));
+        // The file and its preview.
+        Assert.Equal([id + ".csv", id + ".preview.json"],
+            Directory.GetFiles(Path.Combine(factory.DataDirectory, "datasets"), id + ".*").Select(Path.GetFileName).Order());
 
         var deleted = await client.DeleteAsync($"/datasets/{id}");
         var fetched = await client.GetAsync($"/datasets/{id}");

@@ -31,6 +31,10 @@ public sealed class InferenceOptions
     [Range(1, 1_000_000)]
     public int MaxMatchSequences { get; set; } = 2000;
 
+    /// <summary>Most bytes of a dataset's file one match search reads (whole lines from its start): its parsing's bound.</summary>
+    [Range(1024, long.MaxValue)]
+    public long MaxMatchDatasetBytes { get; set; } = 32L << 20;
+
     /// <summary>Most steps one hidden-state match search runs the model over (its engine time and states are this times the width).</summary>
     [Range(1, 100_000_000)]
     public int MaxMatchSteps { get; set; } = 200_000;

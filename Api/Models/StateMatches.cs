@@ -5,6 +5,7 @@ using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.Options;
 using RnnService.Api.Inference;
 using RnnService.Api.Infrastructure;
+using RnnService.Domain.Datasets;
 using RnnService.Domain.Predictions;
 using RnnService.Domain.Validation;
 using RnnService.Training.Data;
@@ -109,7 +110,8 @@ public static class StateMatches
         if (errors.Count > 0) return Problems.Validation(errors);
 
         // The dataset as the model's inputs, cut to the budget before anything runs.
-        var parsed = await Task.Run(() => DatasetParser.Parse(files.DatasetPath(dataset.FileName), dataset.Format), cancellationToken);
+        // A large dataset is read only as far as Inference:MaxMatchDatasetBytes (whole lines): the search is of its start.
+        var (parsed, partial) = await Task.Run(() => Read(files.DatasetPath(dataset.FileName), dataset.Format, limits.MaxMatchDatasetBytes), cancellationToken);
         var items = Inputs(parsed, model.Task is ForecastServing ? record : null, Math.Min(limits.MaxStepsPerSequence, limits.MaxMatchSteps));
         var taken = new List<SearchItem>();
         long steps = 0;
@@ -119,7 +121,7 @@ public static class StateMatches
             taken.Add(item);
             steps += item.Length;
         }
-        var truncated = taken.Count < items.Count;
+        var truncated = partial || taken.Count < items.Count;
 
         var selected = units.ToHashSet();
         var width = spec.Bidirectional ? 2 * spec.HiddenSize : spec.HiddenSize;
@@ -142,6 +144,17 @@ public static class StateMatches
         }
         var best = found.OrderByDescending(m => m.Score).ThenBy(m => m.Sequence).ThenBy(m => m.Start).Take(limit).ToArray();
         return TypedResults.Ok(new StateMatchResponse(record.Name, record.Version, datasetId, taken.Count, steps, truncated, best));
+    }
+
+    /// <summary>The dataset, or its first <paramref name="most"/> bytes cut at the last line's end (true: cut).</summary>
+    private static (ParsedDataset Parsed, bool Partial) Read(string path, DatasetFormat format, long most)
+    {
+        if (new FileInfo(path).Length <= most) return (DatasetParser.Parse(path, format), false);
+        var bytes = new byte[most];
+        using (var file = File.OpenRead(path)) file.ReadExactly(bytes);
+        var end = Array.LastIndexOf(bytes, (byte)'\n') + 1;
+        using var prefix = new MemoryStream(bytes, 0, end);
+        return (DatasetParser.Parse(prefix, format), true);
     }
 
     private static bool Fail(string message, List<ValidationError> errors)

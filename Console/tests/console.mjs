@@ -122,7 +122,7 @@ try {
 
   // 5. Predict; a bad request's ProblemDetails is shown readably.
   await page.goto(`${base}/ui/#/predict?model=reviews:1`);
-  await page.locator("[data-testid=predict-input]").waitFor();
+  await page.locator("[data-testid=predict-input][data-ready]").waitFor();
   await page.fill("[data-testid=predict-input]", "a great film with lovely music\nthe plot was dull and boring");
   await page.click("[data-testid=predict-submit]");
   await page.locator("[data-testid=predict-result] table").waitFor();
@@ -139,6 +139,7 @@ try {
 
   // 6. The explorer: states as a heatmap, a range and threshold pick units, the match view finds ranges in the dataset.
   await page.goto(`${base}/ui/#/explorer/reviews/1`);
+  await page.locator("[data-testid=explorer-input][data-ready]").waitFor();
   await page.fill("[data-testid=explorer-input]", "the film was great and the music lovely");
   await page.click("[data-testid=explore-run]");
   await page.locator("[data-testid=step-labels] .step").first().waitFor();
@@ -199,7 +200,7 @@ try {
     ["phone-datasets", "#/datasets", "[data-testid=upload-form]"],
     ["phone-job", `#/jobs/${jobId}`, "[data-testid=loss-chart] canvas"],
     ["phone-model", "#/models/passengers/1", "[data-testid=forecast-chart] canvas"],
-    ["phone-explorer", "#/explorer/reviews/1", "[data-testid=step-labels] .step"],
+    ["phone-explorer", "#/explorer/reviews/1", "[data-testid=explorer-input][data-ready]"],
   ]) {
     await page.goto(`${base}/ui/${hash}`);
     await page.locator(ready).first().waitFor();

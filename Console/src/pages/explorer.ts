@@ -88,11 +88,15 @@ export const explorerPage: Page = async (page, [name, versionText]) => {
     );
   };
 
+  // Only the latest run draws: an earlier answer that comes later is dropped.
+  let runs = 0;
   const run = async () => {
+    const mine = ++runs;
     const body: Record<string, unknown> = { model: `${name}:${versionText}`, returnStates: true, ...sequencesFrom(kind, typed.value) };
     for (const key of ["inputs", "texts", "tokens"]) if (Array.isArray(body[key])) body[key] = (body[key] as unknown[]).slice(0, 1);
     if (starts.value.trim()) body.starts = [starts.value.trim()];
     const answer = await post<{ outputs: PredictOutput[] }>("/predict", body);
+    if (mine !== runs) return;
     const output = answer.outputs[0];
     states = (direction.value === "backward" ? output.states?.backward : output.states?.forward) ?? [];
     const input = body.inputs as unknown[][] | undefined;
@@ -164,4 +168,6 @@ export const explorerPage: Page = async (page, [name, versionText]) => {
     matchesBox,
   );
   if (typed.value) await run();
+  // Ready for the user (the browser test waits for this before it types).
+  typed.dataset.ready = "true";
 };

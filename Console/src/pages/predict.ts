@@ -44,9 +44,12 @@ export const predictPage: Page = async (page, _params, _signal, query) => {
       ...(p.calendar ? [starts] : []),
       ...(p.knownFeatures ? [future] : []),
     );
+    delete typed.dataset.ready;
     const sample = await sampleInput(version);
     typed.value = sample?.typed ?? "";
     starts.value = sample?.starts ?? "";
+    // Filled in: what is typed from here on is the user's (the browser test waits for this).
+    typed.dataset.ready = "true";
   };
   model.addEventListener("change", () => void attempt(choose));
   const form = h("form", { class: "card" }, h("div", { class: "row" }, h("label", {}, "Model ", model)), typed, extras, h("button", { type: "submit", "data-testid": "predict-submit" }, "Predict"));
