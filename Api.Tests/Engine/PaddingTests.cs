@@ -10,19 +10,19 @@ public sealed class PaddingTests
     public static TheoryData<CellKind, bool, SequencePath> Cells()
     {
         var cells = new TheoryData<CellKind, bool, SequencePath>();
-        foreach (var path in new[] { SequencePath.Auto, SequencePath.Packed, SequencePath.Padded })
+        foreach (var path in new[] { SequencePath.Auto, SequencePath.Packed, SequencePath.Padded, SequencePath.Fused })
         foreach (var (cell, bidirectional) in new[] { (CellKind.Lstm, false), (CellKind.Lstm, true), (CellKind.Gru, false), (CellKind.Gru, true), (CellKind.Rnn, true) })
             cells.Add(cell, bidirectional, path);
         return cells;
     }
 
-    public static TheoryData<SequencePath> Paths() => [SequencePath.Auto, SequencePath.Packed, SequencePath.Padded];
+    public static TheoryData<SequencePath> Paths() => [SequencePath.Auto, SequencePath.Packed, SequencePath.Padded, SequencePath.Fused];
 
     public static TheoryData<PoolingKind, SequencePath> PoolingsAndPaths()
     {
         var cases = new TheoryData<PoolingKind, SequencePath>();
         foreach (var pooling in Enum.GetValues<PoolingKind>())
-        foreach (var path in new[] { SequencePath.Auto, SequencePath.Packed, SequencePath.Padded })
+        foreach (var path in new[] { SequencePath.Auto, SequencePath.Packed, SequencePath.Padded, SequencePath.Fused })
             cases.Add(pooling, path);
         return cases;
     }

@@ -77,7 +77,8 @@ public sealed partial class GracefulShutdownTests : IDisposable
             // One engine call at a time, and sequences long enough to keep it busy for a while: SIGTERM finds one
             // request running and the others queued behind it.
             ["Inference__Batching__MaxConcurrentBatches"] = "1",
-            ["Inference__MaxStepsPerSequence"] = "40000",
+            ["Inference__MaxStepsPerSequence"] = "150000",
+            ["Inference__MaxRequestMemoryMiB"] = "2048",
         });
         var client = await service.ReadyClientAsync();
         var dataset = await client.UploadDatasetAsync(TestData.SeasonalCsv(), "load.csv");
@@ -88,16 +89,22 @@ public sealed partial class GracefulShutdownTests : IDisposable
         });
         Assert.Equal("succeeded", (await client.WaitForEndAsync(job)).State());
         var small = new { model = "quick", inputs = new[] { new[] { 1.0, 2, 3, 4, 5, 6 } } };
-        var slow = new { model = "quick", inputs = Enumerable.Range(0, 4).Select(_ => Enumerable.Range(0, 40_000).Select(i => (double)(i % 12)).ToArray()).ToArray() };
+        var slow = new { model = "quick", inputs = Enumerable.Range(0, 4).Select(_ => Enumerable.Range(0, 150_000).Select(i => (double)(i % 12)).ToArray()).ToArray() };
         // The model loaded, and 32 open connections, so that the requests below reach the server at once.
         var warmUp = await Task.WhenAll(Enumerable.Range(0, 32).Select(_ => client.PostAsJsonAsync("/predict", small)));
         Assert.All(warmUp, response => Assert.Equal(HttpStatusCode.OK, response.StatusCode));
 
-        // The long request runs (about 2 s on two cores) while the short ones arrive and queue behind it.
+        // The long request runs (a few seconds on two cores, with the fused LSTM layer) while the short ones arrive and
+        // queue behind it.
         var running = client.PostAsJsonAsync("/predict", slow);
         await Task.Delay(700);
         var inFlight = new[] { running }.Concat(Enumerable.Range(0, 31).Select(_ => client.PostAsJsonAsync("/predict", small))).ToArray();
         await Task.Delay(200);
+        if (running.IsCompleted)
+        {
+            var early = await running;
+            Assert.Fail($"the long request ended early: {(int)early.StatusCode} {await early.Content.ReadAsStringAsync()}");
+        }
         Assert.DoesNotContain(inFlight, response => response.IsCompleted);
         var exit = service.TerminateAsync(Grace);
 

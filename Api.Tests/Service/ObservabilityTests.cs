@@ -68,9 +68,14 @@ public sealed class ObservabilityTests
             Assert.Equal("succeeded", (await client.WaitForEndAsync(job)).State());
             var predicted = await client.PostAsJsonAsync("/predict", new { model = "traced", inputs = new[] { Enumerable.Range(0, 12).Select(i => 100.0 + i).ToArray() } });
             Assert.Equal(HttpStatusCode.OK, predicted.StatusCode);
+            // The exporter sends every 100 ms; waiting for it here, not only on the flush at disposal, which a loaded
+            // machine can cut short (seen once in a full run).
+            for (var waited = 0; waited < 150 && !Exported().Contains("rnnservice.predict", StringComparison.Ordinal); waited++)
+                await Task.Delay(100);
         } // disposing the service flushes its exporter
 
-        var exported = Encoding.UTF8.GetString(received.SelectMany(body => body).ToArray());
+        string Exported() => Encoding.UTF8.GetString(received.SelectMany(body => body).ToArray());
+        var exported = Exported();
         foreach (var name in new[]
                  {
                      "rnnservice.predict", "rnnservice.batcher.queue", "rnnservice.batch", "rnnservice.engine.forward", "rnnservice.job.claim",

@@ -21,7 +21,10 @@ public enum LossKind
 /// <summary>How the recurrent layers meet sequences of different lengths; both give the same results.</summary>
 public enum SequencePath
 {
-    /// <summary>Packed on CUDA; on the CPU padded for training and for inference with little padding, else packed.</summary>
+    /// <summary>
+    /// Packed on CUDA; on the CPU padded for training, and for inference fused for LSTMs, else padded with little padding
+    /// and packed otherwise.
+    /// </summary>
     Auto,
 
     /// <summary>pack_padded_sequence: no padded step runs, but libtorch's CPU backward is quadratic in the length.</summary>
@@ -29,6 +32,12 @@ public enum SequencePath
 
     /// <summary>Padded batches, each sequence's own last step read out (reversed within its length backwards).</summary>
     Padded,
+
+    /// <summary>
+    /// The shim's own LSTM layer for CPU inference: one matrix product and one pass over the gates per step, over the rows
+    /// still running. Where it does not apply (training, CUDA, GRU and RNN cells) the model runs as on <see cref="Auto"/>.
+    /// </summary>
+    Fused,
 }
 
 public enum OptimizerKind

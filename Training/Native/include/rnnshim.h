@@ -142,11 +142,15 @@ RNN_API rnn_status rnn_model_read_parameters(rnn_model* model, float* destinatio
 RNN_API rnn_status rnn_model_write_parameters(rnn_model* model, const float* source, int64_t count);
 
 // How a model's recurrent layers meet sequences of different lengths: RNN_PATH_AUTO (packed on CUDA; on the CPU
-// padded for training and for inference with little padding, packed otherwise), or one of the two for every call
-// (the tests check that both give PyTorch's results).
+// padded for training, and for inference the fused LSTM layer for LSTMs, else padded with little padding and packed
+// otherwise), or one of them for every call (the tests check that each gives PyTorch's results). RNN_PATH_FUSED is
+// the shim's own LSTM layer for CPU inference; where it does not apply (training, CUDA, GRU and RNN cells) a model on
+// it runs as on RNN_PATH_AUTO without it. The environment variable RNNSHIM_FUSED_LSTM=0 keeps RNN_PATH_AUTO off it
+// (for comparing the two).
 #define RNN_PATH_AUTO 0
 #define RNN_PATH_PACKED 1
 #define RNN_PATH_PADDED 2
+#define RNN_PATH_FUSED 3
 RNN_API rnn_status rnn_model_set_sequence_path(rnn_model* model, int32_t path);
 
 // Inference: no autograd, dropout off. outputs: (batch_size, output_size), or (batch_size, steps, output_size) for a

@@ -497,7 +497,7 @@ rnn_status rnn_model_write_parameters(rnn_model* model, const float* source, int
 rnn_status rnn_model_set_sequence_path(rnn_model* model, int32_t path) {
   return guarded("a model setting", [&] {
     auto& m = *require(model, "model").state;
-    if (path < RNN_PATH_AUTO || path > RNN_PATH_PADDED) fail("path ", path, " is not auto (0), packed (1) or padded (2)");
+    if (path < RNN_PATH_AUTO || path > RNN_PATH_FUSED) fail("path ", path, " is not auto (0), packed (1), padded (2) or fused (3)");
     std::lock_guard<std::mutex> lock(m.mutex);
     m.module->path = path;
   });

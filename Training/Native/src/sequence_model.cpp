@@ -1,7 +1,10 @@
 #include "sequence_model.h"
 
+#include <cstdlib>
+#include <cstring>
 #include <limits>
 
+#include "fused_lstm.h"
 #include "guard.h"
 
 namespace rnn {
@@ -178,8 +181,40 @@ SequenceModelImpl::Encoded SequenceModelImpl::encode_padded(const torch::Tensor&
   return {torch::cat({at_last(forward_output), at_last(backward_reversed)}, 1), states_of(input)};
 }
 
+bool SequenceModelImpl::use_fused(const torch::Tensor& x) const {
+  static const bool enabled = [] {
+    const char* setting = std::getenv("RNNSHIM_FUSED_LSTM");
+    return setting == nullptr || std::strcmp(setting, "0") != 0;
+  }();
+  if (!lstm || !x.device().is_cpu() || x.scalar_type() != torch::kFloat) return false;
+  if (torch::GradMode::is_enabled() || is_training()) return false;  // inference only: it has no backward
+  return path == RNN_PATH_FUSED || (path == RNN_PATH_AUTO && enabled);
+}
+
+SequenceModelImpl::Encoded SequenceModelImpl::encode_fused(const torch::Tensor& x, const torch::Tensor& lengths, bool want_states) {
+  auto [sorted, order] = lengths.sort(/*dim=*/0, /*descending=*/true);
+  std::vector<int64_t> by_length(sorted.data_ptr<int64_t>(), sorted.data_ptr<int64_t>() + sorted.numel());
+  auto device_order = order.to(x.device());
+  torch::Tensor input = x.index_select(0, device_order).contiguous(), last;
+  for (int64_t layer = 0; layer < spec.num_layers; ++layer) {
+    auto [forward_output, forward_last] = fused_lstm_layer(input, by_length, layer_weights.at(static_cast<size_t>(layer * directions())), false);
+    if (!spec.bidirectional) {
+      input = forward_output;
+      last = forward_last;
+      continue;
+    }
+    auto [backward_output, backward_last] =
+        fused_lstm_layer(input, by_length, layer_weights.at(static_cast<size_t>(layer * directions() + 1)), true);
+    input = torch::cat({forward_output, backward_output}, 2);
+    last = torch::cat({forward_last, backward_last}, 1);
+  }
+  // Back to the caller's order.
+  auto inverse = device_order.argsort();
+  return {last.index_select(0, inverse), want_states ? input.index_select(0, inverse) : torch::Tensor()};
+}
+
 bool SequenceModelImpl::use_padded(const torch::Tensor& x, const torch::Tensor& lengths) const {
-  if (path != RNN_PATH_AUTO) return path == RNN_PATH_PADDED;
+  if (path != RNN_PATH_AUTO && path != RNN_PATH_FUSED) return path == RNN_PATH_PADDED;
   if (!x.device().is_cpu()) return false;  // cuDNN runs packed batches well
   if (torch::GradMode::is_enabled()) return true;  // libtorch's packed backward is quadratic on the CPU
   // Without a backward, packing costs only its copies, and it runs no padded step: it wins once padding is more than
@@ -214,8 +249,9 @@ torch::Tensor SequenceModelImpl::forward(const torch::Tensor& inputs, const torc
   const bool want_states = states != nullptr;
   // Every pooling but the last, and every per-step model, reads the per-step outputs.
   const bool want_steps = want_states || spec.pooling != RNN_POOLING_LAST || spec.per_step == 1;
-  auto [last, steps] =
-      use_padded(x, lengths) ? encode_padded(x, device_lengths, want_steps) : encode_packed(x, lengths, want_steps);
+  auto [last, steps] = use_fused(x)              ? encode_fused(x, lengths, want_steps)
+                       : use_padded(x, lengths) ? encode_padded(x, device_lengths, want_steps)
+                                                : encode_packed(x, lengths, want_steps);
   if (want_states) *states = steps;  // (batch, steps, directions * hidden)
   if (spec.per_step == 1) {
     // (batch, steps, output_size): the head at every step, zeros past each length (the head's bias would be there)
