@@ -142,7 +142,13 @@ try {
   await page.locator("[data-testid=explorer-input][data-ready]").waitFor();
   await page.fill("[data-testid=explorer-input]", "the film was great and the music lovely");
   await page.click("[data-testid=explore-run]");
-  await page.locator("[data-testid=step-labels] .step").first().waitFor();
+  // The page showed its sample first: wait for this text's columns, one per token.
+  const tokens = "the film was great and the music lovely";
+  await page.waitForFunction(
+    (expected) => [...document.querySelectorAll("[data-testid=step-labels] .step")].map((s) => s.textContent).join(" ") === expected,
+    tokens,
+    { timeout: 30_000 },
+  );
   check((await page.locator("[data-testid=step-labels] .step").count()) === 8, "one column per token");
   await page.fill("[data-testid=range-from]", "3");
   await page.fill("[data-testid=range-to]", "4");
