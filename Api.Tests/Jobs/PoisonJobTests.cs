@@ -73,14 +73,18 @@ public sealed class PoisonJobTests : IDisposable
             var job = await client.CreateJobAsync(new
             {
                 datasetId = dataset, modelName = "progress", task = new { kind = "forecast", inputLength = 24, horizon = 6 },
-                model = new { hiddenSize = 24 }, training = new { epochs = 8, batchSize = 8, earlyStoppingPatience = 0 },
+                model = new { hiddenSize = 24 }, training = new { epochs = 16, batchSize = 8, earlyStoppingPatience = 0 },
             });
 
-            // Killed four times, more than Jobs:MaxAttempts, each time after one more epoch was checkpointed.
+            // Killed four times, more than Jobs:MaxAttempts, each time after the attempt checkpointed an epoch of its own:
+            // one past the epoch the job stood at when the attempt claimed it (an attempt may run on past the epoch the
+            // test waits for before the kill lands, so a fixed epoch number could be one the next attempt starts with).
             for (var kill = 1; kill <= 4; kill++)
             {
-                var epoch = kill;
-                await client.WaitForJobAsync(job, j => j["attempts"]!.GetValue<int>() == kill && j["progress"]?["epoch"]?.GetValue<int>() >= epoch);
+                var attempt = kill;
+                var claimed = await client.WaitForJobAsync(job, j => j["attempts"]!.GetValue<int>() == attempt);
+                var from = claimed["progress"]?["epoch"]?.GetValue<int>() ?? 0;
+                await client.WaitForJobAsync(job, j => j["attempts"]!.GetValue<int>() == attempt && j["progress"]?["epoch"]?.GetValue<int>() > from);
                 service.Kill();
                 service.Dispose();
                 service = ServiceProcess.Start(dataDirectory);
@@ -91,7 +95,7 @@ public sealed class PoisonJobTests : IDisposable
 
             Assert.True(done.State() == "succeeded", done["error"]?.ToJsonString());
             Assert.Equal(5, done["attempts"]!.GetValue<int>());
-            Assert.Equal(Enumerable.Range(1, 8), done["history"]!.AsArray().Select(entry => entry!["epoch"]!.GetValue<int>()));
+            Assert.Equal(Enumerable.Range(1, 16), done["history"]!.AsArray().Select(entry => entry!["epoch"]!.GetValue<int>()));
         }
         finally
         {
