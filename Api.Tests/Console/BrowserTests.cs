@@ -15,12 +15,7 @@ public sealed class BrowserTests(ITestOutputHelper output)
 {
     private const string Key = "console-browser-test-key";
 
-    private static string Root()
-    {
-        for (var directory = new DirectoryInfo(AppContext.BaseDirectory); directory is not null; directory = directory.Parent)
-            if (File.Exists(Path.Combine(directory.FullName, "RnnService.sln"))) return directory.FullName;
-        throw new DirectoryNotFoundException("RnnService.sln above " + AppContext.BaseDirectory);
-    }
+    private static string Root() => Path.GetDirectoryName(PyTorch.Readme())!;
 
     [Fact]
     public async Task UploadTrainWatchPredictAndExploreInTheConsoleThenTryItOutInSwaggerUi()

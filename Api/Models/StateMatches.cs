@@ -112,16 +112,20 @@ public static class StateMatches
         // The dataset as the model's inputs, cut to the budget before anything runs.
         // A large dataset is read only as far as Inference:MaxMatchDatasetBytes (whole lines): the search is of its start.
         var (parsed, partial) = await Task.Run(() => Read(files.DatasetPath(dataset.FileName), dataset.Format, limits.MaxMatchDatasetBytes), cancellationToken);
-        var items = Inputs(parsed, model.Task is ForecastServing ? record : null, Math.Min(limits.MaxStepsPerSequence, limits.MaxMatchSteps));
+        // Items are made as they are taken: the rest of the dataset is never copied or tokenised.
         var taken = new List<SearchItem>();
         long steps = 0;
-        foreach (var item in items)
+        var truncated = partial;
+        foreach (var item in Inputs(parsed, model.Task is ForecastServing ? record : null, Math.Min(limits.MaxStepsPerSequence, limits.MaxMatchSteps)))
         {
-            if (taken.Count == most || steps + item.Length > limits.MaxMatchSteps) break;
+            if (taken.Count == most || steps + item.Length > limits.MaxMatchSteps)
+            {
+                truncated = true;
+                break;
+            }
             taken.Add(item);
             steps += item.Length;
         }
-        var truncated = partial || taken.Count < items.Count;
 
         var selected = units.ToHashSet();
         var width = spec.Bidirectional ? 2 * spec.HiddenSize : spec.HiddenSize;
@@ -212,14 +216,14 @@ public static class StateMatches
     /// Each example of a labelled dataset (at most <paramref name="maxSteps"/> steps of it); for a forecast model, its
     /// series cut into windows of its input length, with the known future and the start time that it reads.
     /// </summary>
-    private static List<SearchItem> Inputs(ParsedDataset parsed, ModelVersionRecord? forecast, int maxSteps)
+    private static IEnumerable<SearchItem> Inputs(ParsedDataset parsed, ModelVersionRecord? forecast, int maxSteps)
     {
         if (forecast is not null && parsed.TimeSeries is { } data)
         {
             var pre = StoredJson.Read<ForecastPreprocessing>(forecast.Preprocessing);
             var columns = pre.Features.Concat(pre.KnownFeatures ?? []).Select(data.ColumnIndex).ToArray();
             var known = (pre.KnownFeatures ?? []).Select(data.ColumnIndex).ToArray();
-            var windows = new List<SearchItem>();
+            var index = 0;
             foreach (var series in data.Series)
             {
                 for (var start = 0; start + pre.InputLength + (known.Length > 0 ? pre.Horizon : 0) <= series.Length; start += pre.InputLength)
@@ -236,42 +240,39 @@ public static class StateMatches
                         future = new InputSequence(next, pre.Horizon, known.Length);
                     }
                     var at = series.Times?[start].UtcDateTime.ToString("O", CultureInfo.InvariantCulture);
-                    var index = windows.Count;
                     var from = start;
-                    windows.Add(new SearchItem(index, series.Name, pre.InputLength, null, null, new InputSequence(values, pre.InputLength, columns.Length), future, at,
+                    yield return new SearchItem(index++, series.Name, pre.InputLength, null, null, new InputSequence(values, pre.InputLength, columns.Length), future, at,
                         // A model that reads the known future runs over the horizon's steps too: past the series' end there is nothing to show.
                         t => from + t < series.Length
                             ? string.Join(" ", columns.Select(c => series.Values[c][from + t].ToString("G6", CultureInfo.InvariantCulture)))
-                            : "…"));
+                            : "…");
                 }
             }
-            return windows;
+            yield break;
         }
         var labelled = parsed.Labelled ?? throw new InvalidOperationException("a time series dataset for a model that is not a forecaster");
-        var result = new List<SearchItem>(labelled.Count);
         for (var i = 0; i < labelled.Count; i++)
         {
             if (labelled.Texts is { } texts)
             {
                 var tokens = Tokenizer.Tokenize(texts[i]).Take(maxSteps).ToArray();
                 if (tokens.Length == 0) continue;
-                result.Add(new SearchItem(i, null, tokens.Length, string.Join(" ", tokens), null, null, null, null, t => tokens[t]));
+                yield return new SearchItem(i, null, tokens.Length, string.Join(" ", tokens), null, null, null, null, t => tokens[t]);
             }
             else if (labelled.Tokens is { } lists)
             {
                 var tokens = lists[i].Take(maxSteps).ToArray();
-                result.Add(new SearchItem(i, null, tokens.Length, null, tokens, null, null, null, t => tokens[t]));
+                yield return new SearchItem(i, null, tokens.Length, null, tokens, null, null, null, t => tokens[t]);
             }
             else
             {
                 var width = labelled.FeatureCount;
                 var steps = Math.Min(maxSteps, labelled.LengthOf(i));
                 var values = labelled.Steps![i].AsSpan(0, steps * width).ToArray();
-                result.Add(new SearchItem(i, null, steps, null, null, new InputSequence(values, steps, width), null, null,
-                    t => string.Join(" ", values.Skip(t * width).Take(width).Select(v => v.ToString("G6", CultureInfo.InvariantCulture)))));
+                yield return new SearchItem(i, null, steps, null, null, new InputSequence(values, steps, width), null, null,
+                    t => string.Join(" ", values.Skip(t * width).Take(width).Select(v => v.ToString("G6", CultureInfo.InvariantCulture))));
             }
         }
-        return result;
     }
 
     private sealed record SearchItem(

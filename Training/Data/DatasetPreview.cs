@@ -40,7 +40,7 @@ public sealed record DatasetPreview
                 Kind = parsed.Summary.Kind,
                 Series = series.Series.Take(MaxSeries).Select(s =>
                 {
-                    var steps = SampledSteps(s.Length).ToArray();
+                    var steps = Pipeline.ModelEvaluation.Sample(s.Length, MaxPoints).ToArray();
                     return new SeriesPreview(
                         s.Name, s.Length, steps,
                         s.Times is { } times ? steps.Select(t => times[t].UtcDateTime.ToString("O", CultureInfo.InvariantCulture)).ToArray() : null,
@@ -65,11 +65,6 @@ public sealed record DatasetPreview
                 data.PerStep ? data.Labels[i].Take(MaxExampleSteps * data.LabelWidth).ToArray() : data.Labels[i])).ToArray(),
         };
     }
-
-    /// <summary>At most <see cref="MaxPoints"/> of a series' steps, evenly spaced, the first and the last included.</summary>
-    private static IEnumerable<int> SampledSteps(int length) => length <= MaxPoints
-        ? Enumerable.Range(0, length)
-        : Enumerable.Range(0, MaxPoints).Select(i => (int)Math.Round(i * (length - 1) / (double)(MaxPoints - 1))).Distinct();
 }
 
 public sealed record SeriesPreview(string Name, int Length, int[] Steps, string[]? Times, IReadOnlyDictionary<string, double[]> Columns);

@@ -7,7 +7,7 @@ import type { Page } from "../router";
 const finalStates = ["succeeded", "failed", "cancelled"];
 
 /** The kinds a dataset can train, the first being the usual one. */
-function kindsFor(dataset: Dataset | undefined): string[] {
+export function kindsFor(dataset: Dataset | undefined): string[] {
   if (!dataset) return ["forecast", "classification", "regression", "labelling"];
   if (dataset.kind === "timeSeries") return ["forecast"];
   if (dataset.labels?.perStep) return ["labelling"];

@@ -3,6 +3,7 @@ import { LineChart, color } from "../charts";
 import type { Dataset, TrainingJob, TuningJob } from "../types";
 import { append, attempt, badge, h, number, table, time } from "../ui";
 import type { Page } from "../router";
+import { kindsFor } from "./jobs";
 
 const finalStates = ["succeeded", "failed", "cancelled"];
 
@@ -10,7 +11,7 @@ export const tuningListPage: Page = async (page) => {
   const [datasets, searches] = await Promise.all([get<Dataset[]>("/datasets"), get<TuningJob[]>("/tuning-jobs")]);
   const datasetSelect = h("select", { name: "datasetId" }, ...datasets.map((d) => h("option", { value: d.id }, `${d.name} (${d.kind})`)));
   const modelName = h("input", { type: "text", placeholder: "model name", required: true });
-  const kind = h("select", {}, ...["forecast", "classification", "regression", "labelling"].map((k) => h("option", { value: k }, k)));
+  const kind = h("select", {}, ...kindsFor(undefined).map((k) => h("option", { value: k }, k)));
   const settings = h("textarea", { rows: 5, spellcheck: false });
   settings.value = JSON.stringify({ search: { maxTrials: 6, maxParallel: 2, earlyStopping: "asha" }, training: { epochs: 20 } }, null, 1);
   const form = h(
