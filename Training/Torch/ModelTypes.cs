@@ -22,20 +22,24 @@ public enum LossKind
 public enum SequencePath
 {
     /// <summary>
-    /// Packed on CUDA; on the CPU padded for training, and for inference fused for LSTMs, else padded with little padding
-    /// and packed otherwise.
+    /// Packed on CUDA; on the CPU fused for LSTMs (training and inference), else padded for training, and for inference
+    /// padded with little padding and packed otherwise.
     /// </summary>
     Auto,
 
     /// <summary>pack_padded_sequence: no padded step runs, but libtorch's CPU backward is quadratic in the length.</summary>
     Packed,
 
-    /// <summary>Padded batches, each sequence's own last step read out (reversed within its length backwards).</summary>
+    /// <summary>
+    /// Padded batches through libtorch's operators, each sequence's own last step read out (reversed within its length
+    /// backwards).
+    /// </summary>
     Padded,
 
     /// <summary>
-    /// The shim's own LSTM layer for CPU inference: one matrix product and one pass over the gates per step, over the rows
-    /// still running. Where it does not apply (training, CUDA, GRU and RNN cells) the model runs as on <see cref="Auto"/>.
+    /// The shim's own LSTM layer on the CPU: one matrix product and one pass over the gates per step (for inference over
+    /// the rows still running; for training over padded batches, with its own backward). Where it does not apply (CUDA,
+    /// GRU and RNN cells) the model runs as on <see cref="Auto"/>.
     /// </summary>
     Fused,
 }

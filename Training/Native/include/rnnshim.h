@@ -141,11 +141,12 @@ RNN_API rnn_status rnn_model_describe_parameters(rnn_model* model, rnn_buffer** 
 RNN_API rnn_status rnn_model_read_parameters(rnn_model* model, float* destination, int64_t count);
 RNN_API rnn_status rnn_model_write_parameters(rnn_model* model, const float* source, int64_t count);
 
-// How a model's recurrent layers meet sequences of different lengths: RNN_PATH_AUTO (packed on CUDA; on the CPU
-// padded for training, and for inference the fused LSTM layer for LSTMs, else padded with little padding and packed
-// otherwise), or one of them for every call (the tests check that each gives PyTorch's results). RNN_PATH_FUSED is
-// the shim's own LSTM layer for CPU inference; where it does not apply (training, CUDA, GRU and RNN cells) a model on
-// it runs as on RNN_PATH_AUTO without it. The environment variable RNNSHIM_FUSED_LSTM=0 keeps RNN_PATH_AUTO off it
+// How a model's recurrent layers meet sequences of different lengths: RNN_PATH_AUTO (packed on CUDA; on the CPU the
+// fused LSTM layer for LSTMs, in training and inference; for other cells padded for training, and for inference padded
+// with little padding and packed otherwise), or one of them for every call (the tests check that each gives PyTorch's
+// results). RNN_PATH_FUSED is the shim's own LSTM layer on the CPU (with its own backward for training); where it does
+// not apply (CUDA, GRU and RNN cells) a model on it runs as on RNN_PATH_AUTO without it. RNN_PATH_PADDED is padded
+// through libtorch's operators. The environment variable RNNSHIM_FUSED_LSTM=0 keeps RNN_PATH_AUTO off the fused layer
 // (for comparing the two).
 #define RNN_PATH_AUTO 0
 #define RNN_PATH_PACKED 1

@@ -1,4 +1,4 @@
-// Inference through an LSTM layer on the CPU with one pass over the gates per step (see fused_lstm.cpp).
+// An LSTM layer on the CPU with one pass over the gates per step, for inference and for training (see fused_lstm.cpp).
 #pragma once
 
 #include <torch/torch.h>
@@ -13,5 +13,9 @@ namespace rnn {
 // sequence's state after its last step (reverse: after reading it from its last step back to its first).
 std::pair<torch::Tensor, torch::Tensor> fused_lstm_layer(const torch::Tensor& x, const std::vector<int64_t>& lengths,
                                                          const std::vector<torch::Tensor>& weights, bool reverse);
+
+// Training: an LSTM layer in the forward direction over every step of every row (padded), with its own backward.
+// x: (batch, steps, input) float; weights as above. Returns the per-step output (batch, steps, H).
+torch::Tensor fused_lstm_training_layer(const torch::Tensor& x, const std::vector<torch::Tensor>& weights);
 
 }  // namespace rnn

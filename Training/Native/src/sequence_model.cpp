@@ -133,8 +133,19 @@ torch::Tensor SequenceModelImpl::run_stack(const torch::Tensor& x) {
   return std::get<0>(elman->forward(x));
 }
 
-torch::Tensor SequenceModelImpl::run_layer(const torch::Tensor& x, int64_t layer, bool reverse) {
+torch::Tensor SequenceModelImpl::run_fused_stack(const torch::Tensor& x) {
+  const double dropout = spec.num_layers > 1 ? spec.dropout : 0.0;
+  torch::Tensor input = x;
+  for (int64_t layer = 0; layer < spec.num_layers; ++layer) {
+    if (layer > 0 && dropout > 0) input = torch::dropout(input, dropout, is_training());  // as nn.LSTM
+    input = fused_lstm_training_layer(input, layer_weights.at(static_cast<size_t>(layer)));
+  }
+  return input;
+}
+
+torch::Tensor SequenceModelImpl::run_layer(const torch::Tensor& x, int64_t layer, bool reverse, bool fused) {
   const auto& weights = layer_weights.at(static_cast<size_t>(layer * directions() + (reverse ? 1 : 0)));
+  if (fused) return fused_lstm_training_layer(x, weights);
   auto h0 = torch::zeros({1, x.size(0), spec.hidden_size}, x.options());
   const bool train = is_training();
   if (lstm) return std::get<0>(torch::lstm(x, {h0, h0}, weights, true, 1, 0.0, train, false, /*batch_first=*/true));
@@ -157,9 +168,10 @@ SequenceModelImpl::Encoded SequenceModelImpl::encode_padded(const torch::Tensor&
     return want_states ? output.masked_fill((t < l).unsqueeze(2).logical_not(), 0.0) : torch::Tensor();
   };
 
+  const bool fused = use_fused_training(x);
   // Forward direction: steps past a sequence's end come after the step that is read, so they change nothing.
   if (!spec.bidirectional) {
-    auto output = run_stack(x);  // (batch, steps, hidden)
+    auto output = fused ? run_fused_stack(x) : run_stack(x);  // (batch, steps, hidden)
     return {at_last(output), states_of(output)};
   }
 
@@ -173,22 +185,35 @@ SequenceModelImpl::Encoded SequenceModelImpl::encode_padded(const torch::Tensor&
   for (int64_t layer = 0; layer < spec.num_layers; ++layer) {
     // As nn.LSTM: dropout on every layer's output but the last, in training.
     if (layer > 0 && dropout > 0) input = torch::dropout(input, dropout, is_training());
-    forward_output = run_layer(input, layer, false);
-    backward_reversed = run_layer(flip(input), layer, true);
+    forward_output = run_layer(input, layer, false, fused);
+    backward_reversed = run_layer(flip(input), layer, true, fused);
     input = torch::cat({forward_output, flip(backward_reversed)}, 2);
   }
   // The backward direction's final state is its state after reading the whole sequence reversed.
   return {torch::cat({at_last(forward_output), at_last(backward_reversed)}, 1), states_of(input)};
 }
 
-bool SequenceModelImpl::use_fused(const torch::Tensor& x) const {
+namespace {
+
+bool fused_enabled() {
   static const bool enabled = [] {
     const char* setting = std::getenv("RNNSHIM_FUSED_LSTM");
     return setting == nullptr || std::strcmp(setting, "0") != 0;
   }();
+  return enabled;
+}
+
+}  // namespace
+
+bool SequenceModelImpl::use_fused(const torch::Tensor& x) const {
   if (!lstm || !x.device().is_cpu() || x.scalar_type() != torch::kFloat) return false;
-  if (torch::GradMode::is_enabled() || is_training()) return false;  // inference only: it has no backward
-  return path == RNN_PATH_FUSED || (path == RNN_PATH_AUTO && enabled);
+  if (torch::GradMode::is_enabled() || is_training()) return false;  // training takes use_fused_training's layer
+  return path == RNN_PATH_FUSED || (path == RNN_PATH_AUTO && fused_enabled());
+}
+
+bool SequenceModelImpl::use_fused_training(const torch::Tensor& x) const {
+  if (!lstm || !x.device().is_cpu() || x.scalar_type() != torch::kFloat) return false;
+  return path == RNN_PATH_FUSED || (path == RNN_PATH_AUTO && fused_enabled());
 }
 
 SequenceModelImpl::Encoded SequenceModelImpl::encode_fused(const torch::Tensor& x, const torch::Tensor& lengths, bool want_states) {

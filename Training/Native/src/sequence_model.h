@@ -51,10 +51,15 @@ struct SequenceModelImpl : torch::nn::Module {
   bool use_fused(const torch::Tensor& x) const;
   Encoded encode_fused(const torch::Tensor& x, const torch::Tensor& lengths, bool want_states);
 
-  // The whole recurrent stack over a tensor (padded) input: the top layer's per-step output.
+  // LSTM training on the CPU through fused_lstm_training_layer, on the padded path.
+  bool use_fused_training(const torch::Tensor& x) const;
+
+  // The whole recurrent stack over a tensor (padded) input: the top layer's per-step output; run_fused_stack is the
+  // same through the fused training layer (an LSTM's).
   torch::Tensor run_stack(const torch::Tensor& x);
-  // One layer in one direction over a padded input, by the functional ops: per-step output.
-  torch::Tensor run_layer(const torch::Tensor& x, int64_t layer, bool reverse);
+  torch::Tensor run_fused_stack(const torch::Tensor& x);
+  // One layer in one direction over a padded input, by the functional ops or the fused training layer: per-step output.
+  torch::Tensor run_layer(const torch::Tensor& x, int64_t layer, bool reverse, bool fused);
 
   int64_t directions() const { return spec.bidirectional ? 2 : 1; }
 
