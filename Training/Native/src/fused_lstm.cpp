@@ -10,61 +10,13 @@
 // weights' gradients over all steps as single matrix products.
 #include "fused_lstm.h"
 
-#include <algorithm>
-#include <cmath>
-#include <cstdint>
-#include <cstring>
-
-#include <ATen/Parallel.h>
+#include "fused_math.h"
 
 namespace rnn {
 
 namespace {
 
-// The per-element functions and row loops are always inlined into the row-loop functions below, which are compiled once
-// per instruction set (target_clones), so that each clone's loop is vectorised whatever the inliner's heuristics say.
-#define RNN_INLINE inline __attribute__((always_inline))
-
-// exp(x) for float with a relative error below 2e-7 (Cephes' expf): range reduction to [-ln2/2, ln2/2], a degree-6
-// polynomial, and 2^n put into the exponent bits. Written without calls or branches so that the compiler vectorises
-// the loops that use it; saturates instead of overflowing.
-RNN_INLINE float exp_approx(float x) {
-  x = x > 88.3762626647949f ? 88.3762626647949f : x;
-  x = x < -87.3365447504f ? -87.3365447504f : x;
-  float fx = x * 1.44269504088896341f + 0.5f;
-  int32_t n = static_cast<int32_t>(fx);
-  n -= (static_cast<float>(n) > fx) ? 1 : 0;  // floor
-  const float nf = static_cast<float>(n);
-  x = x - nf * 0.693359375f + nf * 2.12194440e-4f;
-  float y = 1.9875691500e-4f;
-  y = y * x + 1.3981999507e-3f;
-  y = y * x + 8.3334519073e-3f;
-  y = y * x + 4.1665795894e-2f;
-  y = y * x + 1.6666665459e-1f;
-  y = y * x + 5.0000001201e-1f;
-  y = y * x * x + x + 1.0f;
-  int32_t bits = (n + 127) << 23;
-  float scale;
-  std::memcpy(&scale, &bits, sizeof scale);
-  return y * scale;
-}
-
-RNN_INLINE float sigmoid(float x) { return 1.0f / (1.0f + exp_approx(-x)); }
-
-// tanh as Cephes' tanhf: an odd polynomial for |x| < 0.625 (where 1 - 2 / (1 + exp(2x)) would lose the small value's
-// digits to cancellation), that form elsewhere. Both are computed and blended, not selected: GCC sinks a selected
-// value's computation into a branch, and the loop is then not vectorised. The polynomial reads x clamped to its range,
-// so that it stays finite (0 times infinity would be NaN) for any x.
-RNN_INLINE float tanh_approx(float x) {
-  float s = x > 0.625f ? 0.625f : x;
-  s = s < -0.625f ? -0.625f : s;
-  const float z = s * s;
-  const float near_zero =
-      ((((-5.70498872745e-3f * z + 2.06390887954e-2f) * z - 5.37397155531e-2f) * z + 1.33314422036e-1f) * z - 3.33332819422e-1f) * z * s + s;
-  const float far = 1.0f - 2.0f / (1.0f + exp_approx(2.0f * x));
-  const float near = s == x ? 1.0f : 0.0f;  // |x| <= 0.625
-  return near * near_zero + (1.0f - near) * far;
-}
+using namespace fused;
 
 // One row's cell update over its `hidden` units: g holds h @ W_hh^T, p the step's input projection (biases in), both
 // as four gate blocks (i, f, g, o); c and h are updated in place and h is also written to out. Restrict pointers and
@@ -151,14 +103,6 @@ void train_backward(int64_t rows, int64_t hidden, const float* gates, const floa
     const int64_t at = r * hidden;
     row_train_backward(hidden, gates + 4 * at, c0 + at, c + at, dout + at, dh + at, dc + at, da + 4 * at);
   }
-}
-
-// A pass over a step's rows, split over libtorch's intra-op threads when the step is large enough to pay for it (rows
-// are independent: the results do not depend on the split).
-template <typename Pass>
-void by_rows(int64_t rows, int64_t hidden, const Pass& pass) {
-  const int64_t grain = std::max<int64_t>(1, 2048 / hidden);
-  at::parallel_for(0, rows, grain, pass);
 }
 
 // One LSTM layer (forward direction, every step of every row) as an autograd function. The forward keeps each step's

@@ -4,6 +4,7 @@
 #include <cstring>
 #include <limits>
 
+#include "fused_gru.h"
 #include "fused_lstm.h"
 #include "guard.h"
 
@@ -133,19 +134,23 @@ torch::Tensor SequenceModelImpl::run_stack(const torch::Tensor& x) {
   return std::get<0>(elman->forward(x));
 }
 
+torch::Tensor SequenceModelImpl::run_fused_layer(const torch::Tensor& x, const std::vector<torch::Tensor>& weights) const {
+  return lstm ? fused_lstm_training_layer(x, weights) : fused_gru_training_layer(x, weights);
+}
+
 torch::Tensor SequenceModelImpl::run_fused_stack(const torch::Tensor& x) {
   const double dropout = spec.num_layers > 1 ? spec.dropout : 0.0;
   torch::Tensor input = x;
   for (int64_t layer = 0; layer < spec.num_layers; ++layer) {
     if (layer > 0 && dropout > 0) input = torch::dropout(input, dropout, is_training());  // as nn.LSTM
-    input = fused_lstm_training_layer(input, layer_weights.at(static_cast<size_t>(layer)));
+    input = run_fused_layer(input, layer_weights.at(static_cast<size_t>(layer)));
   }
   return input;
 }
 
 torch::Tensor SequenceModelImpl::run_layer(const torch::Tensor& x, int64_t layer, bool reverse, bool fused) {
   const auto& weights = layer_weights.at(static_cast<size_t>(layer * directions() + (reverse ? 1 : 0)));
-  if (fused) return fused_lstm_training_layer(x, weights);
+  if (fused) return run_fused_layer(x, weights);
   auto h0 = torch::zeros({1, x.size(0), spec.hidden_size}, x.options());
   const bool train = is_training();
   if (lstm) return std::get<0>(torch::lstm(x, {h0, h0}, weights, true, 1, 0.0, train, false, /*batch_first=*/true));
@@ -212,7 +217,7 @@ bool SequenceModelImpl::use_fused(const torch::Tensor& x) const {
 }
 
 bool SequenceModelImpl::use_fused_training(const torch::Tensor& x) const {
-  if (!lstm || !x.device().is_cpu() || x.scalar_type() != torch::kFloat) return false;
+  if (!(lstm || gru) || !x.device().is_cpu() || x.scalar_type() != torch::kFloat) return false;
   return path == RNN_PATH_FUSED || (path == RNN_PATH_AUTO && fused_enabled());
 }
 

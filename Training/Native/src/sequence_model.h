@@ -51,11 +51,12 @@ struct SequenceModelImpl : torch::nn::Module {
   bool use_fused(const torch::Tensor& x) const;
   Encoded encode_fused(const torch::Tensor& x, const torch::Tensor& lengths, bool want_states);
 
-  // LSTM training on the CPU through fused_lstm_training_layer, on the padded path.
+  // LSTM and GRU training on the CPU through the fused training layers (fused_lstm.h, fused_gru.h), on the padded path.
   bool use_fused_training(const torch::Tensor& x) const;
+  torch::Tensor run_fused_layer(const torch::Tensor& x, const std::vector<torch::Tensor>& weights) const;
 
   // The whole recurrent stack over a tensor (padded) input: the top layer's per-step output; run_fused_stack is the
-  // same through the fused training layer (an LSTM's).
+  // same through the fused training layers (an LSTM's or a GRU's).
   torch::Tensor run_stack(const torch::Tensor& x);
   torch::Tensor run_fused_stack(const torch::Tensor& x);
   // One layer in one direction over a padded input, by the functional ops or the fused training layer: per-step output.

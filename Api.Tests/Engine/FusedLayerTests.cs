@@ -5,12 +5,12 @@ using RnnService.Training.Torch;
 namespace RnnService.Api.Tests.Engine;
 
 /// <summary>
-/// The shim's fused LSTM layer (inference and training on the CPU) against libtorch's own packed LSTM: the same outputs
-/// and states, and the same weights after training steps, on long sequences of mixed lengths, where an approximation's
-/// error would build up step after step. PyTorch parity on
+/// The shim's fused layers on the CPU (LSTM inference and training, GRU training) against libtorch's own packed LSTM and
+/// GRU: the same outputs and states, and the same weights after training steps, on long sequences of mixed lengths,
+/// where an approximation's error would build up step after step. PyTorch parity on
 /// every LSTM case is in <see cref="PyTorchParityTests"/>, padding independence in <see cref="PaddingTests"/>.
 /// </summary>
-public sealed class FusedLstmTests
+public sealed class FusedLayerTests
 {
     [Theory]
     [InlineData(false, 1)]
@@ -65,19 +65,21 @@ public sealed class FusedLstmTests
     }
 
     /// <summary>
-    /// Training takes the fused layer's own backward (LSTMs on the CPU): a few Adam steps on long sequences of mixed
-    /// lengths leave libtorch's weights, packed (PyTorch's own LSTM) as the reference, at 1e-5; with the layer turned off
-    /// (the padded path through libtorch's operators) as well.
+    /// Training takes the fused layers' own backward (LSTMs and GRUs on the CPU): a few Adam steps on long sequences of
+    /// mixed lengths leave libtorch's weights, packed (PyTorch's own LSTM and GRU) as the reference, at 1e-5.
     /// </summary>
     [Theory]
-    [InlineData(false, 1, PoolingKind.Last)]
-    [InlineData(true, 2, PoolingKind.Last)]
-    [InlineData(false, 2, PoolingKind.Mean)]
-    public void TrainingStepsOnTheFusedLayerGiveLibtorchsWeights(bool bidirectional, int layers, PoolingKind pooling)
+    [InlineData(CellKind.Lstm, false, 1, PoolingKind.Last)]
+    [InlineData(CellKind.Lstm, true, 2, PoolingKind.Last)]
+    [InlineData(CellKind.Lstm, false, 2, PoolingKind.Mean)]
+    [InlineData(CellKind.Gru, false, 1, PoolingKind.Last)]
+    [InlineData(CellKind.Gru, true, 2, PoolingKind.Last)]
+    [InlineData(CellKind.Gru, false, 2, PoolingKind.Mean)]
+    public void TrainingStepsOnTheFusedLayersGiveLibtorchsWeights(CellKind cell, bool bidirectional, int layers, PoolingKind pooling)
     {
         var spec = new ModelSpec
         {
-            Cell = CellKind.Lstm, InputSize = 4, HiddenSize = 32, NumLayers = layers, Bidirectional = bidirectional, OutputSize = 2,
+            Cell = cell, InputSize = 4, HiddenSize = 32, NumLayers = layers, Bidirectional = bidirectional, OutputSize = 2,
             Pooling = pooling,
         };
         var random = new Random(5);
