@@ -5,19 +5,21 @@ using RnnService.Training.Torch;
 namespace RnnService.Api.Tests.Engine;
 
 /// <summary>
-/// The shim's fused layers on the CPU (LSTM inference and training, GRU training) against libtorch's own packed LSTM and
-/// GRU: the same outputs and states, and the same weights after training steps, on long sequences of mixed lengths,
-/// where an approximation's error would build up step after step. PyTorch parity on
-/// every LSTM case is in <see cref="PyTorchParityTests"/>, padding independence in <see cref="PaddingTests"/>.
+/// The shim's fused layers on the CPU (LSTM and GRU, inference and training) against libtorch's own packed LSTM and GRU:
+/// the same outputs and states, and the same weights after training steps, on long sequences of mixed lengths, where an
+/// approximation's error would build up step after step. PyTorch parity on every LSTM and GRU case is in
+/// <see cref="PyTorchParityTests"/>, padding independence in <see cref="PaddingTests"/>.
 /// </summary>
 public sealed class FusedLayerTests
 {
     [Theory]
-    [InlineData(false, 1)]
-    [InlineData(true, 2)]
-    public void LongMixedSequencesGiveLibtorchsOutputsAndStates(bool bidirectional, int layers)
+    [InlineData(CellKind.Lstm, false, 1)]
+    [InlineData(CellKind.Lstm, true, 2)]
+    [InlineData(CellKind.Gru, false, 1)]
+    [InlineData(CellKind.Gru, true, 2)]
+    public void LongMixedSequencesGiveLibtorchsOutputsAndStates(CellKind cell, bool bidirectional, int layers)
     {
-        var spec = new ModelSpec { Cell = CellKind.Lstm, InputSize = 8, HiddenSize = 64, NumLayers = layers, Bidirectional = bidirectional, OutputSize = 3 };
+        var spec = new ModelSpec { Cell = cell, InputSize = 8, HiddenSize = 64, NumLayers = layers, Bidirectional = bidirectional, OutputSize = 3 };
         using var fused = SequenceModel.Create(spec, seed: 3);
         using var packed = SequenceModel.Create(spec, seed: 3);
         fused.SequencePath = SequencePath.Fused;
@@ -42,10 +44,12 @@ public sealed class FusedLayerTests
     /// Inputs far outside any scale (1e26, as the hostile-input test sends) saturate every gate: the fused layer's
     /// approximations stay finite there and give libtorch's outputs, as do tiny ones.
     /// </summary>
-    [Fact]
-    public void ExtremeInputsGiveLibtorchsFiniteOutputs()
+    [Theory]
+    [InlineData(CellKind.Lstm)]
+    [InlineData(CellKind.Gru)]
+    public void ExtremeInputsGiveLibtorchsFiniteOutputs(CellKind cell)
     {
-        var spec = new ModelSpec { Cell = CellKind.Lstm, InputSize = 2, HiddenSize = 16, NumLayers = 2, OutputSize = 2 };
+        var spec = new ModelSpec { Cell = cell, InputSize = 2, HiddenSize = 16, NumLayers = 2, OutputSize = 2 };
         using var fused = SequenceModel.Create(spec, seed: 4);
         using var packed = SequenceModel.Create(spec, seed: 4);
         fused.SequencePath = SequencePath.Fused;
@@ -127,7 +131,7 @@ public sealed class FusedLayerVectorisationTests
         // Function by function: a header line "<address> <name(…) [clone .avx2]>:" and its instructions up to a blank line.
         var functions = listing.Split("\n\n").Select(block => block.Trim()).Where(block => block.Contains(">:\n", StringComparison.Ordinal))
             .ToDictionary(block => block[..block.IndexOf('\n')], block => block);
-        foreach (var pass in new[] { "cell_update", "train_forward", "train_backward", "step_forward", "step_backward" })
+        foreach (var pass in new[] { "cell_update", "train_forward", "train_backward", "step_infer", "step_forward", "step_backward" })
         {
             var clone = functions.Where(function => function.Key.Contains("::" + pass + "(", StringComparison.Ordinal)
                                                     && function.Key.Contains("[clone .avx2]", StringComparison.Ordinal)).ToList();

@@ -22,7 +22,7 @@ public enum LossKind
 public enum SequencePath
 {
     /// <summary>
-    /// Packed on CUDA; on the CPU fused for LSTM training and inference and GRU training, else padded for training, and
+    /// Packed on CUDA; on the CPU fused for LSTMs and GRUs (training and inference); RNN cells padded for training, and
     /// for inference padded with little padding and packed otherwise.
     /// </summary>
     Auto,
@@ -37,9 +37,9 @@ public enum SequencePath
     Padded,
 
     /// <summary>
-    /// The shim's own layers on the CPU: one matrix product and one pass over the gates per step (LSTM inference over the
-    /// rows still running; LSTM and GRU training over padded batches, with their own backward). Where they do not apply
-    /// (CUDA, RNN cells, GRU inference) the model runs as on <see cref="Auto"/>.
+    /// The shim's own LSTM and GRU layers on the CPU: one matrix product and one pass over the gates per step (inference
+    /// over the rows still running; training over padded batches, with their own backward). Where they do not apply
+    /// (CUDA, RNN cells) the model runs as on <see cref="Auto"/>.
     /// </summary>
     Fused,
 }

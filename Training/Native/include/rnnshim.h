@@ -142,10 +142,10 @@ RNN_API rnn_status rnn_model_read_parameters(rnn_model* model, float* destinatio
 RNN_API rnn_status rnn_model_write_parameters(rnn_model* model, const float* source, int64_t count);
 
 // How a model's recurrent layers meet sequences of different lengths: RNN_PATH_AUTO (packed on CUDA; on the CPU the
-// shim's fused layers for LSTM training and inference and GRU training; otherwise padded for training, and for inference
+// shim's fused layers for LSTMs and GRUs, training and inference; RNN cells padded for training, and for inference
 // padded with little padding and packed otherwise), or one of them for every call (the tests check that each gives
 // PyTorch's results). RNN_PATH_FUSED is the shim's own layers on the CPU (with their own backward for training); where
-// they do not apply (CUDA, RNN cells, GRU inference) a model on it runs as on RNN_PATH_AUTO without them.
+// they do not apply (CUDA, RNN cells) a model on it runs as on RNN_PATH_AUTO without them.
 // RNN_PATH_PADDED is padded through libtorch's operators. The environment variable RNNSHIM_FUSED_LSTM=0 keeps
 // RNN_PATH_AUTO off the fused layers, LSTM and GRU (for comparing the two).
 #define RNN_PATH_AUTO 0

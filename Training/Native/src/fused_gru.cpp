@@ -1,8 +1,8 @@
-// A GRU layer for training on the CPU, as fused_lstm.cpp's LSTM: libtorch runs each step as a dozen operators (the
+// A GRU layer on the CPU, for inference and training, as fused_lstm.cpp's LSTM: libtorch runs each step as a dozen operators (the
 // recurrent product, two chunks, two sigmoids, a tanh, the reset product and the interpolation), and its backward
 // accumulates the recurrent weight's gradient step by step. Here a step is one recurrent product and one pass over the
 // gates; the backward is one product and one pass per step, then the weights' gradients over all steps as single
-// products. PyTorch's GRU: r = σ(x W_ir + b_ir + h W_hr + b_hr), z likewise, n = tanh(x W_in + b_in + r (h W_hn + b_hn)),
+// products; inference runs over the rows still running, sorted by length. PyTorch's GRU: r = σ(x W_ir + b_ir + h W_hr + b_hr), z likewise, n = tanh(x W_in + b_in + r (h W_hn + b_hn)),
 // h' = (1 − z) n + z h.
 #include "fused_gru.h"
 
@@ -50,6 +50,27 @@ RNN_INLINE void row_backward(int64_t hidden, const float* __restrict gates, cons
     dg[2 * hidden + j] = candidate_pre * reset;
     direct[j] = state * update;
   }
+}
+
+// Inference through one row's step: `a` the step's input pre-activations (b_ih in), `g` the recurrent product (b_hh
+// in); h is updated in place and also written to out.
+RNN_INLINE void row_infer(int64_t hidden, const float* __restrict a, const float* __restrict g, float* __restrict h,
+                          float* __restrict out) {
+  for (int64_t j = 0; j < hidden; ++j) {
+    const float reset = sigmoid(a[j] + g[j]);
+    const float update = sigmoid(a[hidden + j] + g[hidden + j]);
+    const float candidate = tanh_approx(a[2 * hidden + j] + reset * g[2 * hidden + j]);
+    const float state = (1.0f - update) * candidate + update * h[j];
+    h[j] = state;
+    out[j] = state;
+  }
+}
+
+#if defined(__x86_64__) && defined(__GNUC__)
+__attribute__((target_clones("avx2", "default")))
+#endif
+void step_infer(int64_t rows, int64_t hidden, const float* const* projection, const float* g, float* h, float* const* out) {
+  for (int64_t r = 0; r < rows; ++r) row_infer(hidden, projection[r], g + r * 3 * hidden, h + r * hidden, out[r]);
 }
 
 #if defined(__x86_64__) && defined(__GNUC__)
@@ -147,6 +168,46 @@ struct FusedGruTraining : torch::autograd::Function<FusedGruTraining> {
 };
 
 }  // namespace
+
+std::pair<torch::Tensor, torch::Tensor> fused_gru_layer(const torch::Tensor& x, const std::vector<int64_t>& lengths,
+                                                        const std::vector<torch::Tensor>& weights, bool reverse) {
+  const int64_t batch = x.size(0), steps = x.size(1), input = x.size(2);
+  const int64_t hidden = weights[1].size(1);
+  const auto options = x.options();
+  // Every step's input pre-activations at once, b_ih in: (batch, steps, 3H).
+  auto projection = torch::addmm(weights[2], x.reshape({batch * steps, input}), weights[0].t()).view({batch, steps, 3 * hidden}).contiguous();
+  auto output = torch::zeros({batch, steps, hidden}, options);
+  auto h = torch::zeros({batch, hidden}, options);
+  auto recurrent = torch::empty({batch, 3 * hidden}, options);
+  const auto weight_t = weights[1].t();
+  const float* projected = projection.data_ptr<float>();
+  float* out = output.data_ptr<float>();
+  std::vector<const float*> projection_rows(static_cast<size_t>(batch));
+  std::vector<float*> output_rows(static_cast<size_t>(batch));
+  int64_t running = batch;
+  for (int64_t k = 0; k < steps; ++k) {
+    while (running > 0 && lengths[static_cast<size_t>(running - 1)] <= k) --running;  // sorted longest first
+    if (running == 0) break;
+    for (int64_t r = 0; r < running; ++r) {
+      const int64_t t = reverse ? lengths[static_cast<size_t>(r)] - 1 - k : k;
+      projection_rows[static_cast<size_t>(r)] = projected + (r * steps + t) * 3 * hidden;
+      output_rows[static_cast<size_t>(r)] = out + (r * steps + t) * hidden;
+    }
+    auto running_recurrent = recurrent.narrow(0, 0, running);
+    if (k == 0) {
+      running_recurrent.copy_(weights[3].expand({running, 3 * hidden}));  // h is zero before the first step
+    } else {
+      torch::addmm_out(running_recurrent, weights[3], h.narrow(0, 0, running), weight_t);
+    }
+    const float* g = recurrent.data_ptr<float>();
+    float* state = h.data_ptr<float>();
+    by_rows(running, hidden, [&](int64_t begin, int64_t end) {
+      step_infer(end - begin, hidden, projection_rows.data() + begin, g + begin * 3 * hidden, state + begin * hidden,
+                 output_rows.data() + begin);
+    });
+  }
+  return {output, h};
+}
 
 torch::Tensor fused_gru_training_layer(const torch::Tensor& x, const std::vector<torch::Tensor>& weights) {
   return FusedGruTraining::apply(x.contiguous(), weights[0], weights[1], weights[2], weights[3]);

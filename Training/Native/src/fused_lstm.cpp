@@ -217,8 +217,13 @@ std::pair<torch::Tensor, torch::Tensor> fused_lstm_layer(const torch::Tensor& x,
     } else {
       torch::mm_out(running_gates, h.narrow(0, 0, running), recurrent);
     }
-    cell_update(running, hidden, gates.data_ptr<float>(), projection_rows.data(), c.data_ptr<float>(), h.data_ptr<float>(),
-                output_rows.data());
+    const float* g = gates.data_ptr<float>();
+    float* cell = c.data_ptr<float>();
+    float* state = h.data_ptr<float>();
+    by_rows(running, hidden, [&](int64_t begin, int64_t end) {
+      cell_update(end - begin, hidden, g + begin * 4 * hidden, projection_rows.data() + begin, cell + begin * hidden,
+                  state + begin * hidden, output_rows.data() + begin);
+    });
   }
   return {output, h};
 }

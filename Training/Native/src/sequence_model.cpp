@@ -211,7 +211,7 @@ bool fused_enabled() {
 }  // namespace
 
 bool SequenceModelImpl::use_fused(const torch::Tensor& x) const {
-  if (!lstm || !x.device().is_cpu() || x.scalar_type() != torch::kFloat) return false;
+  if (!(lstm || gru) || !x.device().is_cpu() || x.scalar_type() != torch::kFloat) return false;
   if (torch::GradMode::is_enabled() || is_training()) return false;  // training takes use_fused_training's layer
   return path == RNN_PATH_FUSED || (path == RNN_PATH_AUTO && fused_enabled());
 }
@@ -227,14 +227,15 @@ SequenceModelImpl::Encoded SequenceModelImpl::encode_fused(const torch::Tensor& 
   auto device_order = order.to(x.device());
   torch::Tensor input = x.index_select(0, device_order).contiguous(), last;
   for (int64_t layer = 0; layer < spec.num_layers; ++layer) {
-    auto [forward_output, forward_last] = fused_lstm_layer(input, by_length, layer_weights.at(static_cast<size_t>(layer * directions())), false);
+    const auto layer_fn = lstm ? fused_lstm_layer : fused_gru_layer;
+    auto [forward_output, forward_last] = layer_fn(input, by_length, layer_weights.at(static_cast<size_t>(layer * directions())), false);
     if (!spec.bidirectional) {
       input = forward_output;
       last = forward_last;
       continue;
     }
     auto [backward_output, backward_last] =
-        fused_lstm_layer(input, by_length, layer_weights.at(static_cast<size_t>(layer * directions() + 1)), true);
+        layer_fn(input, by_length, layer_weights.at(static_cast<size_t>(layer * directions() + 1)), true);
     input = torch::cat({forward_output, backward_output}, 2);
     last = torch::cat({forward_last, backward_last}, 1);
   }

@@ -47,7 +47,8 @@ struct SequenceModelImpl : torch::nn::Module {
   bool use_padded(const torch::Tensor& x, const torch::Tensor& lengths) const;
   Encoded encode_packed(const torch::Tensor& x, const torch::Tensor& lengths, bool want_states);
   Encoded encode_padded(const torch::Tensor& x, const torch::Tensor& device_lengths, bool want_states);
-  // LSTM inference on the CPU through fused_lstm_layer (rows sorted by length, then put back in the caller's order).
+  // LSTM and GRU inference on the CPU through fused_lstm_layer and fused_gru_layer (rows sorted by length, then put back
+  // in the caller's order).
   bool use_fused(const torch::Tensor& x) const;
   Encoded encode_fused(const torch::Tensor& x, const torch::Tensor& lengths, bool want_states);
 
