@@ -134,7 +134,7 @@ struct FusedGruTraining : torch::autograd::Function<FusedGruTraining> {
     const auto gates = context->saved_data["gates"].toTensor();
     const auto recurrent = context->saved_data["recurrent"].toTensor();
     const auto states = context->saved_data["states"].toTensor();
-    const int64_t steps = gates.size(0), batch = gates.size(1), hidden = weight_hh.size(1), width = input.size(2);
+    const int64_t steps = gates.size(0), batch = gates.size(1), hidden = weight_hh.size(1);
     const auto options = gates.options();
     auto dout = outputs[0].defined() ? outputs[0].transpose(0, 1).contiguous() : torch::zeros({steps, batch, hidden}, options);
     auto da = torch::empty({steps, batch, 3 * hidden}, options);
@@ -156,14 +156,7 @@ struct FusedGruTraining : torch::autograd::Function<FusedGruTraining> {
       });
       if (t > 0) torch::addmm_out(dh, direct, dg.select(0, t), weight_hh);  // the state before: directly and through W_hh
     }
-    auto flat = da.view({steps * batch, 3 * hidden});
-    auto d_weight_ih = flat.t().mm(input.view({steps * batch, width}));
-    auto d_weight_hh = steps > 1 ? dg.narrow(0, 1, steps - 1).reshape({(steps - 1) * batch, 3 * hidden}).t().mm(
-                                       states.narrow(0, 0, steps - 1).reshape({(steps - 1) * batch, hidden}))
-                                 : torch::zeros_like(weight_hh);
-    torch::Tensor dx;
-    if (context->needs_input_grad(0)) dx = flat.mm(weight_ih).view({steps, batch, width}).transpose(0, 1).contiguous();
-    return {dx, d_weight_ih, d_weight_hh, flat.sum(0), dg.view({steps * batch, 3 * hidden}).sum(0)};
+    return layer_gradients(da, dg, input, states, weight_ih, weight_hh, context->needs_input_grad(0));
   }
 };
 

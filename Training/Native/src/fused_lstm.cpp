@@ -148,7 +148,7 @@ struct FusedLstmTraining : torch::autograd::Function<FusedLstmTraining> {
     const auto gates = context->saved_data["gates"].toTensor();
     const auto cells = context->saved_data["cells"].toTensor();
     const auto states = context->saved_data["states"].toTensor();
-    const int64_t steps = gates.size(0), batch = gates.size(1), hidden = weight_hh.size(1), width = input.size(2);
+    const int64_t steps = gates.size(0), batch = gates.size(1), hidden = weight_hh.size(1);
     const auto options = gates.options();
     // (steps, batch, hidden); no gradient reached the output when it is undefined.
     auto dout = outputs[0].defined() ? outputs[0].transpose(0, 1).contiguous() : torch::zeros({steps, batch, hidden}, options);
@@ -169,15 +169,7 @@ struct FusedLstmTraining : torch::autograd::Function<FusedLstmTraining> {
       });
       if (t > 0) torch::mm_out(dh, step_da, weight_hh);
     }
-    auto flat = da.view({steps * batch, 4 * hidden});
-    auto d_weight_ih = flat.t().mm(input.view({steps * batch, width}));
-    auto d_weight_hh = steps > 1 ? da.narrow(0, 1, steps - 1).reshape({(steps - 1) * batch, 4 * hidden}).t().mm(
-                                       states.narrow(0, 0, steps - 1).reshape({(steps - 1) * batch, hidden}))
-                                 : torch::zeros_like(weight_hh);
-    auto d_bias = flat.sum(0);
-    torch::Tensor dx;
-    if (context->needs_input_grad(0)) dx = flat.mm(weight_ih).view({steps, batch, width}).transpose(0, 1).contiguous();
-    return {dx, d_weight_ih, d_weight_hh, d_bias, d_bias.clone()};
+    return layer_gradients(da, da, input, states, weight_ih, weight_hh, context->needs_input_grad(0));
   }
 };
 

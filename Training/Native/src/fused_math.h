@@ -1,10 +1,12 @@
 // What the shim's fused recurrent layers (fused_lstm.cpp, fused_gru.cpp) share: the gates' exp, sigmoid and tanh,
-// written so that GCC vectorises the loops that use them, and the split of a step's rows over libtorch's threads.
+// written so that GCC vectorises the loops that use them, the split of a step's rows over libtorch's threads, and the
+// end of their backward.
 // Files that include this are compiled with -fno-trapping-math (CMakeLists.txt): without it the loops are not
 // vectorised.
 #pragma once
 
 #include <ATen/Parallel.h>
+#include <torch/torch.h>
 
 #include <algorithm>
 #include <cstdint>
@@ -63,6 +65,27 @@ template <typename Pass>
 void by_rows(int64_t rows, int64_t hidden, const Pass& pass) {
   const int64_t grain = std::max<int64_t>(1, 2048 / hidden);
   at::parallel_for(0, rows, grain, pass);
+}
+
+// The end of a fused layer's backward, once every step's gate gradients are known: the weights' gradients over all
+// steps as one matrix product each, and the input's gradient when it needs one. gates: (steps, batch, G·H), the
+// gradients of the input side's pre-activations; recurrent: the same of the recurrent product's (the LSTM's are the
+// same tensor); input: (steps, batch, input), time-major; states: (steps, batch, H), each step's output. Returns the
+// gradients of x (batch-first, undefined when not needed), weight_ih, weight_hh, bias_ih and bias_hh.
+inline torch::autograd::variable_list layer_gradients(const torch::Tensor& gates, const torch::Tensor& recurrent,
+                                                      const torch::Tensor& input, const torch::Tensor& states,
+                                                      const torch::Tensor& weight_ih, const torch::Tensor& weight_hh,
+                                                      bool input_gradient) {
+  const int64_t steps = gates.size(0), batch = gates.size(1), width = gates.size(2), hidden = states.size(2);
+  auto flat = gates.view({steps * batch, width});
+  auto flat_recurrent = recurrent.view({steps * batch, width});
+  // h is zero before the first step: the recurrent weight's gradient starts at the second.
+  auto d_weight_hh = steps > 1 ? recurrent.narrow(0, 1, steps - 1).reshape({(steps - 1) * batch, width}).t().mm(
+                                     states.narrow(0, 0, steps - 1).reshape({(steps - 1) * batch, hidden}))
+                               : torch::zeros_like(weight_hh);
+  torch::Tensor dx;
+  if (input_gradient) dx = flat.mm(weight_ih).view({steps, batch, input.size(2)}).transpose(0, 1).contiguous();
+  return {dx, flat.t().mm(input.view({steps * batch, input.size(2)})), d_weight_hh, flat.sum(0), flat_recurrent.sum(0)};
 }
 
 }  // namespace rnn::fused
