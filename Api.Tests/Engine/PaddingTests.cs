@@ -101,8 +101,8 @@ public sealed class PaddingTests
 
     /// <summary>
     /// Training runs padded on the CPU (libtorch's packed backward is quadratic in the length there): its gradients
-    /// must be the packed ones, through libtorch's operators and (LSTMs) through the shim's fused layer. A few Adam steps on
-    /// mixed lengths leave the same weights every way.
+    /// must be the packed ones, through libtorch's operators and (LSTMs and GRUs) through the shim's fused layers. A few
+    /// Adam steps on mixed lengths leave the same weights every way.
     /// </summary>
     [Theory]
     [InlineData(CellKind.Lstm, true, PoolingKind.Last)]
@@ -118,7 +118,7 @@ public sealed class PaddingTests
 
         var packed = TrainingProblem.Train(spec, batch, targets, path: SequencePath.Packed);
         var padded = TrainingProblem.Train(spec, batch, targets, path: SequencePath.Padded);
-        var fused = TrainingProblem.Train(spec, batch, targets, path: SequencePath.Fused);  // LSTMs: the shim's own layer
+        var fused = TrainingProblem.Train(spec, batch, targets, path: SequencePath.Fused);  // LSTMs and GRUs: the shim's own layers
         using var fresh = SequenceModel.Create(spec, seed: 11);
         var initial = fresh.GetStateDict();
         // attention.bias shifts every step's score alike, which a softmax cancels: its gradient is zero but for rounding,
