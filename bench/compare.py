@@ -4,7 +4,10 @@
     compare.py --record NEW.json RECORDED.json               makes the new figures the recorded ones
 
 Reads the documents that bench/training/run.sh and bench/serving/run.sh write. Only RnnService's own figures count as
-regressions (the peers are context); the figures of a different machine are compared but flagged.
+regressions (the peers are context). A throughput (sequences or requests per second) counts only when its ratio to the
+peer, measured on the same machine at the same time, fell too: the machine's own speed moves by more than the
+tolerance between sessions (the training document's sgemm rate, printed, shows by how much), and a drop the peer
+shared is the machine's. Ratios and p99 latencies always count.
 """
 import json
 import shutil
@@ -12,17 +15,21 @@ import sys
 
 
 def figures(data):
-    """(name, value, higher_is_better) of RnnService's figures in a training or serving document."""
+    """(name, value, higher_is_better, ratio) of RnnService's figures in a training or serving document; ratio names the
+    figure that measures a throughput against the peer (None for the ratios themselves and for latencies)."""
     if "workloads" in data:
         for w in data["workloads"]:
-            yield f"training {w['workload']} sequences/s", w["rnnservice"]["sequencesPerSecond"], True
-            yield f"training {w['workload']} ratio to the fastest peer", w["ratioToFastestPeer"], True
+            ratio = f"training {w['workload']} ratio to the fastest peer"
+            yield f"training {w['workload']} sequences/s", w["rnnservice"]["sequencesPerSecond"], True, ratio
+            yield ratio, w["ratioToFastestPeer"], True, None
+    for c, ratios in data.get("ratioToPeer", {}).items():
+        yield f"serving c={c} ratio to the peer", ratios["requestsPerSecond"], True, None
     for p in data.get("points", []):
         if p.get("server", "rnnservice") != "rnnservice" or not p.get("batching", True):
             continue
         c = p["result"]["concurrency"]
-        yield f"serving c={c} requests/s", p["result"]["requestsPerSecond"], True
-        yield f"serving c={c} p99 ms", p["result"]["p99Ms"], False
+        yield f"serving c={c} requests/s", p["result"]["requestsPerSecond"], True, f"serving c={c} ratio to the peer"
+        yield f"serving c={c} p99 ms", p["result"]["p99Ms"], False, None
 
 
 def main(args):
@@ -40,18 +47,27 @@ def main(args):
     new = json.load(open(new_path))
     if new.get("machine") != old.get("machine"):
         print(f"compare: recorded on another machine ({old.get('machine')}); differences may be the machine's")
-    before = {name: (value, better) for name, value, better in figures(old)}
+    if old.get("matmulGflops") and new.get("matmulGflops"):
+        moved = new["matmulGflops"] / old["matmulGflops"] - 1
+        print(f"compare: the machine's sgemm rate {old['matmulGflops']} then, {new['matmulGflops']} now ({100 * moved:+.1f}%)")
+    before = {name: value for name, value, _, _ in figures(old)}
+    now = {name: value for name, value, _, _ in figures(new)}
+
+    def worse(name, higher_is_better):
+        change = (now[name] - before[name]) / before[name] if before[name] else 0.0
+        return change, (-change if higher_is_better else change) > tolerance
+
     regressions = 0
     print(f"{'figure':48} {'recorded':>10} {'now':>10} {'change':>8}")
-    for name, value, higher_is_better in figures(new):
+    for name, value, higher_is_better, ratio in figures(new):
         if name not in before:
             continue
-        old_value = before[name][0]
-        change = (value - old_value) / old_value if old_value else 0.0
-        worse = -change if higher_is_better else change
-        flag = "  REGRESSION" if worse > tolerance else ""
-        regressions += bool(flag)
-        print(f"{name:48} {old_value:10} {value:10} {100 * change:+7.1f}%{flag}")
+        change, fell = worse(name, higher_is_better)
+        flag = "  REGRESSION" if fell else ""
+        if fell and ratio in before and ratio in now and not worse(ratio, True)[1]:
+            flag = "  (its ratio to the peer held: the machine)"
+        regressions += flag == "  REGRESSION"
+        print(f"{name:48} {before[name]:10} {value:10} {100 * change:+7.1f}%{flag}")
     print(f"compare: {regressions} regression(s) beyond {100 * tolerance:.0f}%")
     return 1 if regressions else 0
 
