@@ -211,9 +211,8 @@ bool fused_enabled() {
 }  // namespace
 
 bool SequenceModelImpl::use_fused(const torch::Tensor& x) const {
-  if (!(lstm || gru) || !x.device().is_cpu() || x.scalar_type() != torch::kFloat) return false;
   if (torch::GradMode::is_enabled() || is_training()) return false;  // training takes use_fused_training's layer
-  return path == RNN_PATH_FUSED || (path == RNN_PATH_AUTO && fused_enabled());
+  return use_fused_training(x);
 }
 
 bool SequenceModelImpl::use_fused_training(const torch::Tensor& x) const {
