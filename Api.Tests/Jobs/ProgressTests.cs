@@ -14,8 +14,9 @@ public sealed class ProgressTests
     {
         using var service = RnnServiceFactory.With(new Dictionary<string, string> { ["Worker:ProgressMilliseconds"] = "100" });
         var client = service.CreateClient();
-        var dataset = await client.UploadDatasetAsync(TestData.SeasonalCsv(240), "progress.csv");
-        // One window a batch: a couple of hundred batches an epoch, a second or more on two cores.
+        var dataset = await client.UploadDatasetAsync(TestData.SeasonalCsv(480), "progress.csv");
+        // One window a batch: some four hundred batches an epoch, a second or more on two cores (with 240 steps the fused
+        // training layers finished the first epoch before its progress was seen, once in a CI run).
         var id = await client.CreateJobAsync(new
         {
             datasetId = dataset, modelName = "progress",
