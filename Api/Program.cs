@@ -1,6 +1,7 @@
 using RnnService.Api.Configuration;
 using RnnService.Api.Datasets;
 using RnnService.Api.Health;
+using RnnService.Api.Infrastructure;
 using RnnService.Api.Models;
 using RnnService.Api.Predict;
 using RnnService.Api.TrainingJobs;
@@ -33,6 +34,7 @@ if (roles.Api)
 {
     app.MapWebConsole();
     app.UseSecurity();
+    IdempotencyKeys.Use(app);
     app.MapApiDocumentation();
     app.MapDatasetsApi();
     app.MapTrainingJobsApi();

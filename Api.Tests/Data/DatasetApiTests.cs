@@ -131,7 +131,7 @@ public sealed class DatasetApiTests(NoWorkerServiceFactory factory) : IClassFixt
         Assert.Equal(HttpStatusCode.NoContent, deleted.StatusCode);
         Assert.Equal(HttpStatusCode.NotFound, fetched.StatusCode);
         Assert.Empty(Directory.GetFiles(Path.Combine(factory.DataDirectory, "datasets"), id + ".*"));
-        Assert.DoesNotContain((await client.GetFromJsonAsync<JsonArray>("/datasets"))!, d => d!["id"]!.GetValue<string>() == id);
+        Assert.DoesNotContain((await client.ListAsync("/datasets")), d => d!["id"]!.GetValue<string>() == id);
     }
 
     [Fact]

@@ -96,6 +96,10 @@ public static class ServiceClient
         return (response.Content.Headers.ContentType?.MediaType, events);
     }
 
+    /// <summary>The items of a list's first page (every list answers <c>{ items, next }</c>).</summary>
+    public static async Task<JsonArray> ListAsync(this HttpClient client, string path) =>
+        (await client.GetFromJsonAsync<JsonObject>(path))!["items"]!.AsArray();
+
     public static async Task<JsonObject> ProblemAsync(this HttpResponseMessage response)
     {
         Assert.Equal("application/problem+json", response.Content.Headers.ContentType?.MediaType);

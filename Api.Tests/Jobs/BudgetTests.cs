@@ -44,7 +44,7 @@ public sealed class BudgetTests : IDisposable
         var message = problem.Errors("model.hiddenSize");
         Assert.StartsWith("the model would have 1.6 billion parameters (5.96 GiB of weights) and need about ", message);
         Assert.EndsWith(" to train; at most 100 million parameters are allowed (Jobs:MaxParameters).", message);
-        Assert.Equal("[]", await client.GetStringAsync("/training-jobs"));
+        Assert.Empty(await client.ListAsync("/training-jobs"));
     }
 
     [Fact]
@@ -74,7 +74,7 @@ public sealed class BudgetTests : IDisposable
         Assert.Contains("a training step: ", message);
         Assert.EndsWith("; at most 256 MiB is allowed (Jobs:MaxTrainingMemoryMiB).", message);
         Assert.Equal(message, problem.Errors("task.inputLength"));
-        Assert.Equal("[]", await client.GetStringAsync("/training-jobs"));
+        Assert.Empty(await client.ListAsync("/training-jobs"));
     }
 
     [Fact]
@@ -179,7 +179,7 @@ public sealed class BudgetTests : IDisposable
 
         Assert.Equal("the weights hold 12.8 billion parameters (47.7 GiB as float32); at most 100 million parameters are allowed (Jobs:MaxParameters).",
             problem.Errors("weights"));
-        Assert.Equal("[]", await client.GetStringAsync("/models"));
+        Assert.Empty(await client.ListAsync("/models"));
     }
 
     [Fact]

@@ -40,7 +40,7 @@ public sealed class FairnessTests
             "The API key 'trainer' has 2 jobs waiting, as many as one client may (Jobs:MaxQueuedPerClient); nothing was stored. " +
             "Retry when one has started, or cancel one.", (await refused.ProblemAsync())["detail"]!.GetValue<string>());
         Assert.Equal(HttpStatusCode.Accepted, other.StatusCode);
-        Assert.Equal(3, (await trainer.GetFromJsonAsync<JsonArray>("/training-jobs"))!.Count);
+        Assert.Equal(3, (await trainer.ListAsync("/training-jobs")).Count);
     }
 
     [Fact]

@@ -49,7 +49,7 @@ public sealed class TrainingJobTests(RnnServiceFactory factory) : IClassFixture<
         Assert.Equal(1 + 12 + 1, version["spec"]!["inputSize"]!.GetValue<int>());
         Assert.Equal(first["metrics"]!.ToJsonString(), version["metrics"]!.ToJsonString());
         Assert.True(version["parameterCount"]!.GetValue<long>() > 0);
-        Assert.Contains((await client.GetFromJsonAsync<JsonArray>("/models"))!,
+        Assert.Contains((await client.ListAsync("/models")),
             m => m!["name"]!.GetValue<string>() == "load" && m["latestVersion"]!.GetValue<int>() == 2);
 
         // The weights are a PyTorch state_dict with the contract's key names.
@@ -218,8 +218,8 @@ public sealed class TrainingJobTests(RnnServiceFactory factory) : IClassFixture<
         var second = await client.CreateJobAsync(Forecast(dataset, "listed", epochs: 1));
         await client.WaitForEndAsync(second);
 
-        var all = (await client.GetFromJsonAsync<JsonArray>("/training-jobs"))!.Select(j => j!["id"]!.GetValue<string>()).ToList();
-        var failed = (await client.GetFromJsonAsync<JsonArray>("/training-jobs?state=failed"))!;
+        var all = (await client.ListAsync("/training-jobs")).Select(j => j!["id"]!.GetValue<string>()).ToList();
+        var failed = (await client.ListAsync("/training-jobs?state=failed"));
 
         Assert.True(all.IndexOf(second) < all.IndexOf(first));
         Assert.DoesNotContain(failed, j => j!["id"]!.GetValue<string>() == first);

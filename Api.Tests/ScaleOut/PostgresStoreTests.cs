@@ -48,7 +48,7 @@ public sealed class PostgresStoreTests : IDisposable
         await Task.WhenAll(Enumerable.Range(0, 4).Select(_ => Task.Run(MigrateAsync)));
         await MigrateAsync();
 
-        Assert.Equal(["20261122000000_Initial", "20261201000000_JobBudgets", "20261202000000_TuningJobs"],
+        Assert.Equal(["20261122000000_Initial", "20261201000000_JobBudgets", "20261202000000_TuningJobs", "20261203000000_Automation"],
             await database.QueryAsync<string>("""SELECT "MigrationId" FROM "__EFMigrationsHistory" ORDER BY "MigrationId" """));
     }
 

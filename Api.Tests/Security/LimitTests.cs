@@ -76,7 +76,7 @@ public sealed class LimitTests
         Assert.Equal(HttpStatusCode.ServiceUnavailable, refused.StatusCode);
         Assert.Equal(TimeSpan.FromSeconds(30), refused.Headers.RetryAfter?.Delta);
         Assert.Contains("job queue is full (2 jobs waiting)", (await refused.ProblemAsync())["detail"]!.GetValue<string>());
-        var jobs = (await client.GetFromJsonAsync<JsonArray>("/training-jobs"))!;
+        var jobs = (await client.ListAsync("/training-jobs"));
         Assert.Equal(["second", "first"], jobs.Select(job => job!["request"]!["modelName"]!.GetValue<string>()));
         // A request that cannot train still says why, full queue or not.
         var invalid = await client.PostJobAsync(new { datasetId = dataset, modelName = "x", task = new { kind = "forecast", horizon = 0 } });

@@ -153,7 +153,7 @@ public sealed class TuningJobTests(RnnServiceFactory factory) : IClassFixture<Rn
         Assert.Contains("training.batchSize must be between 1", problem.Errors("search.space.training.batchSize"));
         Assert.Contains("between 1 and maxTrials", problem.Errors("search.maxParallel"));
         Assert.Contains("mase", problem.Errors("search.metric"));
-        Assert.DoesNotContain((await client.GetFromJsonAsync<JsonArray>("/tuning-jobs"))!, t => t!["request"]!["modelName"]!.GetValue<string>() == "bad");
+        Assert.DoesNotContain((await client.ListAsync("/tuning-jobs")), t => t!["request"]!["modelName"]!.GetValue<string>() == "bad");
 
         var reserved = await client.PostAsJsonAsync("/tuning-jobs", Search(dataset, "tune_mine", new { maxTrials = 1 }));
         Assert.Contains("tune_", (await reserved.ProblemAsync()).Errors("modelName"));

@@ -18,6 +18,13 @@ public static class ApiDocumentation
                     "Trains LSTM and GRU sequence models as background jobs and serves their predictions.";
                 return Task.CompletedTask;
             });
+            // Bodies are read strictly (StrictJson): a member a contract does not have is a 400, and the schemas say so.
+            options.AddSchemaTransformer((schema, context, _) =>
+            {
+                if (schema.Type?.HasFlag(Microsoft.OpenApi.JsonSchemaType.Object) == true && schema.Properties is { Count: > 0 } && schema.AdditionalProperties is null)
+                    schema.AdditionalPropertiesAllowed = false;
+                return Task.CompletedTask;
+            });
             options.AddRequestExamples();
             options.AddApiKeySecurity();
         });

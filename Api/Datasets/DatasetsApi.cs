@@ -1,3 +1,4 @@
+using System.ComponentModel;
 using System.Text;
 using System.Text.Json;
 using Microsoft.AspNetCore.Http.HttpResults;
@@ -17,6 +18,8 @@ public static class DatasetsApi
     /// <summary>Room for the multipart framing and the small fields around the file.</summary>
     private const long FormOverhead = 64 << 10;
 
+    private static readonly string[] FormFields = RequestBodies.FormFieldsOf<DatasetUploadForm>();
+
     public static RouteGroupBuilder MapDatasetsApi(this IEndpointRouteBuilder app)
     {
         var group = app.MapGroup("/datasets").WithTags("Datasets");
@@ -34,7 +37,7 @@ public static class DatasetsApi
             .DisableAntiforgery()
             .RequireScope(Scopes.Train);
 
-        group.MapGet("/", ListDatasetsAsync).WithName("ListDatasets").WithSummary("List datasets, newest first").RequireScope(Scopes.Train);
+        group.MapGet("/", ListDatasetsAsync).WithName("ListDatasets").WithSummary("List datasets, newest first, a page at a time").RequireScope(Scopes.Train);
         group.MapGet("/{id}", GetDatasetAsync).WithName("GetDataset").WithSummary("A dataset's summary").RequireScope(Scopes.Train);
         group.MapGet("/{id}/preview", GetDatasetPreviewAsync)
             .WithName("GetDatasetPreview")
@@ -52,19 +55,22 @@ public static class DatasetsApi
         return group;
     }
 
-    public static async Task<Results<Created<DatasetResponse>, ValidationProblem, ProblemHttpResult>> UploadDatasetAsync(
-        HttpRequest request, IOptions<DatasetOptions> options, IDbContextFactory<RnnDbContext> contexts, FileStore files,
+    public static async Task<Results<Created<DatasetResponse>, ValidationProblem, ProblemHttpResult, IdempotentAnswer>> UploadDatasetAsync(
+        HttpRequest request, IdempotencyKeys keys, IOptions<DatasetOptions> options, IDbContextFactory<RnnDbContext> contexts, FileStore files,
         TimeProvider time, CancellationToken cancellationToken)
     {
         var limit = options.Value.MaxUploadBytes;
         if (RequestBodies.Limit(request, limit + FormOverhead, $"datasets may be at most {limit} bytes") is { } tooLarge) return tooLarge;
-        if (request.HasJsonContentType()) return await UploadInlineDatasetAsync(request, limit, contexts, files, time, cancellationToken);
+        if (request.HasJsonContentType()) return await UploadInlineDatasetAsync(request, keys, limit, contexts, files, time, cancellationToken);
         if (!request.HasFormContentType)
             return Problems.UnsupportedMediaType(
                 "send multipart/form-data with the dataset in a field named 'file', or JSON with its text in 'content'.");
         var (form, invalid, failed) = await RequestBodies.ReadFormAsync(request, limit + FormOverhead, "file", cancellationToken);
         if (invalid is not null) return invalid;
         if (failed is not null) return failed;
+        if (RequestBodies.UnknownFormFields(form!, FormFields) is { } unknown) return unknown;
+        await IdempotencyKeys.FingerprintAsync(request, form!, cancellationToken);
+        if (await keys.BeginAsync(request.HttpContext, cancellationToken) is { } answer) return answer;
 
         var file = form!.Files.GetFile("file");
         if (file is null) return Problems.Validation("file", "is required: the dataset file, as a form field named 'file'.");
@@ -93,13 +99,14 @@ public static class DatasetsApi
     /// The dataset's text inside a JSON body: what Swagger UI's "Try it out" can send without a file at hand, and what a
     /// script with the data in memory finds simplest.
     /// </summary>
-    private static async Task<Results<Created<DatasetResponse>, ValidationProblem, ProblemHttpResult>> UploadInlineDatasetAsync(
-        HttpRequest request, long limit, IDbContextFactory<RnnDbContext> contexts, FileStore files, TimeProvider time,
+    private static async Task<Results<Created<DatasetResponse>, ValidationProblem, ProblemHttpResult, IdempotentAnswer>> UploadInlineDatasetAsync(
+        HttpRequest request, IdempotencyKeys keys, long limit, IDbContextFactory<RnnDbContext> contexts, FileStore files, TimeProvider time,
         CancellationToken cancellationToken)
     {
         var (inline, invalid, failed) = await RequestBodies.ReadJsonAsync<InlineDataset>(request, limit + FormOverhead, cancellationToken);
         if (invalid is not null) return invalid;
         if (failed is not null) return failed;
+        if (await keys.BeginAsync(request.HttpContext, cancellationToken) is { } answer) return answer;
         if (string.IsNullOrEmpty(inline?.Content)) return Problems.Validation("content", "is required: the dataset's text (CSV or JSON lines).");
         var bytes = Encoding.UTF8.GetBytes(inline.Content);
         if (bytes.Length > limit) return Problems.TooLarge($"the content is {bytes.Length} bytes; datasets may be at most {limit} bytes.");
@@ -121,7 +128,7 @@ public static class DatasetsApi
         Enum.TryParse(text, ignoreCase: true, out DatasetFormat format) && Enum.IsDefined(format) && !int.TryParse(text, out _) ? format : null;
 
     /// <summary>Parses and stores an upload; a bad one leaves nothing behind.</summary>
-    private static async Task<Results<Created<DatasetResponse>, ValidationProblem, ProblemHttpResult>> StoreAsync(
+    private static async Task<Results<Created<DatasetResponse>, ValidationProblem, ProblemHttpResult, IdempotentAnswer>> StoreAsync(
         Stream source, long length, string field, string name, DatasetFormat format, IDbContextFactory<RnnDbContext> contexts, FileStore files,
         TimeProvider time, CancellationToken cancellationToken)
     {
@@ -179,11 +186,18 @@ public static class DatasetsApi
         }
     }
 
-    public static async Task<Ok<DatasetResponse[]>> ListDatasetsAsync(IDbContextFactory<RnnDbContext> contexts, CancellationToken cancellationToken)
+    public static async Task<Results<Ok<Page<DatasetResponse>>, ValidationProblem>> ListDatasetsAsync(
+        IDbContextFactory<RnnDbContext> contexts, CancellationToken cancellationToken,
+        [Description(Pagination.LimitDescription)] int limit = Pagination.DefaultLimit,
+        [Description(Pagination.CursorDescription)] string? cursor = null)
     {
+        var errors = Pagination.Check(limit, cursor, out var after);
+        if (errors.Count > 0) return Problems.Validation(errors);
         await using var context = await contexts.CreateDbContextAsync(cancellationToken);
-        var records = await context.Datasets.AsNoTracking().OrderByDescending(d => d.CreatedAt).ToListAsync(cancellationToken);
-        return TypedResults.Ok(records.Select(DatasetResponse.From).ToArray());
+        var query = context.Datasets.AsNoTracking();
+        if (after is { } c) query = query.Where(d => d.CreatedAt < c.CreatedAt || d.CreatedAt == c.CreatedAt && string.Compare(d.Id, c.Id) < 0);
+        var records = await query.OrderByDescending(d => d.CreatedAt).ThenByDescending(d => d.Id).Take(limit + 1).ToListAsync(cancellationToken);
+        return TypedResults.Ok(Pagination.Of(records, limit, d => new Cursor(d.CreatedAt, d.Id), DatasetResponse.From));
     }
 
     public static async Task<Results<Ok<DatasetResponse>, ProblemHttpResult>> GetDatasetAsync(

@@ -1,4 +1,5 @@
 using System.Text.Json;
+using System.Text.Json.Serialization.Metadata;
 using Microsoft.AspNetCore.Http.Features;
 using Microsoft.AspNetCore.Http.HttpResults;
 using RnnService.Training.Storage;
@@ -23,6 +24,17 @@ public static class RequestBodies
         return null;
     }
 
+    /// <summary>The fields a form contract has (its properties, named as JSON names them): what <see cref="UnknownFormFields"/> accepts.</summary>
+    public static string[] FormFieldsOf<TForm>() =>
+        typeof(TForm).GetProperties().Select(property => StoredJson.Options.PropertyNamingPolicy!.ConvertName(property.Name)).ToArray();
+
+    /// <summary>A 400 naming each field or file of <paramref name="form"/> that is not one of <paramref name="known"/>; null when there is none.</summary>
+    public static ValidationProblem? UnknownFormFields(IFormCollection form, IReadOnlyCollection<string> known)
+    {
+        var unknown = StrictJson.UnknownNames(form.Keys.Concat(form.Files.Select(file => file.Name)).Distinct(), known);
+        return unknown.Count == 0 ? null : Problems.Validation(unknown);
+    }
+
     /// <summary>A multipart form of at most <paramref name="limit"/> bytes; a broken one is a 400 on <paramref name="field"/>.</summary>
     public static async Task<(IFormCollection? Form, ValidationProblem? Invalid, ProblemHttpResult? Failed)> ReadFormAsync(
         HttpRequest request, long limit, string field, CancellationToken cancellationToken)
@@ -42,23 +54,39 @@ public static class RequestBodies
         }
     }
 
-    /// <summary>A JSON body of at most <paramref name="limit"/> bytes, read with the API's conventions.</summary>
+    /// <summary>
+    /// A JSON body of at most <paramref name="limit"/> bytes, read with the API's conventions: a member the contract does not
+    /// have is a 400 naming it (<see cref="StrictJson"/>). With an <c>Idempotency-Key</c>, the body's digest is kept for
+    /// <see cref="IdempotencyKeys"/>.
+    /// </summary>
     public static async Task<(T? Body, ValidationProblem? Invalid, ProblemHttpResult? Failed)> ReadJsonAsync<T>(
         HttpRequest request, long limit, CancellationToken cancellationToken) where T : class
     {
+        byte[] bytes;
         try
         {
-            await using var body = new LimitedReadStream(request.Body, limit);
-            var value = await JsonSerializer.DeserializeAsync<T>(body, StoredJson.Options, cancellationToken);
-            return value is null ? (null, Problems.Validation("body", "is null; send a JSON object."), null) : (value, null, null);
+            using var buffer = new MemoryStream(request.ContentLength is { } length and > 0 and < int.MaxValue ? (int)Math.Min(length, limit) : 0);
+            await using (var body = new LimitedReadStream(request.Body, limit)) await body.CopyToAsync(buffer, cancellationToken);
+            bytes = buffer.GetBuffer().AsSpan(0, (int)buffer.Length).ToArray();
         }
         catch (LimitedReadStream.LimitExceededException)
         {
             return (null, null, Problems.TooLarge($"the body is larger than the limit of {limit} bytes."));
         }
+        var contract = (JsonTypeInfo<T>)StoredJson.Options.GetTypeInfo(typeof(T));
+        try
+        {
+            var value = JsonSerializer.Deserialize(bytes, contract);
+            if (value is null) return (null, Problems.Validation("body", "is null; send a JSON object."), null);
+            var unknown = StrictJson.UnknownFields(bytes, contract);
+            if (unknown.Count > 0) return (null, Problems.Validation(unknown), null);
+            IdempotencyKeys.Fingerprint(request, bytes);
+            return (value, null, null);
+        }
         catch (JsonException exception)
         {
-            return (null, Problems.InvalidJson(exception), null);
+            var unknown = StrictJson.UnknownFields(bytes, contract);
+            return (null, unknown.Count > 0 ? Problems.Validation(unknown) : Problems.InvalidJson(exception), null);
         }
     }
 }

@@ -1,4 +1,5 @@
 using System.ComponentModel;
+using System.Text;
 using System.Text.Json;
 using Microsoft.AspNetCore.Http.HttpResults;
 using Microsoft.EntityFrameworkCore;
@@ -20,13 +21,23 @@ using RnnService.Training.Torch.StateDicts;
 namespace RnnService.Api.Models;
 
 /// <summary>A registered name and its latest version.</summary>
-public sealed record ModelSummary(string Name, int LatestVersion, int Versions, DateTimeOffset UpdatedAt);
+public sealed record ModelSummary(string Name, int LatestVersion, int Versions, DateTimeOffset CreatedAt, DateTimeOffset UpdatedAt);
 
 /// <summary>One version as listed under its name.</summary>
 public sealed record ModelVersionSummary(int Version, IReadOnlyDictionary<string, double>? Metrics, string Source, DateTimeOffset CreatedAt);
 
-/// <summary>A name's versions, newest first, and its aliases (<c>latest</c>).</summary>
+/// <summary>A name's versions, newest first, and its aliases: <c>latest</c> and those set with PUT /models/{name}/aliases/{alias}.</summary>
 public sealed record ModelResponse(string Name, IReadOnlyList<ModelVersionSummary> Versions, IReadOnlyDictionary<string, int> Aliases);
+
+/// <summary>PUT /models/{name}/aliases/{alias}: the version the alias is to point to.</summary>
+public sealed record ModelAliasRequest
+{
+    [Description("The version the alias points to from now on.")]
+    public int? Version { get; init; }
+}
+
+/// <summary>An alias and the version it points to.</summary>
+public sealed record ModelAliasResponse(string Name, string Alias, int Version, DateTimeOffset UpdatedAt);
 
 /// <summary>Everything about one version: what it is, what it was trained for, how inputs are prepared, how well it did.</summary>
 public sealed record ModelVersionResponse(
@@ -58,10 +69,12 @@ public static class ModelsApi
     /// <summary>Room for the multipart framing and the spec beside the weights.</summary>
     private const long FormOverhead = 1 << 20;
 
+    private static readonly string[] ImportFormFields = RequestBodies.FormFieldsOf<ModelImportForm>();
+
     public static RouteGroupBuilder MapModelsApi(this IEndpointRouteBuilder app)
     {
         var group = app.MapGroup("/models").WithTags("Models");
-        group.MapGet("/", ListModelsAsync).WithName("ListModels").WithSummary("Registered names with their latest version")
+        group.MapGet("/", ListModelsAsync).WithName("ListModels").WithSummary("Registered names with their latest version, newest first, a page at a time")
             .RequireScope(Scopes.Predict, Scopes.Train);
         group.MapGet("/{name}", GetModelAsync).WithName("GetModel").WithSummary("A name's versions, newest first, and its aliases")
             .RequireScope(Scopes.Predict, Scopes.Train);
@@ -107,23 +120,42 @@ public static class ModelsApi
             .Accepts<ModelImportForm>("multipart/form-data")
             .DisableAntiforgery()
             .RequireScope(Scopes.Admin);
+        group.MapPut("/{name}/aliases/{alias}", SetModelAliasAsync)
+            .Accepts<ModelAliasRequest>("application/json")
+            .WithName("SetModelAlias")
+            .WithSummary("Point an alias at a version")
+            .WithDescription(
+                "Creates the alias or moves it; `/predict` with `name@alias` then serves that version. A request resolves the alias " +
+                "once, so it is answered by the old version or the new one, never a mix. A version an alias points to cannot be deleted.")
+            .RequireScope(Scopes.Admin);
+        group.MapDelete("/{name}/aliases/{alias}", DeleteModelAliasAsync).WithName("DeleteModelAlias").WithSummary("Delete an alias")
+            .RequireScope(Scopes.Admin);
         group.MapDelete("/{name}/versions/{version:int}", DeleteModelVersionAsync).WithName("DeleteModelVersion").WithSummary("Delete a version")
             .RequireScope(Scopes.Admin);
         return group;
     }
 
-    public static async Task<Ok<ModelSummary[]>> ListModelsAsync(IDbContextFactory<RnnDbContext> contexts, CancellationToken cancellationToken)
+    /// <summary>Names newest first by when each was first registered (a new version does not move a name between pages).</summary>
+    public static async Task<Results<Ok<Page<ModelSummary>>, ValidationProblem>> ListModelsAsync(
+        IDbContextFactory<RnnDbContext> contexts, CancellationToken cancellationToken,
+        [Description(Pagination.LimitDescription)] int limit = Pagination.DefaultLimit,
+        [Description(Pagination.CursorDescription)] string? cursor = null)
     {
+        var errors = Pagination.Check(limit, cursor, out var after);
+        if (errors.Count > 0) return Problems.Validation(errors);
         await using var context = await contexts.CreateDbContextAsync(cancellationToken);
         var versions = await context.ModelVersions.AsNoTracking()
             .Select(v => new { v.Name, v.Version, v.CreatedAt }).ToListAsync(cancellationToken);
-        return TypedResults.Ok(versions.GroupBy(v => v.Name).OrderBy(g => g.Key, StringComparer.Ordinal)
-            .Select(g => new ModelSummary(g.Key, g.Max(v => v.Version), g.Count(), g.Max(v => v.CreatedAt)))
-            .ToArray());
+        var names = versions.GroupBy(v => v.Name)
+            .Select(g => new ModelSummary(g.Key, g.Max(v => v.Version), g.Count(), g.Min(v => v.CreatedAt), g.Max(v => v.CreatedAt)))
+            .Where(m => after is not { } c || m.CreatedAt < c.CreatedAt || m.CreatedAt == c.CreatedAt && string.CompareOrdinal(m.Name, c.Id) < 0)
+            .OrderByDescending(m => m.CreatedAt).ThenByDescending(m => m.Name, StringComparer.Ordinal)
+            .Take(limit + 1).ToList();
+        return TypedResults.Ok(Pagination.Of(names, limit, m => new Cursor(m.CreatedAt.UtcDateTime, m.Name), m => m));
     }
 
     public static async Task<Results<Ok<ModelResponse>, ProblemHttpResult>> GetModelAsync(
-        string name, IDbContextFactory<RnnDbContext> contexts, CancellationToken cancellationToken)
+        string name, IDbContextFactory<RnnDbContext> contexts, ModelRegistry registry, CancellationToken cancellationToken)
     {
         await using var context = await contexts.CreateDbContextAsync(cancellationToken);
         var versions = await context.ModelVersions.AsNoTracking().Where(v => v.Name == name)
@@ -134,7 +166,8 @@ public static class ModelsApi
             versions.Select(v => new ModelVersionSummary(
                 v.Version, v.Metrics is null ? null : StoredJson.Read<Dictionary<string, double>>(v.Metrics),
                 v.SourceJobId ?? v.SourceTuningJobId ?? "import", v.CreatedAt)).ToArray(),
-            new Dictionary<string, int> { ["latest"] = versions[0].Version }));
+            (await registry.AliasesAsync(name, cancellationToken)).Where(a => versions.Any(v => v.Version == a.Version))
+                .ToDictionary(a => a.Alias, a => a.Version).Prepend(new(ModelReference.Latest, versions[0].Version)).ToDictionary()));
     }
 
     public static async Task<Results<Ok<ModelVersionResponse>, ProblemHttpResult>> GetModelVersionAsync(
@@ -162,8 +195,8 @@ public static class ModelsApi
         return TypedResults.Stream(File.OpenRead(path), "application/json");
     }
 
-    public static async Task<Results<Created<ModelVersionResponse>, ValidationProblem, ProblemHttpResult>> ImportModelVersionAsync(
-        string name, HttpRequest request, IOptions<ModelImportOptions> options, IOptions<JobsOptions> jobs, ModelRegistry registry,
+    public static async Task<Results<Created<ModelVersionResponse>, ValidationProblem, ProblemHttpResult, IdempotentAnswer>> ImportModelVersionAsync(
+        string name, HttpRequest request, IdempotencyKeys keys, IOptions<ModelImportOptions> options, IOptions<JobsOptions> jobs, ModelRegistry registry,
         ISequenceEngine engine, CancellationToken cancellationToken)
     {
         if (!ModelNames.IsValid(name)) return Problems.Validation("name", $"'{name}' {ModelNames.Rule}.");
@@ -175,6 +208,9 @@ public static class ModelsApi
         var (form, invalid, failed) = await RequestBodies.ReadFormAsync(request, limit + FormOverhead, "body", cancellationToken);
         if (invalid is not null) return invalid;
         if (failed is not null) return failed;
+        if (RequestBodies.UnknownFormFields(form!, ImportFormFields) is { } unknown) return unknown;
+        await IdempotencyKeys.FingerprintAsync(request, form!, cancellationToken);
+        if (await keys.BeginAsync(request.HttpContext, cancellationToken) is { } answer) return answer;
 
         var specText = form!["spec"].ToString();
         if (specText.Length == 0 && form.Files.GetFile("spec") is { } specFile)
@@ -194,6 +230,8 @@ public static class ModelsApi
             var (field, message) = Problems.DescribeJsonError(exception);
             return Problems.Validation(field == "body" ? "spec" : "spec." + field, message);
         }
+        var unknownInSpec = StrictJson.UnknownFields(Encoding.UTF8.GetBytes(specText), StoredJson.Options.GetTypeInfo(typeof(ModelImportSpec)));
+        if (unknownInSpec.Count > 0) return Problems.Validation(unknownInSpec.Select(error => new ValidationError("spec." + error.Field, error.Message)));
 
         var file = form.Files.GetFile("weights");
         if (file is null) return Problems.Validation("weights", "is required: the state_dict file, as a form field named 'weights'.");
@@ -253,8 +291,42 @@ public static class ModelsApi
         string name, int version, ModelRegistry registry, ModelCache cache, CancellationToken cancellationToken)
     {
         var deleted = await registry.DeleteAsync(name, version, cancellationToken);
-        if (deleted is null) return Problems.NotFound($"model '{name}' has no version {version}.");
-        cache.Evict(deleted);
+        if (deleted.KeptByAliases.Count > 0)
+            return Problems.Conflict(
+                $"{name}:{version} is what {string.Join(", ", deleted.KeptByAliases.Select(a => $"{name}@{a}"))} point{(deleted.KeptByAliases.Count == 1 ? "s" : "")} to; " +
+                "move or delete the alias first (PUT or DELETE /models/{name}/aliases/{alias}).");
+        if (deleted.Id is null) return Problems.NotFound($"model '{name}' has no version {version}.");
+        cache.Evict(deleted.Id);
         return TypedResults.NoContent();
     }
+
+    public static async Task<Results<Ok<ModelAliasResponse>, ValidationProblem, ProblemHttpResult>> SetModelAliasAsync(
+        string name, string alias, HttpRequest request, ModelRegistry registry, CancellationToken cancellationToken)
+    {
+        if (CheckAlias(alias) is { } invalidAlias) return invalidAlias;
+        if (!request.HasJsonContentType()) return Problems.UnsupportedMediaType("send the request as application/json: { \"version\": 3 }.");
+        var (body, invalid, failed) = await RequestBodies.ReadJsonAsync<ModelAliasRequest>(request, 4096, cancellationToken);
+        if (invalid is not null) return invalid;
+        if (failed is not null) return failed;
+        if (body!.Version is not { } version) return Problems.Validation("version", "is required: the version the alias points to.");
+        if (version < 1) return Problems.Validation("version", $"must be a whole number from 1, got {version}.");
+        if (await registry.FindAsync(name, null, cancellationToken) is null) return Problems.NotFound($"there is no model '{name}'.");
+        var record = await registry.SetAliasAsync(name, alias, version, cancellationToken);
+        if (record is null) return Problems.Validation("version", $"model '{name}' has no version {version}.");
+        return TypedResults.Ok(new ModelAliasResponse(record.Name, record.Alias, record.Version, record.UpdatedAt));
+    }
+
+    public static async Task<Results<NoContent, ValidationProblem, ProblemHttpResult>> DeleteModelAliasAsync(
+        string name, string alias, ModelRegistry registry, CancellationToken cancellationToken)
+    {
+        if (CheckAlias(alias) is { } invalidAlias) return invalidAlias;
+        return await registry.RemoveAliasAsync(name, alias, cancellationToken)
+            ? TypedResults.NoContent()
+            : Problems.NotFound($"model '{name}' has no alias '{alias}'.");
+    }
+
+    private static ValidationProblem? CheckAlias(string alias) =>
+        !ModelReference.IsValidAlias(alias) ? Problems.Validation("alias", $"'{alias}' {ModelReference.AliasRule}.")
+        : alias == ModelReference.Latest ? Problems.Validation("alias", "'latest' always points to the newest version; it cannot be set or deleted.")
+        : null;
 }

@@ -28,7 +28,7 @@ public static class PredictApi
             .WithName("Predict")
             .WithSummary("Predict with a registered model")
             .WithDescription(
-                "`model` is `name` (its latest version) or `name:version`. `inputs` holds sequences of any lengths; a step is a " +
+                "`model` is `name` (its latest version), `name:version` or `name@alias`. `inputs` holds sequences of any lengths; a step is a " +
                 "list of features or a bare number. Text models take `texts` instead, token-list (labelling) models `tokens`. Concurrent requests for one version are " +
                 "batched together on the server; outputs come back in input order. A problem with an input is a 400 naming it " +
                 "(`inputs[3][17]`); a body over the size limit is a 413.")
@@ -83,12 +83,17 @@ public static class PredictApi
         if (failed is not null) return failed;
         var body = parsed!;
 
-        var errors = Validate(body, limits, out var name, out var version);
+        var errors = Validate(body, limits, out var reference);
         if (errors.Count > 0) return Problems.Validation(errors);
 
-        var record = await registry.FindAsync(name, version, cancellationToken);
+        var record = await registry.FindAsync(reference, cancellationToken);
         if (record is null)
-            return Problems.NotFound(version is null ? $"there is no model '{name}'." : $"model '{name}' has no version {version}.");
+            return Problems.NotFound(reference switch
+            {
+                { Alias: { } alias } => $"model '{reference.Name}' has no alias '{alias}'.",
+                { Version: { } version } => $"model '{reference.Name}' has no version {version}.",
+                _ => $"there is no model '{reference.Name}'.",
+            });
         request.HttpContext.Items[ModelItem] = record.Name;
         request.HttpContext.Items[VersionItem] = record.Version;
 
@@ -132,20 +137,11 @@ public static class PredictApi
     }
 
     /// <summary>What is wrong with the request before any model is looked at: the reference, the shape, the limits.</summary>
-    private static List<ValidationError> Validate(PredictRequest body, InferenceOptions limits, out string name, out int? version)
+    private static List<ValidationError> Validate(PredictRequest body, InferenceOptions limits, out ModelReference reference)
     {
         var errors = new List<ValidationError>();
-        version = null;
-        var reference = body.Model?.Trim() ?? "";
-        var colon = reference.LastIndexOf(':');
-        name = colon < 0 ? reference : reference[..colon];
-        if (reference.Length == 0) errors.Add(new("model", "is required: a model name, or name:version."));
-        else if (!ModelNames.IsValid(name)) errors.Add(new("model", $"'{reference}': the name {ModelNames.Rule}."));
-        else if (colon >= 0)
-        {
-            if (int.TryParse(reference[(colon + 1)..], out var number) && number >= 1) version = number;
-            else errors.Add(new("model", $"'{reference}': the version after ':' must be a whole number from 1."));
-        }
+        reference = ModelReference.Parse(body.Model, out var problem) ?? default;
+        if (problem is not null) errors.Add(new("model", problem));
 
         if (body.Horizon is < 1) errors.Add(new("horizon", $"must be at least 1, got {body.Horizon}."));
 

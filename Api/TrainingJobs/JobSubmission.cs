@@ -12,6 +12,18 @@ namespace RnnService.Api.TrainingJobs;
 /// <summary>What submitting a training job and a tuning job share: the names, the dataset, and the queue's limits.</summary>
 public static class JobSubmission
 {
+    /// <summary>The most a job or tuning request may be: a request is settings, never data.</summary>
+    public const long MaxRequestBytes = 1 << 20;
+
+    /// <summary>A job or tuning request as JSON: strict about its fields, at most <see cref="MaxRequestBytes"/>.</summary>
+    public static async Task<(T? Request, Microsoft.AspNetCore.Http.HttpResults.ValidationProblem? Invalid, Microsoft.AspNetCore.Http.HttpResults.ProblemHttpResult? Failed)> ReadAsync<T>(
+        HttpContext http, CancellationToken cancellationToken) where T : class
+    {
+        if (RequestBodies.Limit(http.Request, MaxRequestBytes, $"a request may be at most {MaxRequestBytes} bytes") is { } tooLarge) return (null, null, tooLarge);
+        if (!http.Request.HasJsonContentType()) return (null, null, Problems.UnsupportedMediaType("send the request as application/json."));
+        return await RequestBodies.ReadJsonAsync<T>(http.Request, MaxRequestBytes, cancellationToken);
+    }
+
     /// <summary>A dataset reference and a model name that can be stored: present, printable, and a name clients may use.</summary>
     public static List<ValidationError> CheckNames(string? datasetId, string? modelName)
     {

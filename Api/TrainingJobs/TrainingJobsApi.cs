@@ -25,6 +25,7 @@ public static class TrainingJobsApi
         var group = app.MapGroup("/training-jobs").WithTags("Training jobs").RequireScope(Scopes.Train);
 
         group.MapPost("/", CreateTrainingJobAsync)
+            .Accepts<TrainingJobRequest>("application/json")
             .WithName("CreateTrainingJob")
             .WithSummary("Queue a training job")
             .WithDescription(
@@ -34,8 +35,9 @@ public static class TrainingJobsApi
                 "Jobs:MaxTrainingMemoryMiB, its training.maxDuration Jobs:MaxJobDuration; a client with Jobs:MaxQueuedPerClient " +
                 "jobs waiting gets 429 with Retry-After. " +
                 "A worker claims the job, trains it with a checkpoint after every epoch, and registers the best epoch's " +
-                "weights as the next version of modelName.");
-        group.MapGet("/", ListTrainingJobsAsync).WithName("ListTrainingJobs").WithSummary("List jobs, newest first");
+                "weights as the next version of modelName. A field the request does not have is a 400 naming it. With an " +
+                "`Idempotency-Key`, a repeat of the same request gets the first answer and queues nothing.");
+        group.MapGet("/", ListTrainingJobsAsync).WithName("ListTrainingJobs").WithSummary("List jobs, newest first, a page at a time");
         group.MapGet("/{id}", GetTrainingJobAsync).WithName("GetTrainingJob").WithSummary("A job with its progress, history and metrics");
         group.MapPost("/{id}/cancel", CancelTrainingJobAsync)
             .WithName("CancelTrainingJob")
@@ -48,10 +50,16 @@ public static class TrainingJobsApi
         return group;
     }
 
-    public static async Task<Results<Accepted<TrainingJobResponse>, ValidationProblem>> CreateTrainingJobAsync(
-        TrainingJobRequest request, HttpContext http, IDbContextFactory<RnnDbContext> contexts, JobQueue queue, JobSignals signals,
+    public static async Task<Results<Accepted<TrainingJobResponse>, ValidationProblem, ProblemHttpResult, IdempotentAnswer>> CreateTrainingJobAsync(
+        HttpContext http, IdempotencyKeys keys, IDbContextFactory<RnnDbContext> contexts, JobQueue queue, JobSignals signals,
         EngineInfo engine, ServiceRoles roles, IOptions<JobsOptions> options, CancellationToken cancellationToken)
     {
+        var (parsed, invalid, failed) = await JobSubmission.ReadAsync<TrainingJobRequest>(http, cancellationToken);
+        if (invalid is not null) return invalid;
+        if (failed is not null) return failed;
+        var request = parsed!;
+        if (await keys.BeginAsync(http, cancellationToken) is { } answer) return answer;
+
         var limits = options.Value;
         var errors = JobSubmission.CheckNames(request.DatasetId, request.ModelName);
         if (errors.Count > 0) return Problems.Validation(errors);
@@ -79,24 +87,29 @@ public static class TrainingJobsApi
         return TypedResults.Accepted($"/training-jobs/{job.Id}", TrainingJobResponse.From(job));
     }
 
-    public static async Task<Results<Ok<TrainingJobResponse[]>, ValidationProblem>> ListTrainingJobsAsync(
+    public static async Task<Results<Ok<Page<TrainingJobResponse>>, ValidationProblem>> ListTrainingJobsAsync(
         IDbContextFactory<RnnDbContext> contexts, CancellationToken cancellationToken,
         [Description("Only jobs in this state: queued, running, succeeded, failed or cancelled.")] string? state = null,
-        [Description("At most this many (1 to 1000, default 100).")] int limit = 100)
+        [Description("Only the trials of this tuning job.")] string? tuningJobId = null,
+        [Description(Pagination.LimitDescription)] int limit = Pagination.DefaultLimit,
+        [Description(Pagination.CursorDescription)] string? cursor = null)
     {
-        if (limit is < 1 or > 1000) return Problems.Validation("limit", $"must be between 1 and 1000, got {limit}.");
+        var errors = Pagination.Check(limit, cursor, out var after);
         JobState? wanted = null;
         if (state is not null)
         {
             if (!Enum.TryParse<JobState>(state, ignoreCase: true, out var parsed) || !Enum.IsDefined(parsed) || int.TryParse(state, out _))
-                return Problems.Validation("state", $"'{state}' is not queued, running, succeeded, failed or cancelled.");
-            wanted = parsed;
+                errors.Add(new("state", $"'{state}' is not queued, running, succeeded, failed or cancelled."));
+            else wanted = parsed;
         }
+        if (errors.Count > 0) return Problems.Validation(errors);
         await using var context = await contexts.CreateDbContextAsync(cancellationToken);
         var query = context.TrainingJobs.AsNoTracking();
         if (wanted is not null) query = query.Where(job => job.State == wanted);
-        var jobs = await query.OrderByDescending(job => job.CreatedAt).Take(limit).ToListAsync(cancellationToken);
-        return TypedResults.Ok(jobs.Select(job => TrainingJobResponse.From(job, withHistory: false)).ToArray());
+        if (tuningJobId is not null) query = query.Where(job => job.TuningJobId == tuningJobId);
+        if (after is { } c) query = query.Where(job => job.CreatedAt < c.CreatedAt || job.CreatedAt == c.CreatedAt && string.Compare(job.Id, c.Id) < 0);
+        var jobs = await query.OrderByDescending(job => job.CreatedAt).ThenByDescending(job => job.Id).Take(limit + 1).ToListAsync(cancellationToken);
+        return TypedResults.Ok(Pagination.Of(jobs, limit, job => new Cursor(job.CreatedAt, job.Id), job => TrainingJobResponse.From(job, withHistory: false)));
     }
 
     public static async Task<Results<Ok<TrainingJobResponse>, ProblemHttpResult>> GetTrainingJobAsync(

@@ -24,6 +24,7 @@ public static class TuningJobsApi
     {
         var group = app.MapGroup("/tuning-jobs").WithTags("Tuning jobs").RequireScope(Scopes.Train);
         group.MapPost("/", CreateTuningJobAsync)
+            .Accepts<TuningJobRequest>("application/json")
             .WithName("CreateTuningJob")
             .WithSummary("Queue a hyperparameter search")
             .WithDescription(
@@ -33,7 +34,7 @@ public static class TuningJobsApi
                 "and with each value the space can give each field (every choice, both bounds), within the job budgets: otherwise " +
                 "a 400 naming the field. Once every trial has ended, the best by `metric` is registered as the next version of " +
                 "`modelName`, with the tuning job as its source.");
-        group.MapGet("/", ListTuningJobsAsync).WithName("ListTuningJobs").WithSummary("List tuning jobs, newest first");
+        group.MapGet("/", ListTuningJobsAsync).WithName("ListTuningJobs").WithSummary("List tuning jobs, newest first, a page at a time");
         group.MapGet("/{id}", GetTuningJobAsync).WithName("GetTuningJob").WithSummary("A tuning job with its trials and the best so far");
         group.MapPost("/{id}/cancel", CancelTuningJobAsync)
             .WithName("CancelTuningJob")
@@ -46,10 +47,16 @@ public static class TuningJobsApi
         return group;
     }
 
-    public static async Task<Results<Accepted<TuningJobResponse>, ValidationProblem>> CreateTuningJobAsync(
-        TuningJobRequest request, HttpContext http, IDbContextFactory<RnnDbContext> contexts, JobSignals signals, EngineInfo engine,
+    public static async Task<Results<Accepted<TuningJobResponse>, ValidationProblem, ProblemHttpResult, IdempotentAnswer>> CreateTuningJobAsync(
+        HttpContext http, IdempotencyKeys keys, IDbContextFactory<RnnDbContext> contexts, JobSignals signals, EngineInfo engine,
         ServiceRoles roles, IOptions<JobsOptions> options, TimeProvider time, CancellationToken cancellationToken)
     {
+        var (parsed, invalid, failed) = await JobSubmission.ReadAsync<TuningJobRequest>(http, cancellationToken);
+        if (invalid is not null) return invalid;
+        if (failed is not null) return failed;
+        var request = parsed!;
+        if (await keys.BeginAsync(http, cancellationToken) is { } answer) return answer;
+
         var errors = JobSubmission.CheckNames(request.DatasetId, request.ModelName);
         if (errors.Count > 0) return Problems.Validation(errors);
 
@@ -77,17 +84,21 @@ public static class TuningJobsApi
         return TypedResults.Accepted($"/tuning-jobs/{record.Id}", TuningJobResponse.From(record, []));
     }
 
-    public static async Task<Results<Ok<TuningJobResponse[]>, ValidationProblem>> ListTuningJobsAsync(
+    public static async Task<Results<Ok<Page<TuningJobResponse>>, ValidationProblem>> ListTuningJobsAsync(
         IDbContextFactory<RnnDbContext> contexts, CancellationToken cancellationToken,
-        [Description("At most this many (1 to 1000, default 100).")] int limit = 100)
+        [Description(Pagination.LimitDescription)] int limit = Pagination.DefaultLimit,
+        [Description(Pagination.CursorDescription)] string? cursor = null)
     {
-        if (limit is < 1 or > 1000) return Problems.Validation("limit", $"must be between 1 and 1000, got {limit}.");
+        var errors = Pagination.Check(limit, cursor, out var after);
+        if (errors.Count > 0) return Problems.Validation(errors);
         await using var context = await contexts.CreateDbContextAsync(cancellationToken);
-        var records = await context.TuningJobs.AsNoTracking().OrderByDescending(t => t.CreatedAt).Take(limit).ToListAsync(cancellationToken);
+        var query = context.TuningJobs.AsNoTracking();
+        if (after is { } c) query = query.Where(t => t.CreatedAt < c.CreatedAt || t.CreatedAt == c.CreatedAt && string.Compare(t.Id, c.Id) < 0);
+        var records = await query.OrderByDescending(t => t.CreatedAt).ThenByDescending(t => t.Id).Take(limit + 1).ToListAsync(cancellationToken);
         var ids = records.Select(r => r.Id).ToList();
         var trials = (await context.TrainingJobs.AsNoTracking().Where(j => j.TuningJobId != null && ids.Contains(j.TuningJobId)).ToListAsync(cancellationToken))
             .ToLookup(j => j.TuningJobId!);
-        return TypedResults.Ok(records.Select(r => TuningJobResponse.From(r, trials[r.Id].ToList())).ToArray());
+        return TypedResults.Ok(Pagination.Of(records, limit, r => new Cursor(r.CreatedAt, r.Id), r => TuningJobResponse.From(r, trials[r.Id].ToList())));
     }
 
     public static async Task<Results<Ok<TuningJobResponse>, ProblemHttpResult>> GetTuningJobAsync(

@@ -54,6 +54,18 @@ async function fail(response: Response): Promise<never> {
   throw new ApiError(response.status, problem);
 }
 
+/** A page of a list as the API answers it: newest first, with the cursor of the next page. */
+export interface Paged<T> {
+  items: T[];
+  next: string | null;
+}
+
+/** The first page of a list: the console shows at most this many of each. */
+export async function list<T>(path: string, limit = 200): Promise<T[]> {
+  const separator = path.includes("?") ? "&" : "?";
+  return (await get<Paged<T>>(`${path}${separator}limit=${limit}`)).items;
+}
+
 export async function get<T>(path: string): Promise<T> {
   const response = await fetch(path, { headers: headers() });
   if (!response.ok) return fail(response);

@@ -99,6 +99,7 @@ export interface ModelSummary {
   name: string;
   latestVersion: number;
   versions: number;
+  createdAt: string;
   updatedAt: string;
 }
 

@@ -6,7 +6,7 @@ namespace RnnService.Domain.Predictions;
 /// <summary>What to predict with, and for which sequences or texts.</summary>
 public sealed record PredictRequest
 {
-    [Description("`name` (its latest version) or `name:version`.")]
+    [Description("`name` (its latest version), `name:version`, or `name@alias` (the version the alias points to).")]
     public string? Model { get; init; }
 
     [Description("Sequences of any lengths, each a list of steps; a step is a list of features, or a bare number for one feature. " +

@@ -1,5 +1,6 @@
 using Microsoft.EntityFrameworkCore;
 using RnnService.Domain.Jobs;
+using RnnService.Domain.Models;
 using RnnService.Training.Storage;
 
 namespace RnnService.Training.Registry;
@@ -132,15 +133,95 @@ public sealed class ModelRegistry(IDbContextFactory<RnnDbContext> contexts, File
     }
 
     /// <summary>Deletes a version's record and weights; returns the deleted record's id, or null when there is no such version.</summary>
-    public async Task<string?> DeleteAsync(string name, int number, CancellationToken cancellationToken = default)
+    /// <summary>
+    /// Deletes a version unless an alias points to it. Serializable with <see cref="SetAliasAsync"/>: an alias set at the same
+    /// moment either keeps the version or finds it gone.
+    /// </summary>
+    public async Task<DeletedVersion> DeleteAsync(string name, int number, CancellationToken cancellationToken = default)
+    {
+        var (deleted, aliases) = await SerializableAsync<(ModelVersionRecord?, List<string>)>(async context =>
+        {
+            var version = await context.ModelVersions.SingleOrDefaultAsync(v => v.Name == name && v.Version == number, cancellationToken);
+            if (version is null) return (null, []);
+            var aliases = await context.ModelAliases.AsNoTracking().Where(a => a.Name == name && a.Version == number)
+                .Select(a => a.Alias).OrderBy(a => a).ToListAsync(cancellationToken);
+            if (aliases.Count > 0) return (null, aliases);
+            context.ModelVersions.Remove(version);
+            await context.SaveChangesAsync(cancellationToken);
+            return (version, []);
+        }, cancellationToken);
+        if (deleted is not null)
+        {
+            File.Delete(files.WeightsPath(deleted.WeightsFile));
+            File.Delete(EvaluationPath(deleted));
+        }
+        return new DeletedVersion(deleted?.Id, aliases);
+    }
+
+    /// <summary>The version <paramref name="reference"/> names: by number, by alias, or the latest; null when there is none.</summary>
+    public async Task<ModelVersionRecord?> FindAsync(ModelReference reference, CancellationToken cancellationToken = default)
+    {
+        if (reference.Alias is not { } alias) return await FindAsync(reference.Name, reference.Version, cancellationToken);
+        await using var context = await contexts.CreateDbContextAsync(cancellationToken);
+        // One query: the alias and the version it points to are read together, so a moved alias is seen whole or not at all.
+        return await context.ModelAliases.AsNoTracking().Where(a => a.Name == reference.Name && a.Alias == alias)
+            .Join(context.ModelVersions.AsNoTracking(), a => new { a.Name, a.Version }, v => new { v.Name, v.Version }, (a, v) => v)
+            .SingleOrDefaultAsync(cancellationToken);
+    }
+
+    /// <summary>A name's aliases and the versions they point to (<c>latest</c> is not stored: it is always the newest).</summary>
+    public async Task<IReadOnlyList<ModelAliasRecord>> AliasesAsync(string name, CancellationToken cancellationToken = default)
     {
         await using var context = await contexts.CreateDbContextAsync(cancellationToken);
-        var version = await context.ModelVersions.SingleOrDefaultAsync(v => v.Name == name && v.Version == number, cancellationToken);
-        if (version is null) return null;
-        context.ModelVersions.Remove(version);
-        await context.SaveChangesAsync(cancellationToken);
-        File.Delete(files.WeightsPath(version.WeightsFile));
-        File.Delete(EvaluationPath(version));
-        return version.Id;
+        return await context.ModelAliases.AsNoTracking().Where(a => a.Name == name).OrderBy(a => a.Alias).ToListAsync(cancellationToken);
+    }
+
+    /// <summary>
+    /// Points <paramref name="alias"/> of <paramref name="name"/> at <paramref name="number"/>, creating it or moving it in one
+    /// statement: a request resolving the alias sees the old version or the new one. Null when there is no such version.
+    /// </summary>
+    public Task<ModelAliasRecord?> SetAliasAsync(string name, string alias, int number, CancellationToken cancellationToken = default) =>
+        SerializableAsync(async context =>
+        {
+            if (!await context.ModelVersions.AnyAsync(v => v.Name == name && v.Version == number, cancellationToken)) return null;
+            var now = StoredTime.Now(time);
+            var record = await context.ModelAliases.SingleOrDefaultAsync(a => a.Name == name && a.Alias == alias, cancellationToken);
+            if (record is null) context.ModelAliases.Add(record = new ModelAliasRecord { Name = name, Alias = alias, Version = number, UpdatedAt = now });
+            else (record.Version, record.UpdatedAt) = (number, now);
+            await context.SaveChangesAsync(cancellationToken);
+            return record;
+        }, cancellationToken);
+
+    /// <summary>
+    /// Runs <paramref name="work"/> in a serializable transaction and commits it, again from the start when the store refuses
+    /// it for a concurrent one (a serialization failure, or a key another request inserted first).
+    /// </summary>
+    private async Task<T> SerializableAsync<T>(Func<RnnDbContext, Task<T>> work, CancellationToken cancellationToken)
+    {
+        for (var attempt = 1; ; attempt++)
+        {
+            await using var context = await contexts.CreateDbContextAsync(cancellationToken);
+            try
+            {
+                await using var transaction = await context.Database.BeginTransactionAsync(System.Data.IsolationLevel.Serializable, cancellationToken);
+                var result = await work(context);
+                await transaction.CommitAsync(cancellationToken);
+                return result;
+            }
+            catch (Exception exception) when (exception is DbUpdateException or System.Data.Common.DbException && attempt < 5)
+            {
+                await Task.Delay(TimeSpan.FromMilliseconds(10 * attempt), time, cancellationToken);
+            }
+        }
+    }
+
+    /// <summary>Removes an alias; false when there was none.</summary>
+    public async Task<bool> RemoveAliasAsync(string name, string alias, CancellationToken cancellationToken = default)
+    {
+        await using var context = await contexts.CreateDbContextAsync(cancellationToken);
+        return await context.ModelAliases.Where(a => a.Name == name && a.Alias == alias).ExecuteDeleteAsync(cancellationToken) == 1;
     }
 }
+
+/// <summary>What deleting a version did: the deleted version's id, or the aliases that point to it and kept it.</summary>
+public sealed record DeletedVersion(string? Id, IReadOnlyList<string> KeptByAliases);

@@ -169,3 +169,43 @@ public sealed class ModelVersionRecord
 
     public DateTime CreatedAt { get; set; }
 }
+
+/// <summary>
+/// A creating request made with an <c>Idempotency-Key</c>: the digest of what was sent and, once it succeeded, the answer
+/// given, so that a retry with the same key gets that answer again instead of creating a second thing. Kept for a day.
+/// </summary>
+public sealed class IdempotencyKeyRecord
+{
+    /// <summary>Who sent it (as the queue's per-client limits count): keys are per client.</summary>
+    public required string ClientId { get; set; }
+
+    public required string Key { get; set; }
+
+    /// <summary>SHA-256 of the method, path and body (a form's fields and files' contents), in hex.</summary>
+    public required string Fingerprint { get; set; }
+
+    /// <summary>The answer's status; null while the first request is still being handled.</summary>
+    public int? Status { get; set; }
+
+    public string? ContentType { get; set; }
+
+    public string? Location { get; set; }
+
+    public string? Body { get; set; }
+
+    public DateTime CreatedAt { get; set; }
+
+    public DateTime? CompletedAt { get; set; }
+}
+
+/// <summary>A name for one version of a model (<c>champion</c>, <c>staging</c>): <c>name@alias</c> serves that version.</summary>
+public sealed class ModelAliasRecord
+{
+    public required string Name { get; set; }
+
+    public required string Alias { get; set; }
+
+    public int Version { get; set; }
+
+    public DateTime UpdatedAt { get; set; }
+}

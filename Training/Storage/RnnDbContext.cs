@@ -4,7 +4,7 @@ using Microsoft.EntityFrameworkCore.Storage.ValueConversion;
 namespace RnnService.Training.Storage;
 
 /// <summary>
-/// The job store: datasets, training jobs (the queue), tuning jobs and model versions. The schema comes from the hand-written
+/// The job store: datasets, training jobs (the queue), tuning jobs, model versions with their aliases, and idempotency keys. The schema comes from the hand-written
 /// migrations in <c>Migrations/</c>, which a test checks against this model.
 /// </summary>
 public sealed class RnnDbContext(DbContextOptions<RnnDbContext> options) : DbContext(options)
@@ -16,6 +16,10 @@ public sealed class RnnDbContext(DbContextOptions<RnnDbContext> options) : DbCon
     public DbSet<ModelVersionRecord> ModelVersions => Set<ModelVersionRecord>();
 
     public DbSet<TuningJobRecord> TuningJobs => Set<TuningJobRecord>();
+
+    public DbSet<IdempotencyKeyRecord> IdempotencyKeys => Set<IdempotencyKeyRecord>();
+
+    public DbSet<ModelAliasRecord> ModelAliases => Set<ModelAliasRecord>();
 
     protected override void ConfigureConventions(ModelConfigurationBuilder configuration)
     {
@@ -59,6 +63,17 @@ public sealed class RnnDbContext(DbContextOptions<RnnDbContext> options) : DbCon
             version.HasIndex(v => new { v.Name, v.Version }).IsUnique();
             version.HasIndex(v => v.SourceJobId).IsUnique();
             version.HasIndex(v => v.SourceTuningJobId).IsUnique();
+        });
+        model.Entity<IdempotencyKeyRecord>(key =>
+        {
+            key.ToTable("idempotency_keys");
+            key.HasKey(k => new { k.ClientId, k.Key });
+            key.HasIndex(k => k.CreatedAt);
+        });
+        model.Entity<ModelAliasRecord>(alias =>
+        {
+            alias.ToTable("model_aliases");
+            alias.HasKey(a => new { a.Name, a.Alias });
         });
     }
 

@@ -1,4 +1,4 @@
-import { get, upload } from "../api";
+import { get, list, upload } from "../api";
 import { LineChart, color } from "../charts";
 import type { Dataset, DatasetPreview, Histogram } from "../types";
 import { attempt, bars, facts, h, number, table, time } from "../ui";
@@ -28,7 +28,7 @@ export const datasetsPage: Page = async (page) => {
     });
   });
   page.append(h("h1", {}, "Datasets"), form);
-  const datasets = await get<Dataset[]>("/datasets");
+  const datasets = await list<Dataset>("/datasets");
   page.append(
     datasets.length === 0
       ? h("p", { class: "empty" }, "No datasets yet: upload a CSV time series or JSON lines of sequences or texts.")

@@ -1,4 +1,4 @@
-import { follow, get, post } from "../api";
+import { follow, get, list, post } from "../api";
 import { LineChart } from "../charts";
 import type { Dataset, EpochEntry, JobProgress, TrainingJob } from "../types";
 import { append, attempt, badge, duration, facts, h, number, table, time } from "../ui";
@@ -15,7 +15,7 @@ export function kindsFor(dataset: Dataset | undefined): string[] {
 }
 
 export const jobsPage: Page = async (page, _params, _signal, query) => {
-  const [datasets, jobs] = await Promise.all([get<Dataset[]>("/datasets"), get<TrainingJob[]>("/training-jobs")]);
+  const [datasets, jobs] = await Promise.all([list<Dataset>("/datasets"), list<TrainingJob>("/training-jobs")]);
   const datasetSelect = h("select", { name: "datasetId", "data-testid": "job-dataset" }, ...datasets.map((d) => h("option", { value: d.id }, `${d.name} (${d.kind}, ${d.id})`)));
   if (query.get("dataset")) datasetSelect.value = query.get("dataset")!;
   const modelName = h("input", { type: "text", name: "modelName", placeholder: "model name", required: true, "data-testid": "job-model-name" });

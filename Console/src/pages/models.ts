@@ -1,11 +1,11 @@
-import { ApiError, download, get } from "../api";
+import { ApiError, download, get, list } from "../api";
 import { LineChart, color } from "../charts";
 import type { Evaluation, ModelDetail, ModelSummary, ModelVersion } from "../types";
 import { attempt, facts, h, number, table, time } from "../ui";
 import type { Page } from "../router";
 
 export const modelsPage: Page = async (page) => {
-  const models = await get<ModelSummary[]>("/models");
+  const models = await list<ModelSummary>("/models");
   page.append(
     h("h1", {}, "Models"),
     models.length === 0

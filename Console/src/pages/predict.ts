@@ -1,4 +1,4 @@
-import { get, post } from "../api";
+import { get, list, post } from "../api";
 import type { ModelDetail, ModelSummary, ModelVersion, PredictOutput } from "../types";
 import { inputKind } from "../types";
 import { attempt, h, number, table } from "../ui";
@@ -17,7 +17,7 @@ function describe(output: PredictOutput): string {
 }
 
 export const predictPage: Page = async (page, _params, _signal, query) => {
-  const models = await get<ModelSummary[]>("/models");
+  const models = await list<ModelSummary>("/models");
   const model = h("select", { "data-testid": "predict-model", "aria-label": "model" });
   for (const m of models) {
     const detail = await get<ModelDetail>(`/models/${m.name}`);

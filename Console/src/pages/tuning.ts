@@ -1,4 +1,4 @@
-import { follow, get, post } from "../api";
+import { follow, get, list, post } from "../api";
 import { LineChart, color } from "../charts";
 import type { Dataset, TrainingJob, TuningJob } from "../types";
 import { append, attempt, badge, h, number, table, time } from "../ui";
@@ -8,7 +8,7 @@ import { kindsFor } from "./jobs";
 const finalStates = ["succeeded", "failed", "cancelled"];
 
 export const tuningListPage: Page = async (page) => {
-  const [datasets, searches] = await Promise.all([get<Dataset[]>("/datasets"), get<TuningJob[]>("/tuning-jobs")]);
+  const [datasets, searches] = await Promise.all([list<Dataset>("/datasets"), list<TuningJob>("/tuning-jobs")]);
   const datasetSelect = h("select", { name: "datasetId" }, ...datasets.map((d) => h("option", { value: d.id }, `${d.name} (${d.kind})`)));
   const modelName = h("input", { type: "text", placeholder: "model name", required: true });
   const kind = h("select", {}, ...kindsFor(undefined).map((k) => h("option", { value: k }, k)));

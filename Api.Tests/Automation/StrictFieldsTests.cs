@@ -1,0 +1,125 @@
+using System.Net;
+using System.Net.Http.Json;
+using System.Text;
+using System.Text.Json.Nodes;
+using RnnService.Api.Tests.Infrastructure;
+
+namespace RnnService.Api.Tests.Automation;
+
+/// <summary>
+/// A field the API does not have is a 400 naming it, with the field it is probably a typo of, on every JSON body and form;
+/// nothing is stored. The OpenAPI schemas say so (additionalProperties: false).
+/// </summary>
+public sealed class StrictFieldsTests(NoWorkerServiceFactory factory) : IClassFixture<NoWorkerServiceFactory>
+{
+    private readonly HttpClient client = factory.CreateClient();
+
+    private static async Task<JsonObject> BadRequestAsync(HttpResponseMessage response)
+    {
+        Assert.True(response.StatusCode == HttpStatusCode.BadRequest, $"{response.StatusCode}: {await response.Content.ReadAsStringAsync()}");
+        return await response.ProblemAsync();
+    }
+
+    [Fact]
+    public async Task TyposInAJobAreNamedWithTheFieldMeantAndNothingIsQueued()
+    {
+        var dataset = await client.UploadDatasetAsync(TestData.SeasonalCsv(48), "typos.csv");
+
+        var problem = await BadRequestAsync(await client.PostJobAsync(new
+        {
+            datasetId = dataset, modelName = "typos", task = new { kind = "forecast" },
+            model = new { hiddenSise = 8 }, training = new { learningrate = 5, epochs = 1 },
+        }));
+
+        Assert.Equal("is not a known field. Did you mean hiddenSize?", problem.Errors("model.hiddenSise"));
+        Assert.Equal("is not a known field. Did you mean learningRate?", problem.Errors("training.learningrate"));
+        Assert.Contains("model.hiddenSise", problem["detail"]!.GetValue<string>());
+        Assert.Empty((await client.ListAsync("/training-jobs")));
+    }
+
+    [Fact]
+    public async Task AFieldLikeNoOtherListsTheKnownOnes()
+    {
+        var problem = await BadRequestAsync(await client.PostJobAsync(new { datasetId = "x", modelName = "m", colour = "red" }));
+
+        var message = problem.Errors("colour");
+        Assert.StartsWith("is not a known field. Known fields here: datasetId, modelName, task, model, training", message);
+    }
+
+    [Fact]
+    public async Task PredictNamesAMisspeltHorizonBeforeLookingForTheModel()
+    {
+        var response = await client.PostAsJsonAsync("/predict", new { model = "nothing", inputs = new[] { new[] { 1.0, 2.0 } }, horizn = 3 });
+
+        Assert.Equal("is not a known field. Did you mean horizon?", (await BadRequestAsync(response)).Errors("horizn"));
+    }
+
+    [Fact]
+    public async Task TuningSearchesAreStrictInsideTheirSearch()
+    {
+        var problem = await BadRequestAsync(await client.PostAsJsonAsync("/tuning-jobs", new
+        {
+            datasetId = "x", modelName = "m", task = new { kind = "forecast" }, search = new { maxTrial = 3, strategy = "random" },
+        }));
+
+        Assert.Equal("is not a known field. Did you mean maxTrials?", problem.Errors("search.maxTrial"));
+    }
+
+    [Fact]
+    public async Task AnUnknownUploadFieldIsRefusedAndNothingIsStored()
+    {
+        using var form = new MultipartFormDataContent();
+        form.Add(new ByteArrayContent(Encoding.UTF8.GetBytes(TestData.SeasonalCsv(48))), "file", "load.csv");
+        form.Add(new StringContent("load"), "nmae");
+        var before = (await client.ListAsync("/datasets")).Count;
+
+        var problem = await BadRequestAsync(await client.PostAsync("/datasets", form));
+
+        Assert.Equal("is not a known field. Did you mean name?", problem.Errors("nmae"));
+        Assert.Equal(before, (await client.ListAsync("/datasets")).Count);
+    }
+
+    [Fact]
+    public async Task AnInlineDatasetIsStrictToo()
+    {
+        var response = await client.PostAsJsonAsync("/datasets", new { content = "a\n1\n2\n", formt = "csv" });
+
+        Assert.Equal("is not a known field. Did you mean format?", (await BadRequestAsync(response)).Errors("formt"));
+    }
+
+    [Fact]
+    public async Task AnImportNamesUnknownFormFieldsAndUnknownSpecFields()
+    {
+        using var misnamed = new MultipartFormDataContent();
+        misnamed.Add(new StringContent("{}"), "spec");
+        misnamed.Add(new ByteArrayContent([1, 2, 3]), "weight", "w.pt");
+        Assert.Equal("is not a known field. Did you mean weights?",
+            (await BadRequestAsync(await client.PostAsync("/models/imported/versions", misnamed))).Errors("weight"));
+
+        using var form = new MultipartFormDataContent();
+        form.Add(new StringContent("""{"task":{"kind":"regression","targts":["y"]},"model":{"cell":"gru"}}"""), "spec");
+        form.Add(new ByteArrayContent([1, 2, 3]), "weights", "w.pt");
+        Assert.Equal("is not a known field. Did you mean targets?",
+            (await BadRequestAsync(await client.PostAsync("/models/imported/versions", form))).Errors("spec.task.targts"));
+    }
+
+    [Fact]
+    public async Task WrongCaseIsATypoToo()
+    {
+        // The contract is camelCase; a body in another case would have bound silently before.
+        var problem = await BadRequestAsync(await client.PostAsync("/training-jobs",
+            new StringContent("""{"DatasetId":"x","modelName":"m"}""", Encoding.UTF8, "application/json")));
+
+        Assert.Equal("is not a known field. Did you mean datasetId?", problem.Errors("DatasetId"));
+    }
+
+    [Fact]
+    public async Task TheOpenApiSchemasRefuseAdditionalProperties()
+    {
+        var document = (await client.GetFromJsonAsync<JsonObject>("/openapi/v1.json"))!;
+        var schemas = document["components"]!["schemas"]!.AsObject();
+
+        foreach (var name in new[] { "TrainingJobRequest", "ModelOptions", "TrainingOptions", "TaskOptions", "PredictRequest", "TuningJobRequest" })
+            Assert.True(schemas[name]?["additionalProperties"]?.GetValue<bool>() == false, $"{name}: {schemas[name]?.ToJsonString()}");
+    }
+}
