@@ -140,6 +140,17 @@ public sealed class IdempotencyTests(NoWorkerServiceFactory factory) : IClassFix
     }
 
     [Fact]
+    public async Task TheOpenApiDocumentOffersTheHeaderOnEveryCreatingPost()
+    {
+        var paths = (await client.GetFromJsonAsync<JsonObject>("/openapi/v1.json"))!["paths"]!;
+
+        foreach (var path in new[] { "/datasets", "/training-jobs", "/tuning-jobs", "/models/{name}/versions" })
+            Assert.Contains(paths[path]!["post"]!["parameters"]!.AsArray(),
+                p => p!["name"]!.GetValue<string>() == "Idempotency-Key" && p["in"]!.GetValue<string>() == "header");
+        Assert.DoesNotContain(paths["/predict"]!["post"]!["parameters"]?.AsArray() ?? [], p => p!["name"]!.GetValue<string>() == "Idempotency-Key");
+    }
+
+    [Fact]
     public async Task ALongKeyIsA400()
     {
         var answer = await client.SendAsync(Job(new string('k', 256)));

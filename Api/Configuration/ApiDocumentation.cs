@@ -1,3 +1,5 @@
+using Microsoft.OpenApi;
+using RnnService.Api.Infrastructure;
 using RnnService.Api.Security;
 
 namespace RnnService.Api.Configuration;
@@ -23,6 +25,17 @@ public static class ApiDocumentation
             {
                 if (schema.Type?.HasFlag(Microsoft.OpenApi.JsonSchemaType.Object) == true && schema.Properties is { Count: > 0 } && schema.AdditionalProperties is null)
                     schema.AdditionalPropertiesAllowed = false;
+                return Task.CompletedTask;
+            });
+            options.AddOperationTransformer((operation, context, _) =>
+            {
+                if (!context.Description.ActionDescriptor.EndpointMetadata.OfType<IdempotentEndpoint>().Any()) return Task.CompletedTask;
+                operation.Parameters ??= [];
+                operation.Parameters.Add(new OpenApiParameter
+                {
+                    Name = IdempotencyKeys.Header, In = ParameterLocation.Header, Required = false, Description = IdempotentEndpoint.Description,
+                    Schema = new OpenApiSchema { Type = JsonSchemaType.String, MaxLength = 255 },
+                });
                 return Task.CompletedTask;
             });
             options.AddRequestExamples();

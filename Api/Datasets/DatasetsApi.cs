@@ -25,6 +25,7 @@ public static class DatasetsApi
         var group = app.MapGroup("/datasets").WithTags("Datasets");
 
         group.MapPost("/", UploadDatasetAsync)
+            .Idempotent()
             .WithName("UploadDataset")
             .WithSummary("Upload a dataset")
             .WithDescription(

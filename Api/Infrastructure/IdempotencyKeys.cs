@@ -243,6 +243,22 @@ public sealed class IdempotencyKeys(IDbContextFactory<RnnDbContext> contexts, Ti
     }
 }
 
+/// <summary>Marks an endpoint that takes an <c>Idempotency-Key</c>: the OpenAPI document lists the header for it.</summary>
+public sealed class IdempotentEndpoint
+{
+    public const string Description =
+        "Makes the request safe to retry: a repeat with the same key and body (within 24 hours, from the same client) gets " +
+        "the first answer, with `Idempotent-Replayed: true`, and creates nothing; the same key with another body is a 422. " +
+        "1 to 255 visible ASCII characters; a UUID is usual.";
+}
+
+public static class IdempotentEndpoints
+{
+    /// <summary>Says in the OpenAPI document that the endpoint takes an <c>Idempotency-Key</c> (it calls <see cref="IdempotencyKeys.BeginAsync"/>).</summary>
+    public static TBuilder Idempotent<TBuilder>(this TBuilder builder) where TBuilder : IEndpointConventionBuilder =>
+        builder.WithMetadata(new IdempotentEndpoint());
+}
+
 /// <summary>What a request with a known idempotency key gets instead of running: the first answer again, or a problem.</summary>
 public sealed class IdempotentAnswer(int status, string? contentType, string? location, string? body, int? retryAfterSeconds = null) : IResult
 {

@@ -110,6 +110,7 @@ public static class ModelsApi
             .Accepts<StateMatchRequest>("application/json")
             .RequireScope(Scopes.Predict, Scopes.Train);
         group.MapPost("/{name}/versions", ImportModelVersionAsync)
+            .Idempotent()
             .WithName("ImportModelVersion")
             .WithSummary("Import a model trained elsewhere (PyTorch)")
             .WithDescription(
@@ -167,7 +168,7 @@ public static class ModelsApi
                 v.Version, v.Metrics is null ? null : StoredJson.Read<Dictionary<string, double>>(v.Metrics),
                 v.SourceJobId ?? v.SourceTuningJobId ?? "import", v.CreatedAt)).ToArray(),
             (await registry.AliasesAsync(name, cancellationToken)).Where(a => versions.Any(v => v.Version == a.Version))
-                .ToDictionary(a => a.Alias, a => a.Version).Prepend(new(ModelReference.Latest, versions[0].Version)).ToDictionary()));
+                .ToDictionary(a => a.Alias, a => a.Version).Prepend(new(ModelSelector.Latest, versions[0].Version)).ToDictionary()));
     }
 
     public static async Task<Results<Ok<ModelVersionResponse>, ProblemHttpResult>> GetModelVersionAsync(
@@ -326,7 +327,7 @@ public static class ModelsApi
     }
 
     private static ValidationProblem? CheckAlias(string alias) =>
-        !ModelReference.IsValidAlias(alias) ? Problems.Validation("alias", $"'{alias}' {ModelReference.AliasRule}.")
-        : alias == ModelReference.Latest ? Problems.Validation("alias", "'latest' always points to the newest version; it cannot be set or deleted.")
+        !ModelSelector.IsValidAlias(alias) ? Problems.Validation("alias", $"'{alias}' {ModelSelector.AliasRule}.")
+        : alias == ModelSelector.Latest ? Problems.Validation("alias", "'latest' always points to the newest version; it cannot be set or deleted.")
         : null;
 }

@@ -137,10 +137,10 @@ public static class PredictApi
     }
 
     /// <summary>What is wrong with the request before any model is looked at: the reference, the shape, the limits.</summary>
-    private static List<ValidationError> Validate(PredictRequest body, InferenceOptions limits, out ModelReference reference)
+    private static List<ValidationError> Validate(PredictRequest body, InferenceOptions limits, out ModelSelector reference)
     {
         var errors = new List<ValidationError>();
-        reference = ModelReference.Parse(body.Model, out var problem) ?? default;
+        reference = ModelSelector.Parse(body.Model, out var problem) ?? default;
         if (problem is not null) errors.Add(new("model", problem));
 
         if (body.Horizon is < 1) errors.Add(new("horizon", $"must be at least 1, got {body.Horizon}."));

@@ -25,6 +25,7 @@ public static class TrainingJobsApi
         var group = app.MapGroup("/training-jobs").WithTags("Training jobs").RequireScope(Scopes.Train);
 
         group.MapPost("/", CreateTrainingJobAsync)
+            .Idempotent()
             .Accepts<TrainingJobRequest>("application/json")
             .WithName("CreateTrainingJob")
             .WithSummary("Queue a training job")

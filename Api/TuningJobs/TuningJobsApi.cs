@@ -24,6 +24,7 @@ public static class TuningJobsApi
     {
         var group = app.MapGroup("/tuning-jobs").WithTags("Tuning jobs").RequireScope(Scopes.Train);
         group.MapPost("/", CreateTuningJobAsync)
+            .Idempotent()
             .Accepts<TuningJobRequest>("application/json")
             .WithName("CreateTuningJob")
             .WithSummary("Queue a hyperparameter search")

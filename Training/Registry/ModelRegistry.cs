@@ -159,7 +159,7 @@ public sealed class ModelRegistry(IDbContextFactory<RnnDbContext> contexts, File
     }
 
     /// <summary>The version <paramref name="reference"/> names: by number, by alias, or the latest; null when there is none.</summary>
-    public async Task<ModelVersionRecord?> FindAsync(ModelReference reference, CancellationToken cancellationToken = default)
+    public async Task<ModelVersionRecord?> FindAsync(ModelSelector reference, CancellationToken cancellationToken = default)
     {
         if (reference.Alias is not { } alias) return await FindAsync(reference.Name, reference.Version, cancellationToken);
         await using var context = await contexts.CreateDbContextAsync(cancellationToken);

@@ -6,7 +6,7 @@ namespace RnnService.Domain.Models;
 /// How a client names a model to use: <c>name</c> (its latest version), <c>name:version</c>, or <c>name@alias</c> (the
 /// version the alias points to; <c>latest</c> is the alias every model has).
 /// </summary>
-public readonly partial record struct ModelReference(string Name, int? Version, string? Alias)
+public readonly partial record struct ModelSelector(string Name, int? Version, string? Alias)
 {
     public const string Latest = "latest";
 
@@ -15,7 +15,7 @@ public readonly partial record struct ModelReference(string Name, int? Version, 
     public const string AliasRule = "must be 1 to 64 letters, digits, '.', '_' or '-', starting with a letter";
 
     /// <summary>The reference in <paramref name="text"/>, or null with what is wrong with it in <paramref name="problem"/>.</summary>
-    public static ModelReference? Parse(string? text, out string? problem)
+    public static ModelSelector? Parse(string? text, out string? problem)
     {
         var reference = text?.Trim() ?? "";
         problem = null;
@@ -41,10 +41,10 @@ public readonly partial record struct ModelReference(string Name, int? Version, 
                 problem = $"'{reference}': the alias after '@' {AliasRule}.";
                 return null;
             }
-            return new ModelReference(name, null, alias == Latest ? null : alias);
+            return new ModelSelector(name, null, alias == Latest ? null : alias);
         }
-        if (colon < 0) return new ModelReference(name, null, null);
-        if (int.TryParse(reference[(colon + 1)..], out var number) && number >= 1) return new ModelReference(name, number, null);
+        if (colon < 0) return new ModelSelector(name, null, null);
+        if (int.TryParse(reference[(colon + 1)..], out var number) && number >= 1) return new ModelSelector(name, number, null);
         problem = $"'{reference}': the version after ':' must be a whole number from 1.";
         return null;
     }
