@@ -4,6 +4,7 @@ using RnnService.Api.Health;
 using RnnService.Api.Infrastructure;
 using RnnService.Api.Models;
 using RnnService.Api.Predict;
+using RnnService.Api.PredictionJobs;
 using RnnService.Api.TrainingJobs;
 using RnnService.Api.TuningJobs;
 using RnnService.Training.Jobs;
@@ -41,6 +42,7 @@ if (roles.Api)
     app.MapTuningJobsApi();
     app.MapModelsApi();
     app.MapPredictApi();
+    app.MapPredictionJobsApi();
 }
 app.MapMetrics(roles);
 

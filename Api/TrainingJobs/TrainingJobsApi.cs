@@ -105,7 +105,7 @@ public static class TrainingJobsApi
         }
         if (errors.Count > 0) return Problems.Validation(errors);
         await using var context = await contexts.CreateDbContextAsync(cancellationToken);
-        var query = context.TrainingJobs.AsNoTracking();
+        var query = context.TrainingJobs.AsNoTracking().Where(job => job.Kind == JobKind.Training);
         if (wanted is not null) query = query.Where(job => job.State == wanted);
         if (tuningJobId is not null) query = query.Where(job => job.TuningJobId == tuningJobId);
         if (after is { } c) query = query.Where(job => job.CreatedAt < c.CreatedAt || job.CreatedAt == c.CreatedAt && string.Compare(job.Id, c.Id) < 0);
@@ -121,9 +121,9 @@ public static class TrainingJobsApi
     }
 
     public static async Task<Results<Accepted<TrainingJobResponse>, ProblemHttpResult>> CancelTrainingJobAsync(
-        string id, JobQueue queue, JobSignals signals, CancellationToken cancellationToken)
+        string id, IDbContextFactory<RnnDbContext> contexts, JobQueue queue, JobSignals signals, CancellationToken cancellationToken)
     {
-        var job = await queue.CancelAsync(id, cancellationToken);
+        var job = await FindAsync(contexts, id, cancellationToken) is null ? null : await queue.CancelAsync(id, cancellationToken);
         if (job is null) return Problems.NotFound($"there is no training job '{id}'.");
         if (job.State is JobState.Succeeded or JobState.Failed)
             return Problems.Conflict($"the job already ended: {job.State.ToString().ToLowerInvariant()}.");
@@ -188,6 +188,6 @@ public static class TrainingJobsApi
     private static async Task<TrainingJobRecord?> FindAsync(IDbContextFactory<RnnDbContext> contexts, string id, CancellationToken cancellationToken)
     {
         await using var context = await contexts.CreateDbContextAsync(cancellationToken);
-        return await context.TrainingJobs.AsNoTracking().SingleOrDefaultAsync(job => job.Id == id, cancellationToken);
+        return await context.TrainingJobs.AsNoTracking().SingleOrDefaultAsync(job => job.Id == id && job.Kind == JobKind.Training, cancellationToken);
     }
 }

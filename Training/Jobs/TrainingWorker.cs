@@ -10,6 +10,7 @@ using RnnService.Domain.Models;
 using RnnService.Training.Data;
 using RnnService.Training.Engine;
 using RnnService.Training.Pipeline;
+using RnnService.Training.Predictions;
 using RnnService.Training.Registry;
 using RnnService.Training.Storage;
 using RnnService.Training.Tasks;
@@ -129,7 +130,8 @@ public sealed class TrainingWorker(
         {
             // In a method of its own, so that nothing the job made (its data, its weights) is still referenced when the
             // memory is handed back below: an async method's locals live as long as the method does.
-            await TrainAndRegisterAsync(job, release, stop.Token, halt.Token, stoppingToken);
+            if (job.Kind == JobKind.Prediction) await PredictAsync(job, halt.Token);
+            else await TrainAndRegisterAsync(job, release, stop.Token, halt.Token, stoppingToken);
         }
         catch (Exception exception) when (exception is LeaseLostException || exception is OperationCanceledException && halt.IsCancellationRequested)
         {
@@ -225,6 +227,50 @@ public sealed class TrainingWorker(
         }
     }
 
+    /// <summary>
+    /// A prediction job: the model's answers over the stored dataset, written to its results file in chunks (resumed from
+    /// the last chunk recorded), then the job succeeded with its counts.
+    /// </summary>
+    private async Task PredictAsync(TrainingJobRecord job, CancellationToken halt)
+    {
+        var started = Stopwatch.GetTimestamp();
+        var request = StoredJson.Read<PredictionJobRequest>(job.Request);
+        var selector = ModelSelector.Parse(request.Model, out var problem) ?? throw new JobFailedException($"model: {problem}");
+        var record = await registry.FindAsync(selector, halt)
+                     ?? throw new JobFailedException($"model {request.Model} no longer exists: it was deleted after the job was queued.");
+        DatasetRecord dataset;
+        await using (var context = await contexts.CreateDbContextAsync(halt))
+            dataset = await context.Datasets.AsNoTracking().SingleOrDefaultAsync(d => d.Id == job.DatasetId, halt)
+                      ?? throw new JobFailedException($"dataset {job.DatasetId} no longer exists.");
+        var parsed = await Task.Run(() => DatasetParser.Parse(files.DatasetPath(dataset.FileName), dataset.Format), halt);
+        var spec = StoredJson.Read<ModelSpec>(record.Spec);
+        var task = StoredJson.Read<TaskOptions>(record.Task);
+        var served = TaskKinds.For(task.Kind!.Value).Serve(spec, task, record.Preprocessing);
+        var device = ChooseDevice(DeviceChoice.Auto);
+        await queue.UpdateAsync(job.Id, WorkerId, DeviceName(device), null, null, CancellationToken.None);
+        ISequenceNetwork network;
+        await using (var weights = File.OpenRead(files.WeightsPath(record.WeightsFile))) network = networks.Load(spec, weights, device);
+        using (network)
+        {
+            var path = files.PredictionPath(PredictionRun.ResultsFileName(job.Id, served is Tasks.Forecast.ForecastServing));
+            var resume = job.Progress is null ? null : StoredJson.Read<PredictionProgress>(job.Progress);
+            var result = await Task.Factory.StartNew(
+                () => PredictionRun.Run(network, served, request, parsed, path, resume, progress =>
+                {
+                    if (!queue.ReportAsync(job.Id, WorkerId, StoredJson.Write(progress), CancellationToken.None).GetAwaiter().GetResult())
+                        throw new LeaseLostException();
+                }, halt),
+                halt, TaskCreationOptions.LongRunning, TaskScheduler.Default);
+            var counts = new Dictionary<string, double> { ["items"] = result.Done, ["rows"] = result.Rows, ["bytes"] = result.Bytes };
+            if (await queue.FinishAsync(job.Id, WorkerId, JobState.Succeeded, StoredJson.Write(counts), null, CancellationToken.None))
+            {
+                logger.LogInformation("Prediction job {Job} succeeded: {Items} items, {Rows} rows in {Seconds:F1} s",
+                    job.Id, result.Done, result.Rows, Stopwatch.GetElapsedTime(started).TotalSeconds);
+                TrainingMetrics.Ended.Add(1, new KeyValuePair<string, object?>("state", "succeeded"));
+            }
+        }
+    }
+
     /// <summary>The evaluation as the version keeps it; null (and a warning) when it cannot be written, e.g. a diverged model's NaN.</summary>
     private byte[]? EvaluationBytes(string jobId, ModelEvaluation? evaluation)
     {
@@ -317,7 +363,7 @@ public sealed class TrainingWorker(
     private static string FailureMessage(Exception exception) => exception switch
     {
         JobFailedException or TorchEngineException or DatasetParseException or InvalidOperationException or TimeLimitReachedException
-            => exception.Message,
+            or Predictions.PredictionJobException => exception.Message,
         OutOfMemoryException =>
             "the worker could not allocate the host memory the job needs (its data, or its copies of the weights); " +
             "what it had allocated was freed. Train a smaller model or fewer examples, or lower Jobs:MaxTrainingMemoryMiB to what this machine has.",

@@ -25,10 +25,15 @@ public sealed class DatasetRecord
     public DateTime CreatedAt { get; set; }
 }
 
-/// <summary>A training job: the typed queue item, its lease, and everything it has reported.</summary>
+/// <summary>
+/// A job on the queue, its lease, and everything it has reported: a training job, or (<see cref="Kind"/>) a prediction
+/// job, which shares the queue's claims, leases, resumption and limits.
+/// </summary>
 public sealed class TrainingJobRecord
 {
     public required string Id { get; set; }
+
+    public JobKind Kind { get; set; }
 
     public JobState State { get; set; }
 

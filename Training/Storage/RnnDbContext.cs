@@ -43,6 +43,7 @@ public sealed class RnnDbContext(DbContextOptions<RnnDbContext> options) : DbCon
             job.ToTable("training_jobs");
             job.HasKey(j => j.Id);
             job.Property(j => j.State).HasConversion<string>();
+            job.Property(j => j.Kind).HasConversion<string>();
             job.Property(j => j.StoppedBy).HasConversion<string>();
             job.HasIndex(j => new { j.State, j.CreatedAt });
             job.HasIndex(j => new { j.ClientId, j.State });

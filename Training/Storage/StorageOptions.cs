@@ -39,6 +39,9 @@ public sealed class StorageOptions : IValidatableObject
 
     public string CheckpointsDirectory => Path.Combine(FullDataDirectory, "checkpoints");
 
+    /// <summary>Prediction jobs' results files.</summary>
+    public string PredictionsDirectory => Path.Combine(FullDataDirectory, "predictions");
+
     public string ResolvedConnectionString => string.IsNullOrWhiteSpace(ConnectionString)
         ? $"Data Source={Path.Combine(FullDataDirectory, "rnnservice.db")}"
         : ConnectionString;

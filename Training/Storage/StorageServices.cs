@@ -100,6 +100,7 @@ public sealed class DatabaseMigrator(
             Directory.CreateDirectory(storage.DatasetsDirectory);
             Directory.CreateDirectory(storage.ModelsDirectory);
             Directory.CreateDirectory(storage.CheckpointsDirectory);
+            Directory.CreateDirectory(storage.PredictionsDirectory);
             await using var context = await contexts.CreateDbContextAsync(cancellationToken);
             await MigrateAsync(context, cancellationToken);
             if (storage.Provider == StorageProvider.Sqlite)
@@ -181,6 +182,8 @@ public sealed class FileStore(IOptions<StorageOptions> options)
     public string DatasetPath(string fileName) => Inside(options.Value.DatasetsDirectory, fileName);
 
     public string WeightsPath(string fileName) => Inside(options.Value.ModelsDirectory, fileName);
+
+    public string PredictionPath(string fileName) => Inside(options.Value.PredictionsDirectory, fileName);
 
     public string CheckpointDirectory(string jobId) => Inside(options.Value.CheckpointsDirectory, jobId);
 

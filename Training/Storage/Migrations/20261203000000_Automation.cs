@@ -4,7 +4,8 @@ using Microsoft.EntityFrameworkCore.Migrations;
 namespace RnnService.Training.Storage.Migrations;
 
 /// <summary>
-/// For clients that automate: idempotency keys (per client, with the first answer, kept a day) and model aliases.
+/// For clients that automate: idempotency keys (per client, with the first answer, kept a day), model aliases, and a
+/// kind on queued jobs (training or prediction).
 /// </summary>
 [DbContext(typeof(RnnDbContext))]
 [Migration("20261203000000_Automation")]
@@ -39,10 +40,14 @@ public sealed class Automation : Migration
                 UpdatedAt = table.Column<DateTime>(nullable: false),
             },
             constraints: table => table.PrimaryKey("PK_model_aliases", x => new { x.Name, x.Alias }));
+
+        // Prediction jobs share the queue with training jobs; every job before them trained.
+        migration.AddColumn<string>(name: "Kind", table: "training_jobs", nullable: false, defaultValue: "Training");
     }
 
     protected override void Down(MigrationBuilder migration)
     {
+        migration.DropColumn(name: "Kind", table: "training_jobs");
         migration.DropTable(name: "model_aliases");
         migration.DropTable(name: "idempotency_keys");
     }

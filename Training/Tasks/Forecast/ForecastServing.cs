@@ -14,6 +14,12 @@ public sealed class ForecastServing(ModelSpec spec, ForecastPreprocessing prepro
 {
     protected override string TaskName => "forecast";
 
+    /// <summary>What the model reads and answers: its features, targets, window, horizon, quantiles and calendar.</summary>
+    public ForecastPreprocessing Preprocessing => preprocessing;
+
+    /// <summary>The key of a quantile level in an answer's <c>quantiles</c> ("0.1").</summary>
+    public static string QuantileKey(double level) => level.ToString(CultureInfo.InvariantCulture);
+
     protected override int InputWidth => preprocessing.InputWidth;
 
     protected override string FeatureNames =>
@@ -94,7 +100,7 @@ public sealed class ForecastServing(ModelSpec spec, ForecastPreprocessing prepro
         {
             Forecast = Rows(values, steps, targets),
             Quantiles = quantiles?.Select((levelValues, q) => (Level: preprocessing.Quantiles![q], Rows: Rows(levelValues, steps, targets)))
-                .ToDictionary(entry => entry.Level.ToString(CultureInfo.InvariantCulture), entry => entry.Rows),
+                .ToDictionary(entry => QuantileKey(entry.Level), entry => entry.Rows),
         };
     }
 
