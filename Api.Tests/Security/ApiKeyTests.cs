@@ -60,7 +60,14 @@ public sealed class ApiKeyTests(KeyedServiceFactory service, RnnServiceFactory o
         { "GET", "/models/none/versions/1/weights", "predict train" },
         { "POST", "/models/none/versions", "admin" },
         { "DELETE", "/models/none/versions/1", "admin" },
+        { "PUT", "/models/none/aliases/champion", "admin" },
+        { "DELETE", "/models/none/aliases/champion", "admin" },
         { "POST", "/predict", "predict" },
+        { "GET", "/prediction-jobs", "predict" },
+        { "POST", "/prediction-jobs", "predict" },
+        { "GET", "/prediction-jobs/pred_none", "predict" },
+        { "POST", "/prediction-jobs/pred_none/cancel", "predict" },
+        { "GET", "/prediction-jobs/pred_none/results", "predict" },
     };
 
     [Theory]
