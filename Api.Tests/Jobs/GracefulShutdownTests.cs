@@ -97,7 +97,8 @@ public sealed partial class GracefulShutdownTests : IDisposable
         // The long request runs (a few seconds on two cores, with the fused LSTM layer) while the short ones arrive and
         // queue behind it.
         var running = client.PostAsJsonAsync("/predict", slow);
-        await Task.Delay(700);
+        // Sent once the long request is in the engine (its body read and checked; on a busy machine that takes a while).
+        await EngineBusyAsync(client);
         var inFlight = new[] { running }.Concat(Enumerable.Range(0, 31).Select(_ => client.PostAsJsonAsync("/predict", small))).ToArray();
         await Task.Delay(200);
         if (running.IsCompleted)
@@ -114,6 +115,18 @@ public sealed partial class GracefulShutdownTests : IDisposable
         foreach (var response in responses.Skip(1))
             Assert.Single((await response.Content.ReadFromJsonAsync<JsonObject>())!["outputs"]!.AsArray());
         Assert.Equal(0, await exit);
+    }
+
+    /// <summary>Waits until the service's metrics show an engine call under way.</summary>
+    private static async Task EngineBusyAsync(HttpClient client)
+    {
+        var deadline = DateTime.UtcNow.AddSeconds(60);
+        while (!Regex.IsMatch(await client.GetStringAsync("/metrics"), @"^rnnservice_engine_running(\{[^}]*\})? [1-9]", RegexOptions.Multiline))
+        {
+            Assert.True(DateTime.UtcNow < deadline, "the long request never reached the engine");
+            await Task.Delay(50);
+        }
+        await Task.Delay(100);
     }
 
     private static object Request(string datasetId, string modelName) => new
