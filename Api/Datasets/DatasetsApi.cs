@@ -195,10 +195,7 @@ public static class DatasetsApi
         var errors = Pagination.Check(limit, cursor, out var after);
         if (errors.Count > 0) return Problems.Validation(errors);
         await using var context = await contexts.CreateDbContextAsync(cancellationToken);
-        var query = context.Datasets.AsNoTracking();
-        if (after is { } c) query = query.Where(d => d.CreatedAt < c.CreatedAt || d.CreatedAt == c.CreatedAt && string.Compare(d.Id, c.Id) < 0);
-        var records = await query.OrderByDescending(d => d.CreatedAt).ThenByDescending(d => d.Id).Take(limit + 1).ToListAsync(cancellationToken);
-        return TypedResults.Ok(Pagination.Of(records, limit, d => new Cursor(d.CreatedAt, d.Id), DatasetResponse.From));
+        return TypedResults.Ok((await Pagination.PageAsync(context.Datasets.AsNoTracking(), limit, after, cancellationToken)).Select(DatasetResponse.From));
     }
 
     public static async Task<Results<Ok<DatasetResponse>, ProblemHttpResult>> GetDatasetAsync(

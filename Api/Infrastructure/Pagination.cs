@@ -1,14 +1,19 @@
 using System.ComponentModel;
 using System.Globalization;
 using System.Text;
+using Microsoft.EntityFrameworkCore;
 using RnnService.Domain.Validation;
+using RnnService.Training.Storage;
 
 namespace RnnService.Api.Infrastructure;
 
 /// <summary>One page of a list, newest first; <c>next</c> is the cursor of the page after it, null on the last.</summary>
 public sealed record Page<T>(
     IReadOnlyList<T> Items,
-    [property: Description("Pass as `cursor` for the next page; null when this is the last.")] string? Next);
+    [property: Description("Pass as `cursor` for the next page; null when this is the last.")] string? Next)
+{
+    public Page<TOther> Select<TOther>(Func<T, TOther> map) => new(Items.Select(map).ToList(), Next);
+}
 
 /// <summary>
 /// Where a page ended: the creation time and id of its last item. The next page is what comes after it in the order
@@ -60,6 +65,15 @@ public static class Pagination
             if (after is null) errors.Add(new("cursor", "is not a cursor this API gave; pass the `next` of a page as it came."));
         }
         return errors;
+    }
+
+    /// <summary>The page of <paramref name="query"/>'s records after <paramref name="after"/>, newest first, read in one query.</summary>
+    public static async Task<Page<T>> PageAsync<T>(IQueryable<T> query, int limit, Cursor? after, CancellationToken cancellationToken)
+        where T : class, IListedRecord
+    {
+        if (after is { } c) query = query.Where(r => r.CreatedAt < c.CreatedAt || r.CreatedAt == c.CreatedAt && string.Compare(r.Id, c.Id) < 0);
+        var rows = await query.OrderByDescending(r => r.CreatedAt).ThenByDescending(r => r.Id).Take(limit + 1).ToListAsync(cancellationToken);
+        return Of(rows, limit, r => new Cursor(r.CreatedAt, r.Id), r => r);
     }
 
     /// <summary>

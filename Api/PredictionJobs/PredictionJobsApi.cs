@@ -146,9 +146,7 @@ public static class PredictionJobsApi
         if (errors.Count > 0) return Problems.Validation(errors);
         await using var context = await contexts.CreateDbContextAsync(cancellationToken);
         var query = context.TrainingJobs.AsNoTracking().Where(job => job.Kind == JobKind.Prediction);
-        if (after is { } c) query = query.Where(job => job.CreatedAt < c.CreatedAt || job.CreatedAt == c.CreatedAt && string.Compare(job.Id, c.Id) < 0);
-        var jobs = await query.OrderByDescending(job => job.CreatedAt).ThenByDescending(job => job.Id).Take(limit + 1).ToListAsync(cancellationToken);
-        return TypedResults.Ok(Pagination.Of(jobs, limit, job => new Cursor(job.CreatedAt, job.Id), PredictionJobResponse.From));
+        return TypedResults.Ok((await Pagination.PageAsync(query, limit, after, cancellationToken)).Select(PredictionJobResponse.From));
     }
 
     public static async Task<Results<Ok<PredictionJobResponse>, ProblemHttpResult>> GetPredictionJobAsync(

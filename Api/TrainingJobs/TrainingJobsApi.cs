@@ -108,9 +108,7 @@ public static class TrainingJobsApi
         var query = context.TrainingJobs.AsNoTracking().Where(job => job.Kind == JobKind.Training);
         if (wanted is not null) query = query.Where(job => job.State == wanted);
         if (tuningJobId is not null) query = query.Where(job => job.TuningJobId == tuningJobId);
-        if (after is { } c) query = query.Where(job => job.CreatedAt < c.CreatedAt || job.CreatedAt == c.CreatedAt && string.Compare(job.Id, c.Id) < 0);
-        var jobs = await query.OrderByDescending(job => job.CreatedAt).ThenByDescending(job => job.Id).Take(limit + 1).ToListAsync(cancellationToken);
-        return TypedResults.Ok(Pagination.Of(jobs, limit, job => new Cursor(job.CreatedAt, job.Id), job => TrainingJobResponse.From(job, withHistory: false)));
+        return TypedResults.Ok((await Pagination.PageAsync(query, limit, after, cancellationToken)).Select(job => TrainingJobResponse.From(job, withHistory: false)));
     }
 
     public static async Task<Results<Ok<TrainingJobResponse>, ProblemHttpResult>> GetTrainingJobAsync(

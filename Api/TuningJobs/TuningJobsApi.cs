@@ -93,13 +93,11 @@ public static class TuningJobsApi
         var errors = Pagination.Check(limit, cursor, out var after);
         if (errors.Count > 0) return Problems.Validation(errors);
         await using var context = await contexts.CreateDbContextAsync(cancellationToken);
-        var query = context.TuningJobs.AsNoTracking();
-        if (after is { } c) query = query.Where(t => t.CreatedAt < c.CreatedAt || t.CreatedAt == c.CreatedAt && string.Compare(t.Id, c.Id) < 0);
-        var records = await query.OrderByDescending(t => t.CreatedAt).ThenByDescending(t => t.Id).Take(limit + 1).ToListAsync(cancellationToken);
-        var ids = records.Select(r => r.Id).ToList();
+        var page = await Pagination.PageAsync(context.TuningJobs.AsNoTracking(), limit, after, cancellationToken);
+        var ids = page.Items.Select(r => r.Id).ToList();
         var trials = (await context.TrainingJobs.AsNoTracking().Where(j => j.TuningJobId != null && ids.Contains(j.TuningJobId)).ToListAsync(cancellationToken))
             .ToLookup(j => j.TuningJobId!);
-        return TypedResults.Ok(Pagination.Of(records, limit, r => new Cursor(r.CreatedAt, r.Id), r => TuningJobResponse.From(r, trials[r.Id].ToList())));
+        return TypedResults.Ok(page.Select(r => TuningJobResponse.From(r, trials[r.Id].ToList())));
     }
 
     public static async Task<Results<Ok<TuningJobResponse>, ProblemHttpResult>> GetTuningJobAsync(

@@ -3,8 +3,16 @@ using RnnService.Domain.Jobs;
 
 namespace RnnService.Training.Storage;
 
+/// <summary>A record the API lists a page at a time, newest first: ordered by creation time, then id.</summary>
+public interface IListedRecord
+{
+    string Id { get; }
+
+    DateTime CreatedAt { get; }
+}
+
 /// <summary>An uploaded dataset: its file (under the data directory) and what parsing found in it.</summary>
-public sealed class DatasetRecord
+public sealed class DatasetRecord : IListedRecord
 {
     public required string Id { get; set; }
 
@@ -29,7 +37,7 @@ public sealed class DatasetRecord
 /// A job on the queue, its lease, and everything it has reported: a training job, or (<see cref="Kind"/>) a prediction
 /// job, which shares the queue's claims, leases, resumption and limits.
 /// </summary>
-public sealed class TrainingJobRecord
+public sealed class TrainingJobRecord : IListedRecord
 {
     public required string Id { get; set; }
 
@@ -107,7 +115,7 @@ public sealed class TrainingJobRecord
 /// A hyperparameter search. Its trials are training jobs (<see cref="TrainingJobRecord.TuningJobId"/>); what it
 /// decides next is read from them, so any process's coordinator can carry it on.
 /// </summary>
-public sealed class TuningJobRecord
+public sealed class TuningJobRecord : IListedRecord
 {
     public required string Id { get; set; }
 
