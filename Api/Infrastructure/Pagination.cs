@@ -10,7 +10,9 @@ namespace RnnService.Api.Infrastructure;
 /// <summary>One page of a list, newest first; <c>next</c> is the cursor of the page after it, null on the last.</summary>
 public sealed record Page<T>(
     IReadOnlyList<T> Items,
-    [property: Description("Pass as `cursor` for the next page; null when this is the last.")] string? Next)
+    [property: Description("Pass as `cursor` for the next page; null when this is the last.")]
+    [property: System.Text.Json.Serialization.JsonIgnore(Condition = System.Text.Json.Serialization.JsonIgnoreCondition.Never)]
+    string? Next)
 {
     public Page<TOther> Select<TOther>(Func<T, TOther> map) => new(Items.Select(map).ToList(), Next);
 }
