@@ -117,7 +117,7 @@ public sealed class PyTorchParityTests(PyTorchCases pytorch)
             }
 
             var report = JsonNode.Parse(PyTorch.Run("check", directory))!.AsObject();
-            var readme = JsonNode.Parse(PyTorch.Run("readme", PyTorch.Readme(), directory))!.AsObject();
+            var readme = JsonNode.Parse(PyTorch.Run("readme", PyTorch.Manual("engine.md"), directory))!.AsObject();
 
             Assert.Equal(names.Order(), report.Select(entry => entry.Key).Order());
             foreach (var (name, entry) in report)
@@ -126,8 +126,8 @@ public sealed class PyTorchParityTests(PyTorchCases pytorch)
                 Assert.True(entry["states"]!.GetValue<double>() <= Tolerance, $"{name}: states differ by {entry["states"]}");
                 Assert.Equal(pytorch[name].ParameterNames, entry["keys"].Deserialize<string[]>());
                 Assert.Equal("OrderedDict", entry["type"]!.GetValue<string>());
-                // The class README shows PyTorch users loads the same file and gives the same outputs.
-                Assert.True(readme[name]!.GetValue<double>() <= Tolerance, $"{name}: README's class differs by {readme[name]}");
+                // The class docs/engine.md shows PyTorch users loads the same file and gives the same outputs.
+                Assert.True(readme[name]!.GetValue<double>() <= Tolerance, $"{name}: docs/engine.md's class differs by {readme[name]}");
             }
         }
         finally

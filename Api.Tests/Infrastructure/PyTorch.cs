@@ -27,6 +27,9 @@ public static class PyTorch
         throw new FileNotFoundException("README.md above " + AppContext.BaseDirectory);
     }
 
+    /// <summary>A page of the manual (<c>docs/NAME</c>): its examples are run by the tests, so that none can rot.</summary>
+    public static string Manual(string name) => Path.Combine(Path.GetDirectoryName(Readme())!, "docs", name);
+
     /// <summary>Runs a few lines of Python (with <c>sys.argv[1:]</c> = <paramref name="arguments"/>) and returns what they printed.</summary>
     public static string RunCode(string code, params string[] arguments)
     {

@@ -81,7 +81,7 @@ public sealed class LabellingTests(RnnServiceFactory factory, ITestOutputHelper 
         }
         Assert.True(right >= 0.97 * total, $"{right} of {total} fresh tokens labelled right");
 
-        // The exported weights in README's PyTorch class, over the model's own vocabulary, give the same probabilities.
+        // The exported weights in docs/engine.md's PyTorch class, over the model's own vocabulary, give the same probabilities.
         var directory = Directory.CreateTempSubdirectory("rnnservice-labelling-").FullName;
         try
         {
@@ -94,7 +94,7 @@ public sealed class LabellingTests(RnnServiceFactory factory, ITestOutputHelper 
                 ["vocabulary"] = version["preprocessing"]!["vocabulary"]!.DeepClone(),
                 ["tokens"] = JsonSerializer.SerializeToNode(fresh),
             }.ToJsonString());
-            var pytorch = JsonNode.Parse(PyTorch.RunCode(ReadmeLabeller, PyTorch.Readme(), weights, request))!;
+            var pytorch = JsonNode.Parse(PyTorch.RunCode(ReadmeLabeller, PyTorch.Manual("engine.md"), weights, request))!;
             var ours = new JsonArray(outputs.Select(o => o!["probabilities"]!.DeepClone()).ToArray());
             var gap = JsonNumbers.LargestDifference(ours, pytorch);
             output.WriteLine($"largest difference from PyTorch: {gap:g3}");
@@ -106,7 +106,7 @@ public sealed class LabellingTests(RnnServiceFactory factory, ITestOutputHelper 
         }
     }
 
-    /// <summary>README's SequenceModel with pooling "steps", loaded with exported weights, run over token lists.</summary>
+    /// <summary>docs/engine.md's SequenceModel with pooling "steps", loaded with exported weights, run over token lists.</summary>
     private const string ReadmeLabeller = """
         import json, re, sys
         import torch

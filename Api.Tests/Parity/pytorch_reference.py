@@ -6,8 +6,8 @@
     pytorch_reference.py check DIR      for every DIR/<case>.json and DIR/<case>.pt written by our engine,
                                         loads the weights into the PyTorch model (strict) and prints, as JSON,
                                         the largest difference between PyTorch's outputs and states and ours
-    pytorch_reference.py readme README DIR
-                                        the same with the SequenceModel class that README shows (outputs only)
+    pytorch_reference.py readme PAGE DIR
+                                        the same with the SequenceModel class that docs/engine.md shows (outputs only)
 """
 import itertools
 import json
@@ -152,7 +152,7 @@ def check(directory):
 
 
 def check_readme(readme, directory):
-    """The class README.md shows PyTorch users, loaded with our weights: it must give our outputs."""
+    """The class docs/engine.md shows PyTorch users, loaded with our weights: it must give our outputs."""
     with open(readme) as f:
         code = re.search(r"```python\n(class SequenceModel\(nn\.Module\):.*?)```", f.read(), re.S).group(1)
     scope = {"nn": nn, "torch": torch, "pack_padded_sequence": pack_padded_sequence, "pad_packed_sequence": pad_packed_sequence}
