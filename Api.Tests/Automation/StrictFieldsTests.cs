@@ -114,6 +114,27 @@ public sealed class StrictFieldsTests(NoWorkerServiceFactory factory) : IClassFi
     }
 
     [Fact]
+    public async Task AFreshProcessReadsItsFirstBodyStrictly()
+    {
+        // The contract metadata strict reading walks must be there before anything was serialised: in a process of its
+        // own, the very first request is a JSON body (a 500 once, when the options had no resolver yet).
+        var directory = Directory.CreateTempSubdirectory("rnnservice-strict-").FullName;
+        try
+        {
+            using var service = ServiceProcess.Start(new Dictionary<string, string> { ["Storage__DataDirectory"] = directory, ["Roles"] = "api" });
+            var fresh = await service.ReadyClientAsync();
+
+            var response = await fresh.PostAsJsonAsync("/predict", new { model = "nothing", inputs = new[] { new[] { 1.0 } }, horizn = 1 });
+
+            Assert.Equal("is not a known field. Did you mean horizon?", (await BadRequestAsync(response)).Errors("horizn"));
+        }
+        finally
+        {
+            Directory.Delete(directory, recursive: true);
+        }
+    }
+
+    [Fact]
     public async Task TheOpenApiSchemasRefuseAdditionalProperties()
     {
         var document = (await client.GetFromJsonAsync<JsonObject>("/openapi/v1.json"))!;

@@ -6,7 +6,17 @@ namespace RnnService.Training.Storage;
 /// <summary>How JSON columns and checkpoint state are written: the public API's own conventions (camelCase, enums as camelCase strings).</summary>
 public static class StoredJson
 {
-    public static readonly JsonSerializerOptions Options = Configure(new JsonSerializerOptions(JsonSerializerDefaults.Web));
+    /// <summary>
+    /// The store's and the API's JSON options, read-only from the start with their reflection resolver, so that contract
+    /// metadata (<c>GetTypeInfo</c>, which strict reading walks) is there before anything has been serialised.
+    /// </summary>
+    public static readonly JsonSerializerOptions Options = ReadOnly(Configure(new JsonSerializerOptions(JsonSerializerDefaults.Web)));
+
+    private static JsonSerializerOptions ReadOnly(JsonSerializerOptions options)
+    {
+        options.MakeReadOnly(populateMissingResolver: true);
+        return options;
+    }
 
     public static JsonSerializerOptions Configure(JsonSerializerOptions options)
     {
