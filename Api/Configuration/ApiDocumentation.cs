@@ -8,6 +8,17 @@ public static class ApiDocumentation
 {
     public const string DocumentPath = "/openapi/v1.json";
 
+    private static readonly Dictionary<string, string> TagDescriptions = new()
+    {
+        ["Health"] = "Liveness and readiness, for orchestrators; never rate limited, never behind a key.",
+        ["Datasets"] = "Time series (CSV), labelled sequences, texts and token lists (JSON lines): uploaded, checked in full, summarised.",
+        ["Training jobs"] = "Background training on the workers' queue: progress, events, cancellation, resumption after a crash.",
+        ["Tuning jobs"] = "Hyperparameter searches whose trials are training jobs; the best trial is registered.",
+        ["Models"] = "The registry: numbered versions, aliases, PyTorch weights in and out, evaluations, the state explorer's matches.",
+        ["Predict"] = "Predictions for sequences of any length, batched on the server.",
+        ["Prediction jobs"] = "Predictions over a stored dataset, run on the workers; results as CSV or JSON lines.",
+    };
+
     public static IHostApplicationBuilder AddApiDocumentation(this IHostApplicationBuilder builder)
     {
         builder.Services.AddOpenApi("v1", options =>
@@ -18,6 +29,10 @@ public static class ApiDocumentation
                 document.Info.Version = "v1";
                 document.Info.Description =
                     "Trains LSTM and GRU sequence models as background jobs and serves their predictions.";
+                // The server the document was asked of, without the trailing slash that linters refuse.
+                foreach (var server in document.Servers ?? []) server.Url = server.Url?.TrimEnd('/');
+                foreach (var tag in document.Tags ?? new HashSet<Microsoft.OpenApi.OpenApiTag>())
+                    tag.Description ??= TagDescriptions.GetValueOrDefault(tag.Name ?? "");
                 return Task.CompletedTask;
             });
             // Bodies are read strictly (StrictJson): a member a contract does not have is a 400, and the schemas say so.

@@ -28,7 +28,12 @@ public static class ApiKeyDocumentation
         options.AddOperationTransformer((operation, context, _) =>
         {
             var requirement = context.Description.ActionDescriptor.EndpointMetadata.OfType<ScopeRequirement>().FirstOrDefault();
-            if (requirement is null) return Task.CompletedTask;
+            if (requirement is null)
+            {
+                // Open to every caller (the probes): said explicitly, with an empty requirement.
+                operation.Security = [new OpenApiSecurityRequirement()];
+                return Task.CompletedTask;
+            }
             operation.Security ??= [];
             operation.Security.Add(new OpenApiSecurityRequirement
             {
