@@ -52,11 +52,13 @@ public static class PredictionRun
         while (done < items.Count)
         {
             cancellationToken.ThrowIfCancellationRequested();
-            var chunk = items.Skip(done).Take(chunkSize).ToList();
+            var chunk = items.GetRange(done, Math.Min(chunkSize, items.Count - done));
             var predict = forecast ? ForecastRequest(chunk, request, (ForecastServing)served, dataset) : ExampleRequest(chunk);
             var problems = served.Prepare(predict, int.MaxValue, out var prepared);
             if (problems.Count > 0)
-                throw new PredictionJobException($"{chunk[0].Name}: {problems[0].Field}: {problems[0].Message}");
+                throw new PredictionJobException(
+                    $"the {(forecast ? "series" : "examples")} from '{chunk[0].Name}' on (at most {chunk.Count}) cannot be read by the model: " +
+                    $"{problems[0].Field} of them: {problems[0].Message}");
             var spec = network.Spec;
             var batch = spec.HasEmbedding
                 ? SequenceBatch.FromTokens(prepared.Select(p => p.Tokens!).ToList())
