@@ -144,10 +144,12 @@ public sealed partial class MetricsTests
             var after = await client.GetStringAsync("/metrics");
             const string mine = "model=\"shared\"";
             double Change(string name, params string[] labels) => Value(after, name, [mine, .. labels]) - Value(before, name, [mine, .. labels]);
-            // Two engine calls: the long one (32 sequences) and one of the three requests' three sequences.
-            Assert.Equal(2, Change("rnnservice_engine_batch_size_count"));
+            // The three requests' three sequences went in one engine call: one call of 3 (or 4) sequences and none of 1 or 2.
+            // The long request's 32 sequences are the rest; how many calls they take is the engine's business (seen once
+            // as two, on a busy CI machine), so only their sum is checked.
             Assert.Equal(32 + 3, Change("rnnservice_engine_batch_size_sum"));
             Assert.Equal(1, Change("rnnservice_engine_batch_size_bucket", "le=\"4\"") - Change("rnnservice_engine_batch_size_bucket", "le=\"2\""));
+            Assert.Equal(0, Change("rnnservice_engine_batch_size_bucket", "le=\"2\""));
             Assert.Equal(4, Change("rnnservice_predictions_total", "outcome=\"ok\""));
             return;
         }
