@@ -140,6 +140,9 @@ public sealed class ModelBatcher
             await slots.WaitAsync();
             var gathered = new List<Pending>(options.MaxBatchSequences);
             var requests = 0;
+            // Requests whose first sequence is in this batch and whose last is not yet: their sequences are being written
+            // now, and a batch that stopped short of them would leave the rest to a call of their own.
+            var partial = new HashSet<PendingRequest>();
             var deadline = Stopwatch.GetTimestamp() + (long)(wait.TotalSeconds * Stopwatch.Frequency);
             while (gathered.Count < options.MaxBatchSequences)
             {
@@ -147,6 +150,8 @@ public sealed class ModelBatcher
                 {
                     Interlocked.Decrement(ref queued);
                     statistics.RecordQueued(-1);
+                    if (item.Index == 0 && item.Request!.Count > 1) partial.Add(item.Request);
+                    if (item.Index == item.Request!.Count - 1) partial.Remove(item.Request);
                     if (item.Request!.IsAbandoned) statistics.RecordDropped();
                     else
                     {
@@ -157,7 +162,7 @@ public sealed class ModelBatcher
                 }
                 // Waiting pays only when other requests are under way; a lone client is not kept waiting for company.
                 var left = Stopwatch.GetElapsedTime(Stopwatch.GetTimestamp(), deadline);
-                if (gathered.Count == 0 || left <= TimeSpan.Zero || requests >= Volatile.Read(ref inFlight)) break;
+                if (gathered.Count == 0 || left <= TimeSpan.Zero || (requests >= Volatile.Read(ref inFlight) && partial.Count == 0)) break;
                 using var timeout = new CancellationTokenSource(left);
                 try
                 {
@@ -307,9 +312,13 @@ public sealed class ModelBatcher
         /// <summary>The request's span, the parent of its wait in the queue and a link of its batch.</summary>
         public ActivityContext Trace { get; init; }
 
+        /// <summary>How many sequences the request has.</summary>
+        public int Count { get; }
+
         /// <summary><paramref name="finished"/> runs once, as soon as the request is answered, failed or abandoned.</summary>
         public PendingRequest(int count, Action finished, CancellationToken cancellationToken)
         {
+            Count = count;
             results = new SequenceResult[count];
             remaining = count;
             this.finished = finished;
