@@ -150,16 +150,16 @@ public static class PredictionJobsApi
     }
 
     public static async Task<Results<Ok<PredictionJobResponse>, ProblemHttpResult>> GetPredictionJobAsync(
-        string id, IDbContextFactory<RnnDbContext> contexts, CancellationToken cancellationToken)
+        string id, JobQueue queue, CancellationToken cancellationToken)
     {
-        var job = await FindAsync(contexts, id, cancellationToken);
+        var job = await queue.FindAsync(id, JobKind.Prediction, cancellationToken);
         return job is null ? Problems.NotFound($"there is no prediction job '{id}'.") : TypedResults.Ok(PredictionJobResponse.From(job));
     }
 
     public static async Task<Results<Accepted<PredictionJobResponse>, ProblemHttpResult>> CancelPredictionJobAsync(
-        string id, IDbContextFactory<RnnDbContext> contexts, JobQueue queue, JobSignals signals, CancellationToken cancellationToken)
+        string id, JobQueue queue, JobSignals signals, CancellationToken cancellationToken)
     {
-        var job = await FindAsync(contexts, id, cancellationToken) is null ? null : await queue.CancelAsync(id, cancellationToken);
+        var job = await queue.CancelAsync(id, JobKind.Prediction, cancellationToken);
         if (job is null) return Problems.NotFound($"there is no prediction job '{id}'.");
         if (job.State is JobState.Succeeded or JobState.Failed)
             return Problems.Conflict($"the job already ended: {job.State.ToString().ToLowerInvariant()}.");
@@ -168,9 +168,9 @@ public static class PredictionJobsApi
     }
 
     public static async Task<Results<PhysicalFileHttpResult, ProblemHttpResult>> GetPredictionResultsAsync(
-        string id, IDbContextFactory<RnnDbContext> contexts, FileStore files, CancellationToken cancellationToken)
+        string id, JobQueue queue, FileStore files, CancellationToken cancellationToken)
     {
-        var job = await FindAsync(contexts, id, cancellationToken);
+        var job = await queue.FindAsync(id, JobKind.Prediction, cancellationToken);
         if (job is null) return Problems.NotFound($"there is no prediction job '{id}'.");
         if (job.State != JobState.Succeeded)
             return Problems.Conflict($"the job is {job.State.ToString().ToLowerInvariant()}; its results are ready once it has succeeded.");
@@ -181,11 +181,5 @@ public static class PredictionJobsApi
                 return TypedResults.PhysicalFile(path, forecast ? "text/csv" : "application/x-ndjson", Path.GetFileName(path), enableRangeProcessing: true);
         }
         return Problems.NotFound($"the results of '{id}' are gone from the data directory.");
-    }
-
-    private static async Task<TrainingJobRecord?> FindAsync(IDbContextFactory<RnnDbContext> contexts, string id, CancellationToken cancellationToken)
-    {
-        await using var context = await contexts.CreateDbContextAsync(cancellationToken);
-        return await context.TrainingJobs.AsNoTracking().SingleOrDefaultAsync(job => job.Id == id && job.Kind == JobKind.Prediction, cancellationToken);
     }
 }

@@ -112,16 +112,16 @@ public static class TrainingJobsApi
     }
 
     public static async Task<Results<Ok<TrainingJobResponse>, ProblemHttpResult>> GetTrainingJobAsync(
-        string id, IDbContextFactory<RnnDbContext> contexts, CancellationToken cancellationToken)
+        string id, JobQueue queue, CancellationToken cancellationToken)
     {
-        var job = await FindAsync(contexts, id, cancellationToken);
+        var job = await queue.FindAsync(id, JobKind.Training, cancellationToken);
         return job is null ? Problems.NotFound($"there is no training job '{id}'.") : TypedResults.Ok(TrainingJobResponse.From(job));
     }
 
     public static async Task<Results<Accepted<TrainingJobResponse>, ProblemHttpResult>> CancelTrainingJobAsync(
-        string id, IDbContextFactory<RnnDbContext> contexts, JobQueue queue, JobSignals signals, CancellationToken cancellationToken)
+        string id, JobQueue queue, JobSignals signals, CancellationToken cancellationToken)
     {
-        var job = await FindAsync(contexts, id, cancellationToken) is null ? null : await queue.CancelAsync(id, cancellationToken);
+        var job = await queue.CancelAsync(id, JobKind.Training, cancellationToken);
         if (job is null) return Problems.NotFound($"there is no training job '{id}'.");
         if (job.State is JobState.Succeeded or JobState.Failed)
             return Problems.Conflict($"the job already ended: {job.State.ToString().ToLowerInvariant()}.");
@@ -130,16 +130,16 @@ public static class TrainingJobsApi
     }
 
     public static async Task<Results<ServerSentEventsResult<TrainingJobEvent>, ProblemHttpResult>> StreamTrainingJobEventsAsync(
-        string id, IDbContextFactory<RnnDbContext> contexts, CancellationToken cancellationToken)
+        string id, JobQueue queue, CancellationToken cancellationToken)
     {
-        var job = await FindAsync(contexts, id, cancellationToken);
+        var job = await queue.FindAsync(id, JobKind.Training, cancellationToken);
         if (job is null) return Problems.NotFound($"there is no training job '{id}'.");
-        return TypedResults.ServerSentEvents(FollowAsync(job, contexts, cancellationToken));
+        return TypedResults.ServerSentEvents(FollowAsync(job, queue, cancellationToken));
     }
 
     /// <summary>Polls the job store (the job may train in another process) and reports what changed, until the job ends.</summary>
     private static async IAsyncEnumerable<SseItem<TrainingJobEvent>> FollowAsync(
-        TrainingJobRecord job, IDbContextFactory<RnnDbContext> contexts, [EnumeratorCancellation] CancellationToken cancellationToken)
+        TrainingJobRecord job, JobQueue queue, [EnumeratorCancellation] CancellationToken cancellationToken)
     {
         JobState? state = null;
         var epochsSent = 0;
@@ -178,14 +178,7 @@ public static class TrainingJobsApi
                 if (job.State.IsFinal()) yield break;
             }
             await Task.Delay(TimeSpan.FromMilliseconds(250), cancellationToken);
-            job = await FindAsync(contexts, job.Id, cancellationToken) ?? job;
+            job = await queue.FindAsync(job.Id, JobKind.Training, cancellationToken) ?? job;
         }
-    }
-
-
-    private static async Task<TrainingJobRecord?> FindAsync(IDbContextFactory<RnnDbContext> contexts, string id, CancellationToken cancellationToken)
-    {
-        await using var context = await contexts.CreateDbContextAsync(cancellationToken);
-        return await context.TrainingJobs.AsNoTracking().SingleOrDefaultAsync(job => job.Id == id && job.Kind == JobKind.Training, cancellationToken);
     }
 }

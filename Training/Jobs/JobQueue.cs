@@ -236,21 +236,29 @@ public sealed class JobQueue(IDbContextFactory<RnnDbContext> contexts, TimeProvi
     /// Asks for a job to end: a queued job is cancelled at once, a running one is flagged for its worker. Returns the
     /// job as it stands afterwards, or null when there is no such job.
     /// </summary>
-    public async Task<TrainingJobRecord?> CancelAsync(string jobId, CancellationToken cancellationToken = default)
+    public async Task<TrainingJobRecord?> CancelAsync(string jobId, JobKind kind, CancellationToken cancellationToken = default)
     {
         await using var context = await contexts.CreateDbContextAsync(cancellationToken);
         var now = Now;
-        await context.TrainingJobs.Where(job => job.Id == jobId && job.State == JobState.Queued)
+        var jobs = context.TrainingJobs.Where(job => job.Id == jobId && job.Kind == kind);
+        await jobs.Where(job => job.State == JobState.Queued)
             .ExecuteUpdateAsync(set => set
                 .SetProperty(job => job.State, JobState.Cancelled)
                 .SetProperty(job => job.CancelRequested, true)
                 .SetProperty(job => job.FinishedAt, now)
                 .SetProperty(job => job.UpdatedAt, now), cancellationToken);
-        await context.TrainingJobs.Where(job => job.Id == jobId && job.State == JobState.Running)
+        await jobs.Where(job => job.State == JobState.Running)
             .ExecuteUpdateAsync(set => set
                 .SetProperty(job => job.CancelRequested, true)
                 .SetProperty(job => job.UpdatedAt, now), cancellationToken);
-        return await context.TrainingJobs.AsNoTracking().SingleOrDefaultAsync(job => job.Id == jobId, cancellationToken);
+        return await jobs.AsNoTracking().SingleOrDefaultAsync(cancellationToken);
+    }
+
+    /// <summary>The job of that id and kind as it stands, or null when there is none.</summary>
+    public async Task<TrainingJobRecord?> FindAsync(string jobId, JobKind kind, CancellationToken cancellationToken = default)
+    {
+        await using var context = await contexts.CreateDbContextAsync(cancellationToken);
+        return await context.TrainingJobs.AsNoTracking().SingleOrDefaultAsync(job => job.Id == jobId && job.Kind == kind, cancellationToken);
     }
 
     /// <summary>
