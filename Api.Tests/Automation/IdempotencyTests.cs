@@ -151,6 +151,19 @@ public sealed class IdempotencyTests(NoWorkerServiceFactory factory) : IClassFix
     }
 
     [Fact]
+    public async Task AnEndpointThatTakesNoKeyIgnoresTheHeader()
+    {
+        // /predict creates nothing: a key there is not checked, not claimed and its answer not kept.
+        var request = new HttpRequestMessage(HttpMethod.Post, "/predict") { Content = JsonContent.Create(new { model = "none", inputs = new[] { new[] { 1.0 } } }) };
+        request.Headers.TryAddWithoutValidation("Idempotency-Key", "with space");
+
+        var answer = await client.SendAsync(request);
+
+        Assert.Equal(HttpStatusCode.NotFound, answer.StatusCode);
+        Assert.False(answer.Headers.Contains("Idempotent-Replayed"));
+    }
+
+    [Fact]
     public async Task ALongKeyIsA400()
     {
         var answer = await client.SendAsync(Job(new string('k', 256)));

@@ -122,10 +122,14 @@ public sealed class IdempotencyKeys(IDbContextFactory<RnnDbContext> contexts, Ti
         }
     }
 
-    /// <summary>Checks the key's form before anything runs, and keeps the answer of a request that claimed its key.</summary>
+    /// <summary>
+    /// Checks the key's form before anything runs, and keeps the answer of a request that claimed its key. Only on the
+    /// endpoints that take a key: elsewhere (<c>/predict</c> above all) the header is ignored and the answer is not copied.
+    /// </summary>
     public static IApplicationBuilder Use(IApplicationBuilder app) => app.Use(async (http, next) =>
     {
-        if (!HttpMethods.IsPost(http.Request.Method) || !http.Request.Headers.TryGetValue(Header, out var values))
+        if (!HttpMethods.IsPost(http.Request.Method) || !http.Request.Headers.TryGetValue(Header, out var values)
+            || http.GetEndpoint()?.Metadata.GetMetadata<IdempotentEndpoint>() is null)
         {
             await next(http);
             return;

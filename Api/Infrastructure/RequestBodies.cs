@@ -62,12 +62,12 @@ public static class RequestBodies
     public static async Task<(T? Body, ValidationProblem? Invalid, ProblemHttpResult? Failed)> ReadJsonAsync<T>(
         HttpRequest request, long limit, CancellationToken cancellationToken) where T : class
     {
-        byte[] bytes;
+        ReadOnlyMemory<byte> bytes;
         try
         {
-            using var buffer = new MemoryStream(request.ContentLength is { } length and > 0 and < int.MaxValue ? (int)Math.Min(length, limit) : 0);
+            var buffer = new MemoryStream(request.ContentLength is { } length and > 0 and < int.MaxValue ? (int)Math.Min(length, limit) : 0);
             await using (var body = new LimitedReadStream(request.Body, limit)) await body.CopyToAsync(buffer, cancellationToken);
-            bytes = buffer.GetBuffer().AsSpan(0, (int)buffer.Length).ToArray();
+            bytes = buffer.GetBuffer().AsMemory(0, (int)buffer.Length);
         }
         catch (LimitedReadStream.LimitExceededException)
         {
@@ -76,16 +76,16 @@ public static class RequestBodies
         var contract = (JsonTypeInfo<T>)StoredJson.Options.GetTypeInfo(typeof(T));
         try
         {
-            var value = JsonSerializer.Deserialize(bytes, contract);
+            var value = JsonSerializer.Deserialize(bytes.Span, contract);
             if (value is null) return (null, Problems.Validation("body", "is null; send a JSON object."), null);
-            var unknown = StrictJson.UnknownFields(bytes, contract);
+            var unknown = StrictJson.UnknownFields(bytes.Span, contract);
             if (unknown.Count > 0) return (null, Problems.Validation(unknown), null);
-            IdempotencyKeys.Fingerprint(request, bytes);
+            IdempotencyKeys.Fingerprint(request, bytes.Span);
             return (value, null, null);
         }
         catch (JsonException exception)
         {
-            var unknown = StrictJson.UnknownFields(bytes, contract);
+            var unknown = StrictJson.UnknownFields(bytes.Span, contract);
             return (null, unknown.Count > 0 ? Problems.Validation(unknown) : Problems.InvalidJson(exception), null);
         }
     }
