@@ -23,6 +23,10 @@ public static class ApiDocumentation
     {
         builder.Services.AddOpenApi("v1", options =>
         {
+            // Sequences are written in place, not as a shared schema: a nullable reference becomes oneOf [null, $ref], which
+            // client generators (Kiota) turn into a wrapper they cannot write; in place, a list of lists is untyped JSON.
+            options.CreateSchemaReferenceId = type => type.Type == typeof(Domain.Predictions.SequenceInputs)
+                ? null : Microsoft.AspNetCore.OpenApi.OpenApiOptions.CreateDefaultSchemaReferenceId(type);
             options.AddDocumentTransformer((document, _, _) =>
             {
                 document.Info.Title = "RnnService";

@@ -86,8 +86,10 @@ public static class ApiExamples
             if (context.JsonTypeInfo.Type != typeof(Domain.Predictions.SequenceInputs)) return Task.CompletedTask;
             schema.Properties?.Clear();
             schema.Required?.Clear();
-            schema.Type = JsonSchemaType.Array;
-            schema.Description = "Sequences of any lengths; each step is a number (one feature) or a list of numbers.";
+            // Written in place (ApiDocumentation), with the property's own description; both properties of this type
+            // (predict's inputs and future) may be null.
+            schema.Type = JsonSchemaType.Array | JsonSchemaType.Null;
+            schema.Description ??= "Sequences of any lengths; each step is a number (one feature) or a list of numbers.";
             schema.Items = new OpenApiSchema
             {
                 Type = JsonSchemaType.Array,

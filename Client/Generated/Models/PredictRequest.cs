@@ -12,23 +12,23 @@ namespace RnnService.Client.Models
     public partial class PredictRequest : IParsable
     #pragma warning restore CS1591
     {
-        /// <summary>The future property</summary>
+        /// <summary>Forecast models with known-future features: parallel to inputs, for each input the trained horizon&apos;s steps of those features (a list per step, or a bare number for one feature), in the data&apos;s own scale.</summary>
 #if NETSTANDARD2_1_OR_GREATER || NETCOREAPP3_1_OR_GREATER
 #nullable enable
-        public global::RnnService.Client.Models.PredictRequest.PredictRequest_future? Future { get; set; }
+        public UntypedNode? Future { get; set; }
 #nullable restore
 #else
-        public global::RnnService.Client.Models.PredictRequest.PredictRequest_future Future { get; set; }
+        public UntypedNode Future { get; set; }
 #endif
         /// <summary>Forecast: steps to return, at most the trained horizon. Default: the trained horizon.</summary>
         public int? Horizon { get; set; }
-        /// <summary>The inputs property</summary>
+        /// <summary>Sequences of any lengths, each a list of steps; a step is a list of features, or a bare number for one feature. Forecast models read raw values in the data&apos;s own scale. Token models also take bare integer token ids.</summary>
 #if NETSTANDARD2_1_OR_GREATER || NETCOREAPP3_1_OR_GREATER
 #nullable enable
-        public global::RnnService.Client.Models.PredictRequest.PredictRequest_inputs? Inputs { get; set; }
+        public UntypedNode? Inputs { get; set; }
 #nullable restore
 #else
-        public global::RnnService.Client.Models.PredictRequest.PredictRequest_inputs Inputs { get; set; }
+        public UntypedNode Inputs { get; set; }
 #endif
         /// <summary>`name` (its latest version), `name:version`, or `name@alias` (the version the alias points to).</summary>
 #if NETSTANDARD2_1_OR_GREATER || NETCOREAPP3_1_OR_GREATER
@@ -82,9 +82,9 @@ namespace RnnService.Client.Models
         {
             return new Dictionary<string, Action<IParseNode>>
             {
-                { "future", n => { Future = n.GetObjectValue<global::RnnService.Client.Models.PredictRequest.PredictRequest_future>(global::RnnService.Client.Models.PredictRequest.PredictRequest_future.CreateFromDiscriminatorValue); } },
+                { "future", n => { Future = n.GetObjectValue<UntypedNode>(UntypedNode.CreateFromDiscriminatorValue); } },
                 { "horizon", n => { Horizon = n.GetIntValue(); } },
-                { "inputs", n => { Inputs = n.GetObjectValue<global::RnnService.Client.Models.PredictRequest.PredictRequest_inputs>(global::RnnService.Client.Models.PredictRequest.PredictRequest_inputs.CreateFromDiscriminatorValue); } },
+                { "inputs", n => { Inputs = n.GetObjectValue<UntypedNode>(UntypedNode.CreateFromDiscriminatorValue); } },
                 { "model", n => { Model = n.GetStringValue(); } },
                 { "returnStates", n => { ReturnStates = n.GetBoolValue(); } },
                 { "starts", n => { Starts = n.GetCollectionOfPrimitiveValues<string>()?.AsList(); } },
@@ -99,148 +99,14 @@ namespace RnnService.Client.Models
         public virtual void Serialize(ISerializationWriter writer)
         {
             if(ReferenceEquals(writer, null)) throw new ArgumentNullException(nameof(writer));
-            writer.WriteObjectValue<global::RnnService.Client.Models.PredictRequest.PredictRequest_future>("future", Future);
+            writer.WriteObjectValue<UntypedNode>("future", Future);
             writer.WriteIntValue("horizon", Horizon);
-            writer.WriteObjectValue<global::RnnService.Client.Models.PredictRequest.PredictRequest_inputs>("inputs", Inputs);
+            writer.WriteObjectValue<UntypedNode>("inputs", Inputs);
             writer.WriteStringValue("model", Model);
             writer.WriteBoolValue("returnStates", ReturnStates);
             writer.WriteCollectionOfPrimitiveValues<string>("starts", Starts);
             writer.WriteCollectionOfPrimitiveValues<string>("texts", Texts);
             writer.WriteObjectValue<UntypedNode>("tokens", Tokens);
-        }
-        /// <summary>
-        /// Composed type wrapper for classes <see cref="global::RnnService.Client.Models.PredictRequest_futureMember1"/>, List&lt;global::RnnService.Client.Models.PredictRequest_futureMember2&gt;
-        /// </summary>
-        [global::System.CodeDom.Compiler.GeneratedCode("Kiota", "1.0.0")]
-        public partial class PredictRequest_future : IComposedTypeWrapper, IParsable
-        {
-            /// <summary>Composed type representation for type <see cref="global::RnnService.Client.Models.PredictRequest_futureMember1"/></summary>
-#if NETSTANDARD2_1_OR_GREATER || NETCOREAPP3_1_OR_GREATER
-#nullable enable
-            public global::RnnService.Client.Models.PredictRequest_futureMember1? PredictRequestFutureMember1 { get; set; }
-#nullable restore
-#else
-            public global::RnnService.Client.Models.PredictRequest_futureMember1 PredictRequestFutureMember1 { get; set; }
-#endif
-            /// <summary>Composed type representation for type List&lt;global::RnnService.Client.Models.PredictRequest_futureMember2&gt;</summary>
-#if NETSTANDARD2_1_OR_GREATER || NETCOREAPP3_1_OR_GREATER
-#nullable enable
-            public List<global::RnnService.Client.Models.PredictRequest_futureMember2>? PredictRequestFutureMember2 { get; set; }
-#nullable restore
-#else
-            public List<global::RnnService.Client.Models.PredictRequest_futureMember2> PredictRequestFutureMember2 { get; set; }
-#endif
-            /// <summary>
-            /// Creates a new instance of the appropriate class based on discriminator value
-            /// </summary>
-            /// <returns>A <see cref="global::RnnService.Client.Models.PredictRequest.PredictRequest_future"/></returns>
-            /// <param name="parseNode">The parse node to use to read the discriminator value and create the object</param>
-            public static global::RnnService.Client.Models.PredictRequest.PredictRequest_future CreateFromDiscriminatorValue(IParseNode parseNode)
-            {
-                if(ReferenceEquals(parseNode, null)) throw new ArgumentNullException(nameof(parseNode));
-                var mappingValue = parseNode.GetChildNode("")?.GetStringValue();
-                var result = new global::RnnService.Client.Models.PredictRequest.PredictRequest_future();
-                if(parseNode.GetCollectionOfObjectValues<global::RnnService.Client.Models.PredictRequest_futureMember2>(global::RnnService.Client.Models.PredictRequest_futureMember2.CreateFromDiscriminatorValue)?.AsList() is List<global::RnnService.Client.Models.PredictRequest_futureMember2> predictRequestFutureMember2Value)
-                {
-                    result.PredictRequestFutureMember2 = predictRequestFutureMember2Value;
-                }
-                return result;
-            }
-            /// <summary>
-            /// The deserialization information for the current model
-            /// </summary>
-            /// <returns>A IDictionary&lt;string, Action&lt;IParseNode&gt;&gt;</returns>
-            public virtual IDictionary<string, Action<IParseNode>> GetFieldDeserializers()
-            {
-                if(PredictRequestFutureMember1 != null)
-                {
-                    return PredictRequestFutureMember1.GetFieldDeserializers();
-                }
-                return new Dictionary<string, Action<IParseNode>>();
-            }
-            /// <summary>
-            /// Serializes information the current object
-            /// </summary>
-            /// <param name="writer">Serialization writer to use to serialize this model</param>
-            public virtual void Serialize(ISerializationWriter writer)
-            {
-                if(ReferenceEquals(writer, null)) throw new ArgumentNullException(nameof(writer));
-                if(PredictRequestFutureMember1 != null)
-                {
-                    writer.WriteObjectValue<global::RnnService.Client.Models.PredictRequest_futureMember1>(null, PredictRequestFutureMember1);
-                }
-                else if(PredictRequestFutureMember2 != null)
-                {
-                    writer.WriteCollectionOfObjectValues<global::RnnService.Client.Models.PredictRequest_futureMember2>(null, PredictRequestFutureMember2);
-                }
-            }
-        }
-        /// <summary>
-        /// Composed type wrapper for classes <see cref="global::RnnService.Client.Models.PredictRequest_inputsMember1"/>, List&lt;global::RnnService.Client.Models.PredictRequest_inputsMember2&gt;
-        /// </summary>
-        [global::System.CodeDom.Compiler.GeneratedCode("Kiota", "1.0.0")]
-        public partial class PredictRequest_inputs : IComposedTypeWrapper, IParsable
-        {
-            /// <summary>Composed type representation for type <see cref="global::RnnService.Client.Models.PredictRequest_inputsMember1"/></summary>
-#if NETSTANDARD2_1_OR_GREATER || NETCOREAPP3_1_OR_GREATER
-#nullable enable
-            public global::RnnService.Client.Models.PredictRequest_inputsMember1? PredictRequestInputsMember1 { get; set; }
-#nullable restore
-#else
-            public global::RnnService.Client.Models.PredictRequest_inputsMember1 PredictRequestInputsMember1 { get; set; }
-#endif
-            /// <summary>Composed type representation for type List&lt;global::RnnService.Client.Models.PredictRequest_inputsMember2&gt;</summary>
-#if NETSTANDARD2_1_OR_GREATER || NETCOREAPP3_1_OR_GREATER
-#nullable enable
-            public List<global::RnnService.Client.Models.PredictRequest_inputsMember2>? PredictRequestInputsMember2 { get; set; }
-#nullable restore
-#else
-            public List<global::RnnService.Client.Models.PredictRequest_inputsMember2> PredictRequestInputsMember2 { get; set; }
-#endif
-            /// <summary>
-            /// Creates a new instance of the appropriate class based on discriminator value
-            /// </summary>
-            /// <returns>A <see cref="global::RnnService.Client.Models.PredictRequest.PredictRequest_inputs"/></returns>
-            /// <param name="parseNode">The parse node to use to read the discriminator value and create the object</param>
-            public static global::RnnService.Client.Models.PredictRequest.PredictRequest_inputs CreateFromDiscriminatorValue(IParseNode parseNode)
-            {
-                if(ReferenceEquals(parseNode, null)) throw new ArgumentNullException(nameof(parseNode));
-                var mappingValue = parseNode.GetChildNode("")?.GetStringValue();
-                var result = new global::RnnService.Client.Models.PredictRequest.PredictRequest_inputs();
-                if(parseNode.GetCollectionOfObjectValues<global::RnnService.Client.Models.PredictRequest_inputsMember2>(global::RnnService.Client.Models.PredictRequest_inputsMember2.CreateFromDiscriminatorValue)?.AsList() is List<global::RnnService.Client.Models.PredictRequest_inputsMember2> predictRequestInputsMember2Value)
-                {
-                    result.PredictRequestInputsMember2 = predictRequestInputsMember2Value;
-                }
-                return result;
-            }
-            /// <summary>
-            /// The deserialization information for the current model
-            /// </summary>
-            /// <returns>A IDictionary&lt;string, Action&lt;IParseNode&gt;&gt;</returns>
-            public virtual IDictionary<string, Action<IParseNode>> GetFieldDeserializers()
-            {
-                if(PredictRequestInputsMember1 != null)
-                {
-                    return PredictRequestInputsMember1.GetFieldDeserializers();
-                }
-                return new Dictionary<string, Action<IParseNode>>();
-            }
-            /// <summary>
-            /// Serializes information the current object
-            /// </summary>
-            /// <param name="writer">Serialization writer to use to serialize this model</param>
-            public virtual void Serialize(ISerializationWriter writer)
-            {
-                if(ReferenceEquals(writer, null)) throw new ArgumentNullException(nameof(writer));
-                if(PredictRequestInputsMember1 != null)
-                {
-                    writer.WriteObjectValue<global::RnnService.Client.Models.PredictRequest_inputsMember1>(null, PredictRequestInputsMember1);
-                }
-                else if(PredictRequestInputsMember2 != null)
-                {
-                    writer.WriteCollectionOfObjectValues<global::RnnService.Client.Models.PredictRequest_inputsMember2>(null, PredictRequestInputsMember2);
-                }
-            }
         }
     }
 }
