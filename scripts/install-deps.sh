@@ -16,7 +16,7 @@ set -euo pipefail
 
 packages=(cmake g++ libtorch-dev libopenblas0-openmp)
 command -v node >/dev/null 2>&1 || packages+=(nodejs npm)
-[[ "${1:-}" == "--test" ]] && packages+=(python3-torch postgresql prometheus chromium)
+[[ "${1:-}" == "--test" ]] && packages+=(python3-torch postgresql prometheus chromium curl jq)
 [[ "${1:-}" == "--bench" ]] && packages+=(python3-torch python3-numpy python3-fastapi python3-uvicorn)
 
 if ! command -v dotnet >/dev/null 2>&1; then

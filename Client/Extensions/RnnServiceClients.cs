@@ -1,0 +1,25 @@
+using Microsoft.Kiota.Abstractions.Authentication;
+using Microsoft.Kiota.Http.HttpClientLibrary;
+
+namespace RnnService.Client;
+
+/// <summary>Makes a <see cref="RnnServiceClient"/> for a service address, with its API key when the service asks for one.</summary>
+public static class RnnServiceClients
+{
+    /// <summary>
+    /// A client over <paramref name="http"/> (its <see cref="HttpClient.BaseAddress"/> is the service's address), sending
+    /// <paramref name="apiKey"/> as <c>X-Api-Key</c> when given. The caller keeps <paramref name="http"/>.
+    /// </summary>
+    public static RnnServiceClient Create(HttpClient http, string? apiKey = null)
+    {
+        ArgumentNullException.ThrowIfNull(http.BaseAddress, nameof(http.BaseAddress));
+        IAuthenticationProvider authentication = apiKey is { Length: > 0 }
+            ? new ApiKeyAuthenticationProvider(apiKey, "X-Api-Key", ApiKeyAuthenticationProvider.KeyLocation.Header, http.BaseAddress.Host)
+            : new AnonymousAuthenticationProvider();
+        var adapter = new HttpClientRequestAdapter(authentication, httpClient: http)
+        {
+            BaseUrl = http.BaseAddress.ToString().TrimEnd('/'),
+        };
+        return new RnnServiceClient(adapter);
+    }
+}
