@@ -51,6 +51,21 @@ public sealed class SwaggerFlowTests : IDisposable
     }
 
     [Fact]
+    public async Task EveryRequestBodyHasAnExample()
+    {
+        var document = JsonNode.Parse(await factory.CreateClient().GetStringAsync("/openapi/v1.json"))!;
+
+        var missing = (from path in document["paths"]!.AsObject()
+                       from operation in path.Value!.AsObject()
+                       where operation.Value!["requestBody"] is not null
+                       from media in operation.Value!["requestBody"]!["content"]!.AsObject()
+                       where media.Value!["example"] is null && media.Value["examples"] is null
+                       select $"{operation.Key.ToUpperInvariant()} {path.Key} ({media.Key})").ToList();
+
+        Assert.True(missing.Count == 0, "request bodies without an example: " + string.Join(", ", missing));
+    }
+
+    [Fact]
     public async Task InputsAreDescribedAsListsOfStepsOfNumbers()
     {
         var client = factory.CreateClient();

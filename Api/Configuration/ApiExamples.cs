@@ -120,7 +120,15 @@ public static class ApiExamples
                         Schema = await context.GetOrCreateSchemaAsync(typeof(InlineDataset), null, cancellationToken),
                         Example = Dataset(),
                     };
-                    if (form is not null) content["multipart/form-data"] = form;
+                    if (form is not null)
+                    {
+                        // A form's file is its bytes: here the first rows of the example's CSV.
+                        form.Example = new JsonObject
+                        {
+                            ["file"] = "month,passengers\n1949-01,112\n1949-02,118\n1949-03,132\n", ["name"] = DatasetName, ["format"] = "csv",
+                        };
+                        content["multipart/form-data"] = form;
+                    }
                     break;
                 case "CreateTrainingJob" when content.TryGetValue("application/json", out var job):
                     job.Example = TrainingJob();
@@ -130,6 +138,27 @@ public static class ApiExamples
                     break;
                 case "Predict" when content.TryGetValue("application/json", out var predict):
                     predict.Example = Prediction();
+                    break;
+                case "CreatePredictionJob" when content.TryGetValue("application/json", out var batch):
+                    batch.Example = new JsonObject { ["model"] = ModelName, ["datasetId"] = DatasetName, ["horizon"] = 12 };
+                    break;
+                case "SetModelAlias" when content.TryGetValue("application/json", out var alias):
+                    alias.Example = new JsonObject { ["version"] = 1 };
+                    break;
+                case "FindStateMatches" when content.TryGetValue("application/json", out var matches):
+                    matches.Example = new JsonObject { ["units"] = new JsonArray(3, 17), ["threshold"] = 0.3, ["length"] = 3, ["limit"] = 10 };
+                    break;
+                case "ImportModelVersion" when content.TryGetValue("multipart/form-data", out var import):
+                    // weights is the file torch.save(model.state_dict()) wrote, whose bytes no example can show.
+                    import.Example = new JsonObject
+                    {
+                        ["weights"] = "(the bytes of model.pt)",
+                        ["spec"] = new JsonObject
+                        {
+                            ["task"] = new JsonObject { ["kind"] = "classification" },
+                            ["model"] = new JsonObject { ["cell"] = "gru", ["pooling"] = "last" },
+                        }.ToJsonString(),
+                    };
                     break;
             }
         });
