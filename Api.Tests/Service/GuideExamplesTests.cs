@@ -3,6 +3,7 @@ using System.Net.Http.Json;
 using System.Text.Json.Nodes;
 using System.Text.RegularExpressions;
 using RnnService.Api.Tests.Infrastructure;
+using RnnService.Api.Tests.Security;
 using RnnService.Client;
 using RnnService.Samples;
 using Xunit.Abstractions;
@@ -123,6 +124,19 @@ public sealed partial class GuideExamplesTests(ITestOutputHelper output)
         Assert.InRange(totals[0], 1.0, 3.0);   // 0.5 × 4
         Assert.InRange(totals[1], 6.5, 10.5);  // 8.5
         Assert.Equal([0.0, 1, 0, 1, 1, 0], labels);
+    }
+
+    [Fact]
+    public async Task TheClientSendsItsKeyOverPlainHttp()
+    {
+        using var service = RnnServiceFactory.With(Keys.Settings(new Dictionary<string, string>()));
+
+        var refused = await Assert.ThrowsAnyAsync<Microsoft.Kiota.Abstractions.ApiException>(
+            () => RnnServiceClients.Create(service.CreateClient()).Datasets.GetAsync());
+        var page = await RnnServiceClients.Create(service.CreateClient(), Keys.Train).Datasets.GetAsync();
+
+        Assert.Equal(401, refused.ResponseStatusCode);
+        Assert.NotNull(page!.Items);
     }
 
     [GeneratedRegex(@"^```(\w+)\n(.*?)^```", RegexOptions.Singleline | RegexOptions.Multiline)]

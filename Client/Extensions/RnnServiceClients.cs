@@ -1,3 +1,4 @@
+using Microsoft.Kiota.Abstractions;
 using Microsoft.Kiota.Abstractions.Authentication;
 using Microsoft.Kiota.Http.HttpClientLibrary;
 
@@ -13,13 +14,25 @@ public static class RnnServiceClients
     public static RnnServiceClient Create(HttpClient http, string? apiKey = null)
     {
         ArgumentNullException.ThrowIfNull(http.BaseAddress, nameof(http.BaseAddress));
-        IAuthenticationProvider authentication = apiKey is { Length: > 0 }
-            ? new ApiKeyAuthenticationProvider(apiKey, "X-Api-Key", ApiKeyAuthenticationProvider.KeyLocation.Header, http.BaseAddress.Host)
-            : new AnonymousAuthenticationProvider();
+        IAuthenticationProvider authentication = apiKey is { Length: > 0 } ? new ApiKey(apiKey) : new AnonymousAuthenticationProvider();
         var adapter = new HttpClientRequestAdapter(authentication, httpClient: http)
         {
             BaseUrl = http.BaseAddress.ToString().TrimEnd('/'),
         };
         return new RnnServiceClient(adapter);
+    }
+
+    /// <summary>
+    /// The key in <c>X-Api-Key</c> on every request. (Kiota's own ApiKeyAuthenticationProvider refuses plain http, which a
+    /// service on loopback or behind a TLS-terminating proxy is.)
+    /// </summary>
+    private sealed class ApiKey(string key) : IAuthenticationProvider
+    {
+        public Task AuthenticateRequestAsync(
+            RequestInformation request, Dictionary<string, object>? additionalAuthenticationContext = null, CancellationToken cancellationToken = default)
+        {
+            request.Headers.TryAdd("X-Api-Key", key);
+            return Task.CompletedTask;
+        }
     }
 }
