@@ -19,6 +19,9 @@ public static class ApiDocumentation
         ["Prediction jobs"] = "Predictions over a stored dataset, run on the workers; results as CSV or JSON lines.",
     };
 
+    private static bool MayBeNull(IOpenApiSchema property) =>
+        property.Type?.HasFlag(JsonSchemaType.Null) == true || property.OneOf?.Any(MayBeNull) == true;
+
     public static IHostApplicationBuilder AddApiDocumentation(this IHostApplicationBuilder builder)
     {
         builder.Services.AddOpenApi("v1", options =>
@@ -46,6 +49,17 @@ public static class ApiDocumentation
                     schema.AdditionalPropertiesAllowed = false;
                 return Task.CompletedTask;
             });
+            // Answers leave out what is null (StoredJson: WhenWritingNull), so a property that may be null is not required:
+            // a client validating answers against the document would otherwise refuse every job that has not ended. (In the
+            // finished document: a nullable reference becomes oneOf [null, $ref] only once the schemas are components.)
+            options.AddDocumentTransformer((document, _, _) =>
+            {
+                foreach (var schema in document.Components?.Schemas?.Values ?? Enumerable.Empty<IOpenApiSchema>())
+                    if (schema is OpenApiSchema { Required: { Count: > 0 } required, Properties: { } properties })
+                        foreach (var name in required.Where(name => properties.TryGetValue(name, out var property) && MayBeNull(property)).ToList())
+                            required.Remove(name);
+                return Task.CompletedTask;
+            });
             options.AddOperationTransformer((operation, context, _) =>
             {
                 if (!context.Description.ActionDescriptor.EndpointMetadata.OfType<IdempotentEndpoint>().Any()) return Task.CompletedTask;
@@ -58,6 +72,7 @@ public static class ApiDocumentation
                 return Task.CompletedTask;
             });
             options.AddRequestExamples();
+            options.AddResponseExamples();
             options.AddApiKeySecurity();
         });
         return builder;
