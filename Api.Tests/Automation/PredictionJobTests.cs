@@ -3,6 +3,7 @@ using System.Net;
 using System.Net.Http.Json;
 using System.Text;
 using System.Text.Json.Nodes;
+using Microsoft.AspNetCore.Hosting;
 using Microsoft.Extensions.DependencyInjection;
 using RnnService.Api.Tests.Infrastructure;
 using RnnService.Domain.Jobs;
@@ -206,6 +207,25 @@ public sealed class PredictionJobTests(RnnServiceFactory factory) : IClassFixtur
 
         Assert.Equal(HttpStatusCode.BadRequest, response.StatusCode);
         Assert.NotNull((await response.ProblemAsync())["errors"]![field]);
+    }
+
+    [Fact]
+    public async Task AJobOverTheMemoryLimitIsA400NamingTheDatasetAndQueuesNothing()
+    {
+        // The same store with a per-job limit of 32 MiB: the engine's working memory alone is that much.
+        using var tight = factory.WithWebHostBuilder(builder => builder.UseSetting("Jobs:MaxTrainingMemoryMiB", "32"));
+        var client = tight.CreateClient();
+        var before = (await client.ListAsync("/prediction-jobs")).Count;
+
+        var response = await client.PostAsJsonAsync("/prediction-jobs", new { model = "batch-forecast", datasetId = series });
+
+        Assert.Equal(HttpStatusCode.BadRequest, response.StatusCode);
+        var problem = (await response.ProblemAsync())["errors"]!["datasetId"]![0]!.GetValue<string>();
+        Assert.Contains("Jobs:MaxTrainingMemoryMiB", problem);
+        Assert.Contains("batch-forecast:1", problem);
+        Assert.Equal(before, (await client.ListAsync("/prediction-jobs")).Count);
+        // Under the default limit the same request is queued.
+        Assert.Equal(HttpStatusCode.Accepted, (await this.client.PostAsJsonAsync("/prediction-jobs", new { model = "batch-forecast", datasetId = series })).StatusCode);
     }
 
     [Fact]

@@ -5,6 +5,7 @@ using Microsoft.Extensions.Options;
 using RnnService.Api.Infrastructure;
 using RnnService.Api.Security;
 using RnnService.Api.TrainingJobs;
+using RnnService.Domain.Budgets;
 using RnnService.Domain.Datasets;
 using RnnService.Domain.Jobs;
 using RnnService.Domain.Models;
@@ -92,7 +93,7 @@ public static class PredictionJobsApi
         var dataset = await JobSubmission.FindDatasetAsync(context, request.DatasetId!, cancellationToken);
         if (dataset is null) return Problems.Validation("datasetId", $"there is no dataset with the id or name '{request.DatasetId}'.");
         var summary = StoredJson.Read<DatasetSummary>(dataset.Summary);
-        errors.AddRange(Check(request, model, summary));
+        errors.AddRange(Check(request, model, summary, dataset.SizeBytes, options.Value.Limits));
         if (errors.Count > 0) return Problems.Validation(errors);
 
         await JobSubmission.CheckQueueAsync(context, http, options.Value, cancellationToken);
@@ -108,12 +109,19 @@ public static class PredictionJobsApi
     }
 
     /// <summary>What the model and the dataset must agree on, known before the job is queued.</summary>
-    private static List<ValidationError> Check(PredictionJobRequest request, ModelVersionRecord model, DatasetSummary dataset)
+    private static List<ValidationError> Check(PredictionJobRequest request, ModelVersionRecord model, DatasetSummary dataset, long fileBytes, JobLimits limits)
     {
         var errors = new List<ValidationError>();
         var task = StoredJson.Read<TaskOptions>(model.Task);
-        var served = TaskKinds.For(task.Kind!.Value).Serve(StoredJson.Read<ModelSpec>(model.Spec), task, model.Preprocessing);
+        var spec = StoredJson.Read<ModelSpec>(model.Spec);
+        var served = TaskKinds.For(task.Kind!.Value).Serve(spec, task, model.Preprocessing);
         var reference = $"{model.Name}:{model.Version}";
+        // Budgeted before it is queued, as a training job is: the dataset parsed, the weights, one chunk's forward pass.
+        var steps = served is ForecastServing { Preprocessing: var window } ? window.InputLength + (window.ReadsFuture ? window.Horizon : 0) : dataset.MaxLength;
+        var peak = PredictionBudget.PeakBytes(spec, dataset, fileBytes, steps, PredictionRun.ChunkSize);
+        if (peak > limits.MaxTrainingMemoryBytes)
+            errors.Add(new("datasetId", $"the job would need about {Sizes.Bytes(peak)} to read this dataset and run {reference} over it; " +
+                                        $"at most {Sizes.Bytes(limits.MaxTrainingMemoryBytes)} is allowed (Jobs:MaxTrainingMemoryMiB). Split the dataset."));
         if (served is ForecastServing forecast)
         {
             var preprocessing = forecast.Preprocessing;

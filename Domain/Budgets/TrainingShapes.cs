@@ -45,12 +45,34 @@ public static class TrainingShapes
         var perValidation = Sizes.Sum(4 * ArrayHeader + 40, Sizes.Product(32 + 8 * outputsPerValue, horizon, targets), Sizes.Product(16, features));
         var data = Sizes.Sum(Sizes.Product(trainingWindows + validationWindows, perWindow), Sizes.Product(validationWindows, perValidation));
 
-        var columns = (dataset.Columns?.Count ?? 1) + (dataset.TimeColumn is null ? 0 : 1) + (dataset.SeriesColumn is null ? 0 : 1);
-        var values = Sizes.Product(dataset.Rows, dataset.Columns?.Count ?? 1, 8);
-        var parsing = Sizes.Sum(Sizes.Product(2, fileBytes), Sizes.Product(dataset.Rows, CsvPerRow + CsvPerCell * columns), Sizes.Product(2, values));
+        var values = SeriesValues(dataset);
         // The windows are cut from the parsed series, which stay until the pipeline is made.
-        var loading = Math.Max(parsing, Sizes.Sum(values, data));
+        var loading = Math.Max(ParsingSeries(dataset, fileBytes), Sizes.Sum(values, data));
         return new TrainingShape(training.BatchSize!.Value, steps, 4L * networkWidth, trainingWindows, validationWindows, data, loading);
+    }
+
+    /// <summary>
+    /// The dataset parsed, as a prediction job holds it while it runs: a time series' columns (with the parser's peak), or
+    /// every sequence's values, or every text's words.
+    /// </summary>
+    public static long Parsed(DatasetSummary dataset, long fileBytes)
+    {
+        if (dataset.Kind == DatasetKind.TimeSeries) return ParsingSeries(dataset, fileBytes);
+        var examples = (long)dataset.Rows;
+        var steps = dataset.TotalSteps ?? examples * (dataset.MinLength + (long)dataset.MaxLength) / 2;
+        var parsed = Sizes.Product(examples, JsonLinesPerLine);
+        return dataset.Kind is DatasetKind.Texts or DatasetKind.Tokens
+            ? Sizes.Sum(Sizes.Product(2, fileBytes), parsed, Sizes.Product(PerToken, steps))
+            : Sizes.Sum(parsed, Sizes.Product(4, steps, dataset.FeatureCount ?? 1));
+    }
+
+    private static long SeriesValues(DatasetSummary dataset) => Sizes.Product(dataset.Rows, dataset.Columns?.Count ?? 1, 8);
+
+    /// <summary>CSV parsing at its peak: the file's text twice, each row's cells, and the values twice (read, then ordered).</summary>
+    private static long ParsingSeries(DatasetSummary dataset, long fileBytes)
+    {
+        var columns = (dataset.Columns?.Count ?? 1) + (dataset.TimeColumn is null ? 0 : 1) + (dataset.SeriesColumn is null ? 0 : 1);
+        return Sizes.Sum(Sizes.Product(2, fileBytes), Sizes.Product(dataset.Rows, CsvPerRow + CsvPerCell * columns), Sizes.Product(2, SeriesValues(dataset)));
     }
 
     /// <summary>
