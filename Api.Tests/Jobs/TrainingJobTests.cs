@@ -11,12 +11,13 @@ public sealed class TrainingJobTests(RnnServiceFactory factory) : IClassFixture<
 {
     private readonly HttpClient client = factory.CreateClient();
 
-    private static object Forecast(string datasetId, string modelName, int epochs = 3) => new
+    /// <summary>A small forecaster; <paramref name="untilCancelled"/>: no early stopping, so that it runs until it is cancelled.</summary>
+    private static object Forecast(string datasetId, string modelName, int epochs = 3, bool untilCancelled = false) => new
     {
         datasetId, modelName,
         task = new { kind = "forecast", inputLength = 12, horizon = 3, season = 12 },
         model = new { cell = "gru", hiddenSize = 8 },
-        training = new { epochs, batchSize = 16 },
+        training = new { epochs, batchSize = 16, earlyStoppingPatience = untilCancelled ? 0 : 10 },
     };
 
     [Fact]
@@ -164,7 +165,7 @@ public sealed class TrainingJobTests(RnnServiceFactory factory) : IClassFixture<
     public async Task ACancelledRunningJobEndsCancelledKeepsItsCheckpointAndRegistersNothing()
     {
         var dataset = await client.UploadDatasetAsync(TestData.SeasonalCsv(), "cancel.csv");
-        var id = await client.CreateJobAsync(Forecast(dataset, "cancelled", epochs: 10_000));
+        var id = await client.CreateJobAsync(Forecast(dataset, "cancelled", epochs: 10_000, untilCancelled: true));
         await client.WaitForJobAsync(id, job => job["progress"]?["epoch"]?.GetValue<int>() >= 1);
 
         var response = await client.PostAsync($"/training-jobs/{id}/cancel", null);

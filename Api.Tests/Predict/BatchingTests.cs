@@ -37,7 +37,8 @@ public sealed class BatchingTests(ITestOutputHelper output)
         var series = await client.UploadDatasetAsync(TestData.SeasonalCsv(), "load.csv");
         var training = await client.CreateJobAsync(new
         {
-            datasetId = series, modelName = "busy", task = new { kind = "forecast", calendarFeatures = "none" }, training = new { epochs = 100_000 },
+            datasetId = series, modelName = "busy", task = new { kind = "forecast", calendarFeatures = "none" },
+            training = new { epochs = 100_000, earlyStoppingPatience = 0 },  // still running when the requests are done
         });
         await client.WaitForJobAsync(training, job => job["progress"]?["epoch"]?.GetValue<int>() >= 1);
 
