@@ -36,6 +36,7 @@ if (roles.Api)
     app.MapWebConsole();
     app.UseSecurity();
     IdempotencyKeys.Use(app);
+    StrictQuery.Use(app);
     app.MapApiDocumentation();
     app.MapDatasetsApi();
     app.MapTrainingJobsApi();

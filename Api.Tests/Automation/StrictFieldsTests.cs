@@ -143,4 +143,26 @@ public sealed class StrictFieldsTests(NoWorkerServiceFactory factory) : IClassFi
         foreach (var name in new[] { "TrainingJobRequest", "ModelOptions", "TrainingOptions", "TaskOptions", "PredictRequest", "TuningJobRequest" })
             Assert.True(schemas[name]?["additionalProperties"]?.GetValue<bool>() == false, $"{name}: {schemas[name]?.ToJsonString()}");
     }
+
+    [Theory]
+    [InlineData("/training-jobs?limt=10", "limt", "Did you mean limit?")]
+    [InlineData("/datasets?limit=5&cursr=abc", "cursr", "Did you mean cursor?")]
+    [InlineData("/prediction-jobs?state=running", "state", "It takes: limit, cursor.")]
+    [InlineData("/health/ready?verbose=1", "verbose", "which takes none")]
+    public async Task AQueryParameterTheEndpointDoesNotTakeIsA400NamingIt(string path, string parameter, string hint)
+    {
+        var response = await client.GetAsync(path);
+
+        Assert.Equal(HttpStatusCode.BadRequest, response.StatusCode);
+        var message = (await response.ProblemAsync())["errors"]![parameter]![0]!.GetValue<string>();
+        Assert.Contains("is not a query parameter", message);
+        Assert.Contains(hint, message);
+    }
+
+    [Theory]
+    [InlineData("/datasets?limit=5")]
+    [InlineData("/datasets?LIMIT=5")]
+    [InlineData("/training-jobs?limit=2&tuningJobId=none")]
+    public async Task TheQueryParametersAnEndpointTakesAreReadInAnyCase(string path) =>
+        Assert.Equal(HttpStatusCode.OK, (await client.GetAsync(path)).StatusCode);
 }
