@@ -88,20 +88,17 @@ public static class TrainingShapes
         var labels = dataset.Labels?.PerStep == true
             ? Sizes.Sum(Sizes.Product(examples, 2 * ArrayHeader), Sizes.Product(steps, 12L * width))
             : Sizes.Product(examples, ArrayHeader + 8 * width + 4 * width);
-        var parsed = Sizes.Product(examples, JsonLinesPerLine);
-        long data, loading;
         if (dataset.Kind is DatasetKind.Texts or DatasetKind.Tokens)
         {
-            // Every text's words at once while the vocabulary is counted, then one token id (8 bytes) a word.
-            data = Sizes.Sum(Sizes.Product(examples, PerExample), Sizes.Product(8, steps), labels);
-            loading = Sizes.Sum(Sizes.Product(2, fileBytes), parsed, Sizes.Product(PerToken, steps), data);
-            return new TrainingShape(training.BatchSize!.Value, dataset.MaxLength, 8, examples - validation, validation, data, loading);
+            // Every text's words at once while the vocabulary is counted (Parsed), then one token id (8 bytes) a word.
+            var tokens = Sizes.Sum(Sizes.Product(examples, PerExample), Sizes.Product(8, steps), labels);
+            return new TrainingShape(training.BatchSize!.Value, dataset.MaxLength, 8, examples - validation, validation, tokens,
+                Sizes.Sum(Parsed(dataset, fileBytes), tokens));
         }
         long features = dataset.FeatureCount ?? 1;
-        var values = Sizes.Product(4, steps, features);
-        data = Sizes.Sum(Sizes.Product(examples, PerExample), values, labels);
-        // The parsed sequences stay until their standardised copies are made.
-        loading = Sizes.Sum(parsed, values, data);
-        return new TrainingShape(training.BatchSize!.Value, dataset.MaxLength, 4 * features, examples - validation, validation, data, loading);
+        var data = Sizes.Sum(Sizes.Product(examples, PerExample), Sizes.Product(4, steps, features), labels);
+        // The parsed sequences (Parsed) stay until their standardised copies are made.
+        return new TrainingShape(training.BatchSize!.Value, dataset.MaxLength, 4 * features, examples - validation, validation, data,
+            Sizes.Sum(Parsed(dataset, fileBytes), data));
     }
 }
