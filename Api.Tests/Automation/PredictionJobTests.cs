@@ -57,14 +57,7 @@ public sealed class PredictionJobTests(RnnServiceFactory factory) : IClassFixtur
     {
         var response = await client.PostAsJsonAsync("/prediction-jobs", request);
         Assert.True(response.StatusCode == HttpStatusCode.Accepted, await response.Content.ReadAsStringAsync());
-        var id = (await response.Content.ReadFromJsonAsync<JsonObject>())!["id"]!.GetValue<string>();
-        var deadline = DateTime.UtcNow.AddSeconds(120);
-        while (true)
-        {
-            var job = (await client.GetFromJsonAsync<JsonObject>($"/prediction-jobs/{id}"))!;
-            if (job.State() is "succeeded" or "failed" or "cancelled" || DateTime.UtcNow > deadline) return job;
-            await Task.Delay(200);
-        }
+        return await client.WaitForEndAsync((await response.Content.ReadFromJsonAsync<JsonObject>())!["id"]!.GetValue<string>());
     }
 
     [Fact]

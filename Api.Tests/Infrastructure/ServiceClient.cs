@@ -36,8 +36,9 @@ public static class ServiceClient
         return (await response.Content.ReadFromJsonAsync<JsonObject>())!["id"]!.GetValue<string>();
     }
 
+    /// <summary>A training job, or a prediction job (its id starts with <c>pred_</c>).</summary>
     public static async Task<JsonObject> GetJobAsync(this HttpClient client, string id) =>
-        (await client.GetFromJsonAsync<JsonObject>($"/training-jobs/{id}"))!;
+        (await client.GetFromJsonAsync<JsonObject>(id.StartsWith("pred_", StringComparison.Ordinal) ? $"/prediction-jobs/{id}" : $"/training-jobs/{id}"))!;
 
     /// <summary>Polls a job until <paramref name="done"/> holds, failing the test after a generous time.</summary>
     public static async Task<JsonObject> WaitForJobAsync(this HttpClient client, string id, Func<JsonObject, bool> done, int timeoutSeconds = 120)

@@ -50,8 +50,7 @@ public sealed class ResponseExamplesTests
 
         var prediction = await Record(client, "post", "/prediction-jobs", "/prediction-jobs", Example("/prediction-jobs"));
         var predictionId = prediction["id"]!.GetValue<string>();
-        for (var look = 0; look < 600 && (await GetAsync(client, $"/prediction-jobs/{predictionId}"))["state"]!.GetValue<string>() is "queued" or "running"; look++)
-            await Task.Delay(100);
+        Assert.Equal("succeeded", (await client.WaitForEndAsync(predictionId)).State());
         await Record(client, "get", "/prediction-jobs/{id}", $"/prediction-jobs/{predictionId}");
         await Record(client, "get", "/prediction-jobs", "/prediction-jobs");
 
@@ -83,9 +82,6 @@ public sealed class ResponseExamplesTests
 
     private JsonNode Example(string template, string method = "post") =>
         document["paths"]![template]![method]!["requestBody"]!["content"]!["application/json"]!["example"]!.DeepClone();
-
-    private static async Task<JsonObject> GetAsync(HttpClient client, string path) =>
-        (await client.GetFromJsonAsync<JsonObject>(path))!;
 
     /// <summary>Sends the request, checks it succeeded, and keeps its answer under the schema the document gives it.</summary>
     private async Task<JsonNode> Record(HttpClient client, string method, string template, string path, JsonNode? body = null)
