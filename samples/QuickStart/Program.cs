@@ -12,22 +12,18 @@ using var http = new HttpClient { BaseAddress = new Uri(args.Length > 2 ? args[2
 var client = RnnServiceClients.Create(http, Environment.GetEnvironmentVariable("RNNSERVICE_API_KEY"));
 var file = await File.ReadAllTextAsync(args[1]);
 var name = Path.GetFileName(args[1]);
-switch (args[0])
+Func<RnnServiceClient, string, string, TextWriter, Task>? guide = args[0] switch
 {
-    case "forecast":
-        await Guides.ForecastAsync(client, file, name, Console.Out);
-        break;
-    case "classification":
-        await Guides.ClassifyAsync(client, file, name, Console.Out);
-        break;
-    case "regression":
-        await Guides.RegressAsync(client, file, name, Console.Out);
-        break;
-    case "labelling":
-        await Guides.LabelAsync(client, file, name, Console.Out);
-        break;
-    default:
-        Console.Error.WriteLine($"unknown kind '{args[0]}'");
-        return 2;
+    "forecast" => Guides.ForecastAsync,
+    "classification" => Guides.ClassifyAsync,
+    "regression" => Guides.RegressAsync,
+    "labelling" => Guides.LabelAsync,
+    _ => null,
+};
+if (guide is null)
+{
+    Console.Error.WriteLine($"unknown kind '{args[0]}'");
+    return 2;
 }
+await guide(client, file, name, Console.Out);
 return 0;
