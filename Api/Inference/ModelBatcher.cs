@@ -142,7 +142,7 @@ public sealed class ModelBatcher
             var requests = 0;
             // Requests whose first sequence is in this batch and whose last is not yet: their sequences are being written
             // now, and a batch that stopped short of them would leave the rest to a call of their own.
-            var partial = new HashSet<PendingRequest>();
+            HashSet<PendingRequest>? partial = null;  // made only when a request of several sequences is being gathered
             var deadline = Stopwatch.GetTimestamp() + (long)(wait.TotalSeconds * Stopwatch.Frequency);
             while (gathered.Count < options.MaxBatchSequences)
             {
@@ -150,8 +150,8 @@ public sealed class ModelBatcher
                 {
                     Interlocked.Decrement(ref queued);
                     statistics.RecordQueued(-1);
-                    if (item.Index == 0 && item.Request!.Count > 1) partial.Add(item.Request);
-                    if (item.Index == item.Request!.Count - 1) partial.Remove(item.Request);
+                    if (item.Index == 0 && item.Request!.Count > 1) (partial ??= []).Add(item.Request);
+                    if (item.Index == item.Request!.Count - 1) partial?.Remove(item.Request);
                     if (item.Request!.IsAbandoned) statistics.RecordDropped();
                     else
                     {
@@ -162,7 +162,7 @@ public sealed class ModelBatcher
                 }
                 // Waiting pays only when other requests are under way; a lone client is not kept waiting for company.
                 var left = Stopwatch.GetElapsedTime(Stopwatch.GetTimestamp(), deadline);
-                if (gathered.Count == 0 || left <= TimeSpan.Zero || (requests >= Volatile.Read(ref inFlight) && partial.Count == 0)) break;
+                if (gathered.Count == 0 || left <= TimeSpan.Zero || (requests >= Volatile.Read(ref inFlight) && partial is not { Count: > 0 })) break;
                 using var timeout = new CancellationTokenSource(left);
                 try
                 {
