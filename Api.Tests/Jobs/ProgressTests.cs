@@ -15,12 +15,14 @@ public sealed class ProgressTests
         using var service = RnnServiceFactory.With(new Dictionary<string, string> { ["Worker:ProgressMilliseconds"] = "100" });
         var client = service.CreateClient();
         var dataset = await client.UploadDatasetAsync(TestData.SeasonalCsv(480), "progress.csv");
-        // One window a batch: some four hundred batches an epoch, a second or more on two cores (with 240 steps the fused
-        // training layers finished the first epoch before its progress was seen, once in a CI run).
+        // One window a batch of 96 steps: some three hundred batches an epoch, a second or more even on a quiet machine, so
+        // that the events stream (read every 250 ms) sees the first epoch under way. (With 240 steps the fused training
+        // layers finished the first epoch before its progress was seen, once in a CI run; with windows of 24 steps, once
+        // on a quiet one.)
         var id = await client.CreateJobAsync(new
         {
             datasetId = dataset, modelName = "progress",
-            task = new { kind = "forecast", inputLength = 24, horizon = 1, calendarFeatures = "none" },
+            task = new { kind = "forecast", inputLength = 96, horizon = 1, calendarFeatures = "none" },
             model = new { hiddenSize = 64, numLayers = 2 },
             training = new { epochs = 2, batchSize = 1, earlyStoppingPatience = 0 },
         });
