@@ -4,6 +4,7 @@
 // JSON line in the peer's format (bench/peers/train.py).
 //
 //   TrainingBench WORKLOAD_DIR --threads N [--seed S] [--device cpu|cuda]
+//   TrainingBench --inference [--cell lstm|gru] [--threads N] [--seconds S]   (InferenceBench.cs: the serving forward alone)
 using System.Diagnostics;
 using System.Globalization;
 using System.Runtime.InteropServices;
@@ -12,11 +13,16 @@ using RnnService.Domain.Models;
 using RnnService.Training.Pipeline;
 using RnnService.Training.Torch;
 
-var folder = args[0];
 string Option(string name, string fallback) =>
     args.SkipWhile(a => a != name).Skip(1).FirstOrDefault() ?? fallback;
 var threads = int.Parse(Option("--threads", "1"), CultureInfo.InvariantCulture);
 var seed = int.Parse(Option("--seed", "1"), CultureInfo.InvariantCulture);
+if (args[0] == "--inference")
+{
+    InferenceBench.Run(threads, seed, Option("--cell", "lstm"), int.Parse(Option("--seconds", "3"), CultureInfo.InvariantCulture));
+    return;
+}
+var folder = args[0];
 var device = Option("--device", "cpu") switch
 {
     "cpu" => EngineDevice.Cpu,

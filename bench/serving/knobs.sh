@@ -21,7 +21,8 @@ for run in $(seq 1 "$runs"); do
   for variant in "$@"; do
     name="${variant%%=*}"; settings="${variant#*=}"
     rm -rf "$work/data"
-    env $settings Storage__DataDirectory="$work/data" Roles=api Engine__IntraOpThreads="$threads" Logging__LogLevel__Default=Warning \
+    # The variant's settings come last, so that they override the bench's own (Engine__IntraOpThreads among them).
+    env Storage__DataDirectory="$work/data" Roles=api Engine__IntraOpThreads="$threads" Logging__LogLevel__Default=Warning $settings \
       dotnet "$work/api/RnnService.Api.dll" --urls "http://127.0.0.1:$port" &
     service=$!
     "$python" bench/serving/probe.py wait "http://127.0.0.1:$port/health/ready" >/dev/null

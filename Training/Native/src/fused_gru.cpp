@@ -7,6 +7,7 @@
 #include "fused_gru.h"
 
 #include "fused_math.h"
+#include "small_gemm.h"
 
 namespace rnn {
 
@@ -173,6 +174,9 @@ std::pair<torch::Tensor, torch::Tensor> fused_gru_layer(const torch::Tensor& x, 
   auto h = torch::zeros({batch, hidden}, options);
   auto recurrent = torch::empty({batch, 3 * hidden}, options);
   const auto weight_t = weights[1].t();
+  const bool small = gemm::available();
+  const auto packed = small ? gemm::pack(weight_t) : gemm::PackedMatrix{};
+  const auto bias = weights[3].contiguous();
   const float* projected = projection.data_ptr<float>();
   float* out = output.data_ptr<float>();
   std::vector<const float*> projection_rows(static_cast<size_t>(batch));
@@ -189,6 +193,8 @@ std::pair<torch::Tensor, torch::Tensor> fused_gru_layer(const torch::Tensor& x, 
     auto running_recurrent = recurrent.narrow(0, 0, running);
     if (k == 0) {
       running_recurrent.copy_(weights[3].expand({running, 3 * hidden}));  // h is zero before the first step
+    } else if (small) {
+      gemm::multiply(running, h.data_ptr<float>(), hidden, packed, recurrent.data_ptr<float>(), 3 * hidden, bias.data_ptr<float>(), 0);
     } else {
       torch::addmm_out(running_recurrent, weights[3], h.narrow(0, 0, running), weight_t);
     }

@@ -11,6 +11,7 @@
 #include "fused_lstm.h"
 
 #include "fused_math.h"
+#include "small_gemm.h"
 
 namespace rnn {
 
@@ -189,6 +190,8 @@ std::pair<torch::Tensor, torch::Tensor> fused_lstm_layer(const torch::Tensor& x,
   auto c = torch::zeros({batch, hidden}, options);
   auto gates = torch::empty({batch, 4 * hidden}, options);
   const auto recurrent = weights[1].t();
+  const bool small = gemm::available();
+  const auto packed = small ? gemm::pack(recurrent) : gemm::PackedMatrix{};
   const float* projected = projection.data_ptr<float>();
   float* out = output.data_ptr<float>();
   std::vector<const float*> projection_rows(static_cast<size_t>(batch));
@@ -206,6 +209,8 @@ std::pair<torch::Tensor, torch::Tensor> fused_lstm_layer(const torch::Tensor& x,
     auto running_gates = gates.narrow(0, 0, running);
     if (k == 0) {
       running_gates.zero_();  // h is zero before the first step
+    } else if (small) {
+      gemm::multiply(running, h.data_ptr<float>(), hidden, packed, gates.data_ptr<float>(), 4 * hidden);
     } else {
       torch::mm_out(running_gates, h.narrow(0, 0, running), recurrent);
     }
