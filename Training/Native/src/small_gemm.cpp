@@ -25,73 +25,68 @@ inline v8 load(const float* p) {
   return v;
 }
 
-// ROWS rows of a times one panel (K × 16) into c's 16 columns (or its first `width` when the panel is the last, short
-// one), plus add. With few rows, each accumulator's chain of dependent multiply-adds would wait on the one before
-// (four cycles each) with too few chains to fill the gap: SPLIT sets of accumulators take every SPLIT-th k and are
-// summed at the end.
-template <int ROWS, int SPLIT>
-inline void block(const float* __restrict a, int64_t lda, const float* __restrict panel, int64_t k_count, float* c,
-                  int64_t ldc, const float* add, int64_t ldadd, int64_t width) {
-  v8 low[SPLIT][ROWS], high[SPLIT][ROWS];
-  for (int s = 0; s < SPLIT; ++s)
-    for (int r = 0; r < ROWS; ++r) low[s][r] = high[s][r] = v8{};
-  int64_t k = 0;
-  for (; k + SPLIT <= k_count; k += SPLIT) {
-    for (int s = 0; s < SPLIT; ++s) {
-      const v8 b0 = load(panel + (k + s) * kWidth), b1 = load(panel + (k + s) * kWidth + 8);
+// ROWS rows of a times PANELS consecutive panels (K × 16 each) into c's columns, plus add; the last panel of the matrix
+// may be short (`columns` says where the matrix ends). Every output is one accumulator's multiply-adds over k in order,
+// whatever ROWS and PANELS are: a sequence's result does not depend on how many rows share its step (its batch-mates).
+// With few rows, more panels at once give the core enough independent multiply-add chains to overlap their latency.
+template <int ROWS, int PANELS>
+inline void block(const float* __restrict a, int64_t lda, const float* __restrict panel, int64_t k_count, int64_t column,
+                  int64_t columns, float* c, int64_t ldc, const float* add, int64_t ldadd) {
+  v8 low[PANELS][ROWS], high[PANELS][ROWS];
+  for (int p = 0; p < PANELS; ++p)
+    for (int r = 0; r < ROWS; ++r) low[p][r] = high[p][r] = v8{};
+  for (int64_t k = 0; k < k_count; ++k) {
+    for (int p = 0; p < PANELS; ++p) {
+      const float* row_of_b = panel + (p * k_count + k) * kWidth;
+      const v8 b0 = load(row_of_b), b1 = load(row_of_b + 8);
       for (int r = 0; r < ROWS; ++r) {
-        const float x = a[r * lda + k + s];
-        low[s][r] += x * b0;
-        high[s][r] += x * b1;
+        const float x = a[r * lda + k];
+        low[p][r] += x * b0;
+        high[p][r] += x * b1;
       }
     }
   }
-  for (; k < k_count; ++k) {
-    const v8 b0 = load(panel + k * kWidth), b1 = load(panel + k * kWidth + 8);
+  for (int p = 0; p < PANELS; ++p) {
+    const int64_t at = column + p * kWidth, width = std::min(kWidth, columns - at);
     for (int r = 0; r < ROWS; ++r) {
-      const float x = a[r * lda + k];
-      low[0][r] += x * b0;
-      high[0][r] += x * b1;
+      float row[kWidth];
+      std::memcpy(row, &low[p][r], sizeof low[p][r]);
+      std::memcpy(row + 8, &high[p][r], sizeof high[p][r]);
+      if (add != nullptr) {
+        const float* extra = add + r * ldadd + at;
+        for (int64_t j = 0; j < width; ++j) row[j] += extra[j];
+      }
+      std::memcpy(c + r * ldc + at, row, static_cast<size_t>(width) * sizeof(float));
     }
   }
-  for (int s = 1; s < SPLIT; ++s)
-    for (int r = 0; r < ROWS; ++r) {
-      low[0][r] += low[s][r];
-      high[0][r] += high[s][r];
-    }
-  for (int r = 0; r < ROWS; ++r) {
-    float row[kWidth];
-    std::memcpy(row, &low[0][r], sizeof low[0][r]);
-    std::memcpy(row + 8, &high[0][r], sizeof high[0][r]);
-    if (add != nullptr) {
-      const float* extra = add + r * ldadd;
-      for (int64_t j = 0; j < width; ++j) row[j] += extra[j];
-    }
-    std::memcpy(c + r * ldc, row, static_cast<size_t>(width) * sizeof(float));
-  }
+}
+
+// Rows [first, first + ROWS) against panels [first_panel, last_panel), PANELS at a time and then one by one.
+template <int ROWS, int PANELS>
+void rows_of(int64_t first, const float* a, int64_t lda, const PackedMatrix& b, float* c, int64_t ldc, const float* add,
+             int64_t ldadd, int64_t first_panel, int64_t last_panel) {
+  const float* panels = b.panels.data_ptr<float>();
+  const float* row_a = a + first * lda;
+  float* row_c = c + first * ldc;
+  const float* row_add = add == nullptr ? nullptr : add + first * ldadd;
+  int64_t p = first_panel;
+  for (; p + PANELS <= last_panel; p += PANELS)
+    block<ROWS, PANELS>(row_a, lda, panels + p * b.rows * kWidth, b.rows, p * kWidth, b.columns, row_c, ldc, row_add, ldadd);
+  for (; p < last_panel; ++p)
+    block<ROWS, 1>(row_a, lda, panels + p * b.rows * kWidth, b.rows, p * kWidth, b.columns, row_c, ldc, row_add, ldadd);
 }
 
 void multiply_avx2(int64_t rows, const float* a, int64_t lda, const PackedMatrix& b, float* c, int64_t ldc,
                    const float* add, int64_t ldadd, int64_t first_panel, int64_t last_panel) {
-  const float* panels = b.panels.data_ptr<float>();
-  for (int64_t p = first_panel; p < last_panel; ++p) {
-    const float* panel = panels + p * b.rows * kWidth;
-    const int64_t column = p * kWidth, width = std::min(kWidth, b.columns - column);
-    const float* extra = add == nullptr ? nullptr : add + column;
-    int64_t r = 0;
-    for (; r + kRows <= rows; r += kRows)
-      block<kRows, 1>(a + r * lda, lda, panel, b.rows, c + r * ldc + column, ldc, extra == nullptr ? nullptr : extra + r * ldadd, ldadd, width);
-    const float* tail_add = extra == nullptr ? nullptr : extra + r * ldadd;
-    float* tail = c + r * ldc + column;
-    const float* tail_a = a + r * lda;
-    switch (rows - r) {
-      case 5: block<5, 1>(tail_a, lda, panel, b.rows, tail, ldc, tail_add, ldadd, width); break;
-      case 4: block<4, 1>(tail_a, lda, panel, b.rows, tail, ldc, tail_add, ldadd, width); break;
-      case 3: block<3, 1>(tail_a, lda, panel, b.rows, tail, ldc, tail_add, ldadd, width); break;
-      case 2: block<2, 2>(tail_a, lda, panel, b.rows, tail, ldc, tail_add, ldadd, width); break;
-      case 1: block<1, 4>(tail_a, lda, panel, b.rows, tail, ldc, tail_add, ldadd, width); break;
-      default: break;
-    }
+  int64_t r = 0;
+  for (; r + kRows <= rows; r += kRows) rows_of<kRows, 1>(r, a, lda, b, c, ldc, add, ldadd, first_panel, last_panel);
+  switch (rows - r) {
+    case 5: rows_of<5, 1>(r, a, lda, b, c, ldc, add, ldadd, first_panel, last_panel); break;
+    case 4: rows_of<4, 1>(r, a, lda, b, c, ldc, add, ldadd, first_panel, last_panel); break;
+    case 3: rows_of<3, 2>(r, a, lda, b, c, ldc, add, ldadd, first_panel, last_panel); break;
+    case 2: rows_of<2, 3>(r, a, lda, b, c, ldc, add, ldadd, first_panel, last_panel); break;
+    case 1: rows_of<1, 4>(r, a, lda, b, c, ldc, add, ldadd, first_panel, last_panel); break;
+    default: break;
   }
 }
 
