@@ -67,11 +67,24 @@ public sealed class ModelRegistry(IDbContextFactory<RnnDbContext> contexts, File
     public async Task<ModelVersionRecord?> FindAsync(string name, int? version, CancellationToken cancellationToken = default)
     {
         await using var context = await contexts.CreateDbContextAsync(cancellationToken);
-        var versions = context.ModelVersions.AsNoTracking().Where(v => v.Name == name);
-        return version is null
-            ? await versions.OrderByDescending(v => v.Version).FirstOrDefaultAsync(cancellationToken)
-            : await versions.SingleOrDefaultAsync(v => v.Version == version, cancellationToken);
+        return version is { } number ? await FindVersion(context, name, number, cancellationToken) : await FindLatest(context, name, cancellationToken);
     }
+
+    // The lookups of every /predict, compiled once: EF otherwise walks and hashes the query's expression on each call.
+    private static readonly Func<RnnDbContext, string, CancellationToken, Task<ModelVersionRecord?>> FindLatest =
+        EF.CompileAsyncQuery((RnnDbContext context, string name, CancellationToken _) =>
+            context.ModelVersions.AsNoTracking().Where(v => v.Name == name).OrderByDescending(v => v.Version).FirstOrDefault());
+
+    private static readonly Func<RnnDbContext, string, int, CancellationToken, Task<ModelVersionRecord?>> FindVersion =
+        EF.CompileAsyncQuery((RnnDbContext context, string name, int version, CancellationToken _) =>
+            context.ModelVersions.AsNoTracking().SingleOrDefault(v => v.Name == name && v.Version == version));
+
+    // One query: the alias and the version it points to are read together, so a moved alias is seen whole or not at all.
+    private static readonly Func<RnnDbContext, string, string, CancellationToken, Task<ModelVersionRecord?>> FindAliased =
+        EF.CompileAsyncQuery((RnnDbContext context, string name, string alias, CancellationToken _) =>
+            context.ModelAliases.AsNoTracking().Where(a => a.Name == name && a.Alias == alias)
+                .Join(context.ModelVersions.AsNoTracking(), a => new { a.Name, a.Version }, v => new { v.Name, v.Version }, (a, v) => v)
+                .SingleOrDefault());
 
     /// <summary>
     /// Writes the weights (straight to their file) and the evaluation when there is one, then adds the version under the name's next number. <paramref name="condition"/>, when given,
@@ -163,10 +176,7 @@ public sealed class ModelRegistry(IDbContextFactory<RnnDbContext> contexts, File
     {
         if (reference.Alias is not { } alias) return await FindAsync(reference.Name, reference.Version, cancellationToken);
         await using var context = await contexts.CreateDbContextAsync(cancellationToken);
-        // One query: the alias and the version it points to are read together, so a moved alias is seen whole or not at all.
-        return await context.ModelAliases.AsNoTracking().Where(a => a.Name == reference.Name && a.Alias == alias)
-            .Join(context.ModelVersions.AsNoTracking(), a => new { a.Name, a.Version }, v => new { v.Name, v.Version }, (a, v) => v)
-            .SingleOrDefaultAsync(cancellationToken);
+        return await FindAliased(context, reference.Name, alias, cancellationToken);
     }
 
     /// <summary>A name's aliases and the versions they point to (<c>latest</c> is not stored: it is always the newest).</summary>
