@@ -37,14 +37,4 @@ for run in $(seq 1 "$runs"); do
   done
 done
 mkdir -p bench/results
-"$python" - "${rows[@]}" <<'PY' | tee bench/results/knobs.txt
-import json, statistics, sys
-rows = [json.loads(r) for r in sys.argv[1:]]
-json.dump(rows, open("bench/results/knobs.json", "w"), indent=1)
-print(f"{'variant':24} {'c':>3} {'req/s':>8} {'p50 ms':>8} {'p99 ms':>8}   req/s of each run")
-for variant in dict.fromkeys(r["variant"] for r in rows):
-    for c in sorted({r["result"]["concurrency"] for r in rows}):
-        rs = [r["result"] for r in rows if r["variant"] == variant and r["result"]["concurrency"] == c]
-        med = lambda k: statistics.median(x[k] for x in rs)
-        print(f"{variant:24} {c:3} {med('requestsPerSecond'):8.1f} {med('p50Ms'):8.1f} {med('p99Ms'):8.1f}   {[x['requestsPerSecond'] for x in rs]}")
-PY
+"$python" bench/serving/medians.py bench/results/knobs.json "${rows[@]}" | tee bench/results/knobs.txt
