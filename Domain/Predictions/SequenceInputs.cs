@@ -62,25 +62,27 @@ public class SequenceInputsConverter : JsonConverter<SequenceInputs>
             int steps = 0, width = 0;
             while (Next(ref reader) != JsonTokenType.EndArray)
             {
-                var key = $"{Field}[{index}][{steps}]";
+                // Named only when something is wrong with the step: formatting a key per step and per value cost as much
+                // as reading the numbers.
+                string Key() => $"{Field}[{index}][{steps}]";
                 var stepWidth = 0;
                 if (reader.TokenType == JsonTokenType.StartArray)
                 {
                     while (Next(ref reader) != JsonTokenType.EndArray)
                     {
-                        ReadValue(ref reader, values, problems, key, stepWidth);
+                        if (!ReadValue(ref reader, values)) Problem(problems, Key(), Wrong(ref reader, stepWidth));
                         stepWidth++;
                     }
-                    if (stepWidth == 0) Problem(problems, key, "is an empty list; a step needs at least one feature.");
+                    if (stepWidth == 0) Problem(problems, Key(), "is an empty list; a step needs at least one feature.");
                 }
                 else
                 {
-                    ReadValue(ref reader, values, problems, key, null);
+                    if (!ReadValue(ref reader, values)) Problem(problems, Key(), Wrong(ref reader, null));
                     stepWidth = 1;
                 }
                 if (steps == 0) width = stepWidth;
                 else if (stepWidth != width)
-                    Problem(problems, key, $"has {stepWidth} features, but step 0 of this sequence has {width}.");
+                    Problem(problems, Key(), $"has {stepWidth} features, but step 0 of this sequence has {width}.");
                 steps++;
             }
             if (steps == 0) Problem(problems, $"{Field}[{index}]", "is empty; a sequence needs at least one step.");
@@ -119,29 +121,35 @@ public class SequenceInputsConverter : JsonConverter<SequenceInputs>
     }
 
     /// <summary>Reads one value; anything but a finite number that fits a float32 becomes a problem at its step.</summary>
-    private static void ReadValue(ref Utf8JsonReader reader, List<float> values, List<ValidationError> problems, string key, int? feature)
+    /// <summary>Adds the value the reader is on; false (and a 0 in its place) when it is not a finite 32-bit number.</summary>
+    private static bool ReadValue(ref Utf8JsonReader reader, List<float> values)
+    {
+        if (reader.TokenType == JsonTokenType.Number && reader.TryGetDouble(out var number) && double.IsFinite(number) && Math.Abs(number) <= float.MaxValue)
+        {
+            values.Add((float)number);
+            return true;
+        }
+        values.Add(0);
+        return false;
+    }
+
+    /// <summary>What is wrong with the value <see cref="ReadValue"/> refused (skipping it when it is a list or an object).</summary>
+    private static string Wrong(ref Utf8JsonReader reader, int? feature)
     {
         var where = feature is null ? "" : $"feature {feature}: ";
         switch (reader.TokenType)
         {
             case JsonTokenType.Number:
-                var value = reader.TryGetDouble(out var number) ? number : double.NaN;
-                if (!double.IsFinite(value) || Math.Abs(value) > float.MaxValue)
-                    Problem(problems, key, $"{where}{reader.RawText()} does not fit a 32-bit float.");
-                values.Add((float)value);
-                return;
+                return $"{where}{reader.RawText()} does not fit a 32-bit float.";
             case JsonTokenType.String:
                 var text = reader.GetString();
-                Problem(problems, key, text is "NaN" or "Infinity" or "-Infinity"
+                return text is "NaN" or "Infinity" or "-Infinity"
                     ? $"{where}{text} is not allowed; values must be finite numbers."
-                    : $"{where}must be a number, not a string.");
-                values.Add(0);
-                return;
+                    : $"{where}must be a number, not a string.";
             default:
-                Problem(problems, key, $"{where}must be a number, not {Describe(reader.TokenType)}.");
+                var message = $"{where}must be a number, not {Describe(reader.TokenType)}.";
                 reader.Skip();
-                values.Add(0);
-                return;
+                return message;
         }
     }
 
