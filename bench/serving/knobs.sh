@@ -16,24 +16,12 @@ dotnet publish Api -c Release -o "$work/api" --nologo -v quiet -p:SkipConsoleBui
 dotnet build bench/LoadGen -c Release --nologo -v quiet >/dev/null
 threads="$("$python" -c 'import torch; print(torch.get_num_threads())')"
 "$python" bench/serving/make_model.py "$work/model.pt"
+source bench/serving/interleave.sh
 rows=()
 for run in $(seq 1 "$runs"); do
   for variant in "$@"; do
     name="${variant%%=*}"; settings="${variant#*=}"
-    rm -rf "$work/data"
-    # The variant's settings come last, so that they override the bench's own (Engine__IntraOpThreads among them).
-    env Storage__DataDirectory="$work/data" Roles=api Engine__IntraOpThreads="$threads" Logging__LogLevel__Default=Warning $settings \
-      dotnet "$work/api/RnnService.Api.dll" --urls "http://127.0.0.1:$port" &
-    service=$!
-    "$python" bench/serving/probe.py wait "http://127.0.0.1:$port/health/ready" >/dev/null
-    "$python" bench/serving/probe.py upload "http://127.0.0.1:$port/models/bench/versions" "$work/model.pt" '{"task":{"kind":"regression"}}' >/dev/null
-    for concurrency in ${RNN_KNOB_CONCURRENCY:-1 64}; do
-      line="$(dotnet bench/LoadGen/bin/Release/net10.0/LoadGen.dll --url "http://127.0.0.1:$port" --model bench \
-        --concurrency "$concurrency" --seconds "$seconds" --features 8 --min 20 --max 200)"
-      echo "$name run=$run $line"
-      rows+=("{\"variant\":\"$name\",\"run\":$run,\"result\":$line}")
-    done
-    kill "$service"; wait "$service" 2>/dev/null || true
+    run_variant "$name" "$run" "$work/api/RnnService.Api.dll" "$settings"
   done
 done
 mkdir -p bench/results

@@ -24,22 +24,11 @@ for rev in "$@"; do
   # A worktree has no ../shared beside it; the build does not need it.
   dotnet publish "$work/tree-$name/Api" -c Release -o "$work/api-$name" --nologo -v quiet -p:SkipConsoleBuild=true >/dev/null
 done
+source bench/serving/interleave.sh
 rows=()
 for run in $(seq 1 "$runs"); do
   for name in "${names[@]}"; do
-    rm -rf "$work/data"
-    env Storage__DataDirectory="$work/data" Roles=api Engine__IntraOpThreads="$threads" Logging__LogLevel__Default=Warning \
-      dotnet "$work/api-$name/RnnService.Api.dll" --urls "http://127.0.0.1:$port" &
-    service=$!
-    "$python" bench/serving/probe.py wait "http://127.0.0.1:$port/health/ready" >/dev/null
-    "$python" bench/serving/probe.py upload "http://127.0.0.1:$port/models/bench/versions" "$work/model.pt" '{"task":{"kind":"regression"}}' >/dev/null
-    for concurrency in ${RNN_KNOB_CONCURRENCY:-1 64}; do
-      line="$(dotnet bench/LoadGen/bin/Release/net10.0/LoadGen.dll --url "http://127.0.0.1:$port" --model bench \
-        --concurrency "$concurrency" --seconds "$seconds" --features 8 --min 20 --max 200)"
-      echo "$name run=$run $line"
-      rows+=("{\"variant\":\"$name\",\"run\":$run,\"result\":$line}")
-    done
-    kill "$service"; wait "$service" 2>/dev/null || true
+    run_variant "$name" "$run" "$work/api-$name/RnnService.Api.dll" ""
   done
 done
 mkdir -p bench/results

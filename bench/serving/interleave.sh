@@ -1,0 +1,20 @@
+# Sourced by knobs.sh and versions.sh: one interleaved run of one variant. Needs $python, $work (with model.pt), $port,
+# $seconds and $threads set, and appends to the caller's rows array.
+#   run_variant NAME RUN API_DLL 'ENV=V ENV2=V2'
+run_variant() {
+  local name="$1" run="$2" api="$3" settings="$4" concurrency line
+  rm -rf "$work/data"
+  # The variant's settings come last, so that they override the bench's own (Engine__IntraOpThreads among them).
+  env Storage__DataDirectory="$work/data" Roles=api Engine__IntraOpThreads="$threads" Logging__LogLevel__Default=Warning $settings \
+    dotnet "$api" --urls "http://127.0.0.1:$port" &
+  service=$!
+  "$python" bench/serving/probe.py wait "http://127.0.0.1:$port/health/ready" >/dev/null
+  "$python" bench/serving/probe.py upload "http://127.0.0.1:$port/models/bench/versions" "$work/model.pt" '{"task":{"kind":"regression"}}' >/dev/null
+  for concurrency in ${RNN_KNOB_CONCURRENCY:-1 64}; do
+    line="$(dotnet bench/LoadGen/bin/Release/net10.0/LoadGen.dll --url "http://127.0.0.1:$port" --model bench \
+      --concurrency "$concurrency" --seconds "$seconds" --features 8 --min 20 --max 200)"
+    echo "$name run=$run $line"
+    rows+=("{\"variant\":\"$name\",\"run\":$run,\"result\":$line}")
+  done
+  kill "$service"; wait "$service" 2>/dev/null || true
+}
