@@ -28,7 +28,7 @@ public sealed class DeterminismTests
 
     /// <summary>
     /// What serving promises: a sequence's answer does not depend on the requests batched with it. Each sequence's outputs
-    /// and states are bit-identical alone and among 1 to 12 others (sorted longest first, as the batcher sends them, so
+    /// and states are bit-identical alone and in batches of 2, 7 and 12 (sorted longest first, as the batcher sends them, so
     /// every count of running rows goes through the recurrent product's kernel), on the CPU's default path.
     /// </summary>
     [Theory]

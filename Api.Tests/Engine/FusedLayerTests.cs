@@ -13,7 +13,7 @@ namespace RnnService.Api.Tests.Engine;
 public sealed class FusedLayerTests
 {
     /// <remarks>
-    /// Hidden sizes whose gate widths are not a multiple of 16 (5: 20 and 15 columns; 24: 96 and 72) end the recurrent
+    /// Hidden sizes whose gate widths are not a multiple of 16 (5: 20 and 15 columns; 24, a GRU's 72) end the recurrent
     /// product's weight panels short (small_gemm.cpp); as the 24 sequences end, every count of running rows from 24 to 1
     /// goes through its kernel.
     /// </remarks>

@@ -120,7 +120,6 @@ public class SequenceInputsConverter : JsonConverter<SequenceInputs>
         return reader.TokenType;
     }
 
-    /// <summary>Reads one value; anything but a finite number that fits a float32 becomes a problem at its step.</summary>
     /// <summary>Adds the value the reader is on; false (and a 0 in its place) when it is not a finite 32-bit number.</summary>
     private static bool ReadValue(ref Utf8JsonReader reader, List<float> values)
     {

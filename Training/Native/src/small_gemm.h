@@ -1,11 +1,13 @@
-// The recurrent products of the fused layers: a step's few rows (the batch's running sequences) times a weight that stays
-// the same for every step. BLAS packs both operands into its own layout on every call, and for these shapes (at most a
+// The recurrent product of the fused inference layers: a step's few rows (the batch's running sequences) times a weight
+// that stays the same for every step. BLAS packs both operands into its own layout on every call, and for these shapes (at most a
 // few dozen rows against a 4H × H weight) packing the weight again at each step costs a third of the product itself
 // (sgemm_incopy in the serving profile). Here the weight is packed once per layer call, in panels of 16 columns, and each
 // step runs a register-blocked kernel over it (6 rows × 16 columns of accumulators, AVX2 and FMA).
 //
-// Results do not depend on the number of threads (each output is summed in one order by one thread); they differ from
-// BLAS's in the order of the sums only (a few ulps).
+// Results depend neither on the number of threads nor on the number of rows (each output is summed over k in one order
+// by one thread): a sequence's answer is the same whatever it is batched with. They differ from BLAS's in the order of
+// the sums only (a few ulps). Training keeps BLAS's product: with batches of 64 rows its packing is already paid for, and
+// the packed kernel measured no faster there (docs/benchmarks.md).
 #pragma once
 
 #include <torch/torch.h>
