@@ -147,6 +147,15 @@ public sealed class FusedLayerVectorisationTests
             var wide = clone[0].Value.Split('\n').Count(line => line.Contains("%ymm", StringComparison.Ordinal));
             Assert.True(wide >= 20, $"{pass}: its AVX2 clone has {wide} instructions on 256-bit registers: not vectorised");
         }
+        // Serving's two gate passes also have an AVX-512 clone, on 512-bit registers.
+        foreach (var pass in new[] { "cell_update", "step_infer" })
+        {
+            var clone = functions.Where(function => function.Key.Contains("::" + pass + "(", StringComparison.Ordinal)
+                                                    && function.Key.Contains("[clone .avx512f]", StringComparison.Ordinal)).ToList();
+            Assert.True(clone.Count == 1, $"{pass}: {clone.Count} AVX-512 clones in {library}");
+            var wide = clone[0].Value.Split('\n').Count(line => line.Contains("%zmm", StringComparison.Ordinal));
+            Assert.True(wide >= 20, $"{pass}: its AVX-512 clone has {wide} instructions on 512-bit registers: not vectorised");
+        }
         // The recurrent product's kernel (small_gemm.cpp, compiled for AVX2 and FMA): its 6 × 16 block alone is 12
         // multiply-adds of 256 bits a step of k.
         var fused = functions.Where(function => function.Key.Contains("rnn::gemm::", StringComparison.Ordinal))

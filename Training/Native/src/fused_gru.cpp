@@ -68,7 +68,7 @@ RNN_INLINE void row_infer(int64_t hidden, const float* __restrict a, const float
 }
 
 #if defined(__x86_64__) && defined(__GNUC__)
-__attribute__((target_clones("avx2", "default")))
+__attribute__((target_clones("avx512f", "avx2", "default")))
 #endif
 void step_infer(int64_t rows, int64_t hidden, const float* const* projection, const float* g, float* h, float* const* out) {
   for (int64_t r = 0; r < rows; ++r) row_infer(hidden, projection[r], g + r * 3 * hidden, h + r * hidden, out[r]);
