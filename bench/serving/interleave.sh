@@ -5,7 +5,9 @@ run_variant() {
   local name="$1" run="$2" api="$3" settings="$4" concurrency line
   rm -rf "$work/data"
   # The variant's settings come last, so that they override the bench's own (Engine__IntraOpThreads among them).
-  env Storage__DataDirectory="$work/data" Roles=api Engine__IntraOpThreads="$threads" Logging__LogLevel__Default=Warning $settings \
+  # The rate limit is off (one load generator is one client), as in run.sh.
+  env Storage__DataDirectory="$work/data" Roles=api Engine__IntraOpThreads="$threads" RateLimits__PermitsPerSecond=0 \
+    Logging__LogLevel__Default=Warning $settings \
     dotnet "$api" --urls "http://127.0.0.1:$port" &
   service=$!
   "$python" bench/serving/probe.py wait "http://127.0.0.1:$port/health/ready" >/dev/null

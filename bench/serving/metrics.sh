@@ -24,7 +24,7 @@ threads="${RNN_BENCH_THREADS:-$("$python" -c 'import torch; print(torch.get_num_
 
 start_service() { # metrics: true or false
   Storage__DataDirectory="$work/data" Metrics__Enabled="$1" Roles=api Engine__IntraOpThreads="$threads" \
-    Logging__LogLevel__Default=Warning dotnet "$work/api/RnnService.Api.dll" --urls "http://127.0.0.1:$port" &
+    RateLimits__PermitsPerSecond=0 Logging__LogLevel__Default=Warning dotnet "$work/api/RnnService.Api.dll" --urls "http://127.0.0.1:$port" &
   service=$!
   "$python" bench/serving/probe.py wait "http://127.0.0.1:$port/health/ready" >/dev/null || { echo "the service did not become ready" >&2; exit 1; }
   if [[ ! -e "$work/uploaded" ]]; then

@@ -14,7 +14,7 @@ command -v perf >/dev/null || { echo "profile.sh needs perf (apt-get install lin
 dotnet publish Api -c Release -o "$work/api" --nologo -v quiet -p:SkipConsoleBuild=true >/dev/null
 dotnet build bench/LoadGen -c Release --nologo -v quiet >/dev/null
 "$python" bench/serving/make_model.py "$work/model.pt"
-DOTNET_EnableWriteXorExecute=0 DOTNET_PerfMapEnabled=1 Storage__DataDirectory="$work/data" Roles=api \
+DOTNET_EnableWriteXorExecute=0 DOTNET_PerfMapEnabled=1 Storage__DataDirectory="$work/data" Roles=api RateLimits__PermitsPerSecond=0 \
   Engine__IntraOpThreads="$("$python" -c 'import torch; print(torch.get_num_threads())')" Logging__LogLevel__Default=Warning \
   dotnet "$work/api/RnnService.Api.dll" --urls "http://127.0.0.1:$port" &
 service=$!

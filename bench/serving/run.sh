@@ -34,9 +34,11 @@ threads="${RNN_BENCH_THREADS:-$("$python" -c 'import torch; print(torch.get_num_
 "$python" bench/serving/make_model.py "$work/model.pt"
 suffix="${RNN_BENCH_SUFFIX-$([[ "$device" == cpu ]] || echo "-$device")}"
 
+# One load generator is one client: the per-client rate limit (RateLimits, 1,000 a second by default) is off, as the peer
+# has none; with it, c=64 got 429s once the service passed it.
 start_service() { # batching: true or false
   Storage__DataDirectory="$work/data" Inference__Batching__Enabled="$1" Roles=api Engine__IntraOpThreads="$threads" \
-    Inference__Device="$device" Logging__LogLevel__Default=Warning dotnet "$api" --urls "http://127.0.0.1:$port" &
+    Inference__Device="$device" RateLimits__PermitsPerSecond=0 Logging__LogLevel__Default=Warning dotnet "$api" --urls "http://127.0.0.1:$port" &
   service=$!
   "$python" bench/serving/probe.py wait "http://127.0.0.1:$port/health/ready" >/dev/null || { echo "the service did not become ready" >&2; exit 1; }
 }
