@@ -69,7 +69,9 @@ public sealed class PoisonJobTests : IDisposable
         try
         {
             var client = await service.ReadyClientAsync();
-            var dataset = await client.UploadDatasetAsync(TestData.SeasonalCsv(480), "series.csv");
+            // Epochs long enough (a few hundred batches each) that four attempts, each killed after its first epoch is
+            // seen, cannot finish all sixteen between a poll and the kill.
+            var dataset = await client.UploadDatasetAsync(TestData.SeasonalCsv(2400), "series.csv");
             var job = await client.CreateJobAsync(new
             {
                 datasetId = dataset, modelName = "progress", task = new { kind = "forecast", inputLength = 24, horizon = 6 },
@@ -84,7 +86,8 @@ public sealed class PoisonJobTests : IDisposable
                 var attempt = kill;
                 var claimed = await client.WaitForJobAsync(job, j => j["attempts"]!.GetValue<int>() == attempt);
                 var from = claimed["progress"]?["epoch"]?.GetValue<int>() ?? 0;
-                await client.WaitForJobAsync(job, j => j["attempts"]!.GetValue<int>() == attempt && j["progress"]?["epoch"]?.GetValue<int>() > from);
+                var checkpointed = await client.WaitForJobAsync(job, j => j["attempts"]!.GetValue<int>() == attempt && j["progress"]?["epoch"]?.GetValue<int>() > from);
+                Assert.True(checkpointed.State() == "running", $"the job ended before kill {kill}: {checkpointed.ToJsonString()}");
                 service.Kill();
                 service.Dispose();
                 service = ServiceProcess.Start(dataDirectory);
