@@ -165,11 +165,12 @@ struct FusedGruTraining : torch::autograd::Function<FusedGruTraining> {
 
 std::pair<torch::Tensor, torch::Tensor> fused_gru_layer(const torch::Tensor& x, const std::vector<int64_t>& lengths,
                                                         const std::vector<torch::Tensor>& weights, bool reverse) {
-  const int64_t batch = x.size(0), steps = x.size(1), input = x.size(2);
+  const int64_t batch = x.size(0), steps = x.size(1);
   const int64_t hidden = weights[1].size(1);
   const auto options = x.options();
-  // Every step's input pre-activations at once, b_ih in: (batch, steps, 3H).
-  auto projection = torch::addmm(weights[2], x.reshape({batch * steps, input}), weights[0].t()).view({batch, steps, 3 * hidden}).contiguous();
+  // Every step's input pre-activations at once, b_ih in, the padding left out: (sum of lengths, 3H).
+  std::vector<int64_t> first;
+  auto projection = valid_projection(x, lengths, weights[2], weights[0], first);
   auto output = torch::zeros({batch, steps, hidden}, options);
   auto h = torch::zeros({batch, hidden}, options);
   auto recurrent = torch::empty({batch, 3 * hidden}, options);
@@ -187,7 +188,7 @@ std::pair<torch::Tensor, torch::Tensor> fused_gru_layer(const torch::Tensor& x, 
     if (running == 0) break;
     for (int64_t r = 0; r < running; ++r) {
       const int64_t t = reverse ? lengths[static_cast<size_t>(r)] - 1 - k : k;
-      projection_rows[static_cast<size_t>(r)] = projected + (r * steps + t) * 3 * hidden;
+      projection_rows[static_cast<size_t>(r)] = projected + (first[static_cast<size_t>(r)] + t) * 3 * hidden;
       output_rows[static_cast<size_t>(r)] = out + (r * steps + t) * hidden;
     }
     auto running_recurrent = recurrent.narrow(0, 0, running);

@@ -180,13 +180,12 @@ struct FusedLstmTraining : torch::autograd::Function<FusedLstmTraining> {
 
 std::pair<torch::Tensor, torch::Tensor> fused_lstm_layer(const torch::Tensor& x, const std::vector<int64_t>& lengths,
                                                          const std::vector<torch::Tensor>& weights, bool reverse) {
-  const int64_t batch = x.size(0), steps = x.size(1), input = x.size(2);
+  const int64_t batch = x.size(0), steps = x.size(1);
   const int64_t hidden = weights[1].size(1);
   const auto options = x.options();
-  // Every step's input projection at once, the two biases folded in: (batch, steps, 4H).
-  auto projection = torch::addmm(weights[2] + weights[3], x.reshape({batch * steps, input}), weights[0].t())
-                        .view({batch, steps, 4 * hidden})
-                        .contiguous();
+  // Every step's input projection at once, the two biases folded in, the padding left out: (sum of lengths, 4H).
+  std::vector<int64_t> first;
+  auto projection = valid_projection(x, lengths, weights[2] + weights[3], weights[0], first);
   auto output = torch::zeros({batch, steps, hidden}, options);
   auto h = torch::zeros({batch, hidden}, options);
   auto c = torch::zeros({batch, hidden}, options);
@@ -205,7 +204,7 @@ std::pair<torch::Tensor, torch::Tensor> fused_lstm_layer(const torch::Tensor& x,
     // The step each running row reads: k, or counting back from its own last step.
     for (int64_t r = 0; r < running; ++r) {
       const int64_t t = reverse ? lengths[static_cast<size_t>(r)] - 1 - k : k;
-      projection_rows[static_cast<size_t>(r)] = projected + (r * steps + t) * 4 * hidden;
+      projection_rows[static_cast<size_t>(r)] = projected + (first[static_cast<size_t>(r)] + t) * 4 * hidden;
       output_rows[static_cast<size_t>(r)] = out + (r * steps + t) * hidden;
     }
     auto running_gates = gates.narrow(0, 0, running);

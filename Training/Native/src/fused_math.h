@@ -11,6 +11,7 @@
 #include <algorithm>
 #include <cstdint>
 #include <cstring>
+#include <vector>
 
 namespace rnn::fused {
 
@@ -65,6 +66,32 @@ template <typename Pass>
 void by_rows(int64_t rows, int64_t hidden, const Pass& pass) {
   const int64_t grain = std::max<int64_t>(1, 2048 / hidden);
   at::parallel_for(0, rows, grain, pass);
+}
+
+// The inference layers' input projection, bias in, for the steps each sequence has and not for its padding: x is
+// (batch, steps, input), batch-first, each sequence's steps from the first (lengths sorted longest first, as the batcher
+// sends them). The valid rows are gathered into one matrix and multiplied at once; `first[r]` is sequence r's first row
+// in the result, (sum of lengths, G). With lengths of 20 to 200 in a batch, about half of a padded product is padding.
+inline torch::Tensor valid_projection(const torch::Tensor& x, const std::vector<int64_t>& lengths, const torch::Tensor& bias,
+                                      const torch::Tensor& weight, std::vector<int64_t>& first) {
+  const int64_t batch = x.size(0), steps = x.size(1), input = x.size(2);
+  first.assign(static_cast<size_t>(batch), 0);
+  int64_t total = 0;
+  for (int64_t r = 0; r < batch; ++r) {
+    first[static_cast<size_t>(r)] = total;
+    total += std::min(lengths[static_cast<size_t>(r)], steps);
+  }
+  const auto flat = x.reshape({batch * steps, input});
+  if (total == batch * steps) return torch::addmm(bias, flat, weight.t());
+  auto rows = torch::empty({total, input}, x.options());
+  const auto source = flat.contiguous();
+  const float* from = source.data_ptr<float>();
+  float* to = rows.data_ptr<float>();
+  for (int64_t r = 0; r < batch; ++r) {
+    const int64_t length = std::min(lengths[static_cast<size_t>(r)], steps);
+    std::memcpy(to + first[static_cast<size_t>(r)] * input, from + r * steps * input, static_cast<size_t>(length * input) * sizeof(float));
+  }
+  return torch::addmm(bias, rows, weight.t());
 }
 
 // The end of a fused layer's backward, once every step's gate gradients are known: the weights' gradients over all

@@ -48,6 +48,19 @@ inline void block(const float* __restrict a, int64_t lda, const float* __restric
   }
   for (int p = 0; p < PANELS; ++p) {
     const int64_t at = column + p * kWidth, width = std::min(kWidth, columns - at);
+    if (width == kWidth) {
+      // A whole panel: two stores of fixed size (a copy of a variable width is a call into libc for every 16 floats).
+      for (int r = 0; r < ROWS; ++r) {
+        v8 first = low[p][r], second = high[p][r];
+        if (add != nullptr) {
+          first += load(add + r * ldadd + at);
+          second += load(add + r * ldadd + at + 8);
+        }
+        std::memcpy(c + r * ldc + at, &first, sizeof first);
+        std::memcpy(c + r * ldc + at + 8, &second, sizeof second);
+      }
+      continue;
+    }
     for (int r = 0; r < ROWS; ++r) {
       float row[kWidth];
       std::memcpy(row, &low[p][r], sizeof low[p][r]);
