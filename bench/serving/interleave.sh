@@ -1,5 +1,16 @@
-# Sourced by knobs.sh and versions.sh: one interleaved run of one variant. Needs $python, $work (with model.pt), $port,
-# $seconds and $threads set, and appends to the caller's rows array.
+# Sourced by knobs.sh and versions.sh. Needs $python, $work and $port set by the caller.
+
+# What every interleaved comparison needs before its runs: the bench's packages, the load generator, the bench model
+# in $work/model.pt, and $threads (libtorch's default intra-op threads, which both servers get).
+prepare_load() {
+  scripts/install-deps.sh --bench
+  dotnet build bench/LoadGen -c Release --nologo -v quiet >/dev/null
+  threads="$("$python" -c 'import torch; print(torch.get_num_threads())')"
+  "$python" bench/serving/make_model.py "$work/model.pt"
+}
+
+# One interleaved run of one variant, at each concurrency; needs $seconds and $threads, and appends to the caller's
+# rows array.
 #   run_variant NAME RUN API_DLL 'ENV=V ENV2=V2'
 run_variant() {
   local name="$1" run="$2" api="$3" settings="$4" concurrency line

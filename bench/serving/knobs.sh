@@ -11,12 +11,9 @@ port=5092
 python=/usr/bin/python3
 work="$(mktemp -d)"
 trap 'kill "${service:-0}" 2>/dev/null || true; rm -rf "$work"' EXIT
-scripts/install-deps.sh --bench
-dotnet publish Api -c Release -o "$work/api" --nologo -v quiet -p:SkipConsoleBuild=true >/dev/null
-dotnet build bench/LoadGen -c Release --nologo -v quiet >/dev/null
-threads="$("$python" -c 'import torch; print(torch.get_num_threads())')"
-"$python" bench/serving/make_model.py "$work/model.pt"
 source bench/serving/interleave.sh
+prepare_load
+dotnet publish Api -c Release -o "$work/api" --nologo -v quiet -p:SkipConsoleBuild=true >/dev/null
 rows=()
 for run in $(seq 1 "$runs"); do
   for variant in "$@"; do

@@ -12,10 +12,8 @@ port=5096
 python=/usr/bin/python3
 work="$(mktemp -d)"
 trap 'kill "${service:-0}" 2>/dev/null || true; for tree in "$work"/tree-*; do git worktree remove --force "$tree" 2>/dev/null || true; done; rm -rf "$work"' EXIT
-scripts/install-deps.sh --bench
-dotnet build bench/LoadGen -c Release --nologo -v quiet >/dev/null
-threads="$("$python" -c 'import torch; print(torch.get_num_threads())')"
-"$python" bench/serving/make_model.py "$work/model.pt"
+source bench/serving/interleave.sh
+prepare_load
 names=()
 for rev in "$@"; do
   name="$(git rev-parse --short "$rev")"
@@ -24,7 +22,6 @@ for rev in "$@"; do
   # A worktree has no ../shared beside it; the build does not need it.
   dotnet publish "$work/tree-$name/Api" -c Release -o "$work/api-$name" --nologo -v quiet -p:SkipConsoleBuild=true >/dev/null
 done
-source bench/serving/interleave.sh
 rows=()
 for run in $(seq 1 "$runs"); do
   for name in "${names[@]}"; do
