@@ -8,6 +8,10 @@
                                         the largest difference between PyTorch's outputs and states and ours
     pytorch_reference.py readme PAGE DIR
                                         the same with the SequenceModel class that docs/engine.md shows (outputs only)
+    pytorch_reference.py train DIR      for every DIR/<case>.json (spec, inputs, lengths, targets, loss, optimizer,
+                                        steps), loads DIR/<case>.initial.pt, takes the training steps with
+                                        torch.optim and prints, as JSON, each parameter's largest difference from
+                                        DIR/<case>.final.pt (our engine's weights after the same steps)
 """
 import itertools
 import json
@@ -177,9 +181,42 @@ def check_readme(readme, directory):
     json.dump(report, sys.stdout)
 
 
+def train(directory):
+    """Training steps as PyTorch users write them (dropout off): loss, backward, clip_grad_norm_, Adam or AdamW."""
+    report = {}
+    for file in sorted(f for f in os.listdir(directory) if f.endswith(".json")):
+        with open(os.path.join(directory, file)) as f:
+            case = json.load(f)
+        spec, name, o = case["spec"], case["name"], case["optimizer"]
+        model = SequenceModel(spec)
+        model.load_state_dict(torch.load(os.path.join(directory, name + ".initial.pt")), strict=True)
+        model.train()
+        dtype = torch.long if spec["vocabularySize"] > 0 else torch.float32
+        x, lengths = torch.tensor(case["inputs"], dtype=dtype), torch.tensor(case["lengths"])
+        kind = torch.optim.AdamW if o["kind"] == "adamw" else torch.optim.Adam
+        optimizer = kind(model.parameters(), lr=o["learningRate"], betas=(o["beta1"], o["beta2"]), eps=o["epsilon"],
+                         weight_decay=o["weightDecay"])
+        for _ in range(case["steps"]):
+            optimizer.zero_grad()
+            y, _ = model(x, lengths)
+            if case["loss"] == "mse":
+                loss = nn.functional.mse_loss(y, torch.tensor(case["targets"], dtype=torch.float32))
+            else:
+                loss = nn.functional.cross_entropy(y, torch.tensor(case["targets"], dtype=torch.long))
+            loss.backward()
+            nn.utils.clip_grad_norm_(model.parameters(), o["clip"])
+            optimizer.step()
+        ours = torch.load(os.path.join(directory, name + ".final.pt"))
+        initial = torch.load(os.path.join(directory, name + ".initial.pt"))
+        report[name] = {key: {"difference": (value - ours[key]).abs().max().item(),
+                              "moved": (value - initial[key]).abs().max().item()}
+                        for key, value in model.state_dict().items()}
+    json.dump(report, sys.stdout)
+
+
 if __name__ == "__main__":
     torch.set_num_threads(1)
     if sys.argv[1] == "readme":
         check_readme(sys.argv[2], sys.argv[3])
     else:
-        {"generate": generate, "check": check}[sys.argv[1]](sys.argv[2])
+        {"generate": generate, "check": check, "train": train}[sys.argv[1]](sys.argv[2])

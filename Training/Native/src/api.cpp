@@ -18,6 +18,7 @@
 #include <malloc.h>
 #endif
 
+#include "fused_adam.h"
 #include "guard.h"
 #include "rnnshim.h"
 #include "sequence_model.h"
@@ -559,18 +560,30 @@ rnn_status rnn_trainer_create(rnn_model* model, const rnn_trainer_options* optio
     std::unique_ptr<torch::optim::Optimizer> optimizer;
     switch (o.optimizer) {
       case RNN_OPTIMIZER_ADAM:
-        optimizer = std::make_unique<torch::optim::Adam>(
-            parameters, torch::optim::AdamOptions(o.learning_rate)
-                            .betas(std::make_tuple(o.beta1, o.beta2))
-                            .eps(o.epsilon)
-                            .weight_decay(o.weight_decay));
+      {
+        auto adam = torch::optim::AdamOptions(o.learning_rate)
+                        .betas(std::make_tuple(o.beta1, o.beta2))
+                        .eps(o.epsilon)
+                        .weight_decay(o.weight_decay);
+        if (rnn::fused_adam_enabled()) {
+          optimizer = std::make_unique<rnn::FusedAdam>(parameters, adam);
+        } else {
+          optimizer = std::make_unique<torch::optim::Adam>(parameters, adam);
+        }
+      }
         break;
       case RNN_OPTIMIZER_ADAMW:
-        optimizer = std::make_unique<torch::optim::AdamW>(
-            parameters, torch::optim::AdamWOptions(o.learning_rate)
-                            .betas(std::make_tuple(o.beta1, o.beta2))
-                            .eps(o.epsilon)
-                            .weight_decay(o.weight_decay));
+      {
+        auto adamw = torch::optim::AdamWOptions(o.learning_rate)
+                         .betas(std::make_tuple(o.beta1, o.beta2))
+                         .eps(o.epsilon)
+                         .weight_decay(o.weight_decay);
+        if (rnn::fused_adam_enabled()) {
+          optimizer = std::make_unique<rnn::FusedAdamW>(parameters, adamw);
+        } else {
+          optimizer = std::make_unique<torch::optim::AdamW>(parameters, adamw);
+        }
+      }
         break;
       default:
         fail("optimizer ", o.optimizer, " is not adam (0) or adamw (1)");
@@ -589,17 +602,26 @@ rnn_status rnn_trainer_step(rnn_trainer* trainer, const rnn_batch* batch, const 
     std::lock_guard<std::mutex> lock(m.mutex);
     auto tensors = rnn::to_tensors(m, batch, targets, t.options.loss);
     m.module->train();
-    t.optimizer->zero_grad();
+    auto parameters = m.module->parameters();
+    auto* fused = dynamic_cast<rnn::ScaledStep*>(t.optimizer.get());
+    if (fused != nullptr) {
+      rnn::drop_gradients(parameters);
+    } else {
+      t.optimizer->zero_grad();
+    }
     auto y = m.module->forward(tensors.inputs, tensors.lengths, tensors.device_lengths);
     auto loss = rnn::compute_loss(y, tensors, t.options.loss, t.options.huber_delta);
     const double value = loss.item<double>();
     // A diverged batch must not poison the weights: report it and leave them as they were.
     if (!std::isfinite(value)) throw std::runtime_error("the training loss is not finite (" + std::to_string(value) + "); the step was skipped");
     loss.backward();
-    if (t.options.gradient_clip_norm > 0) {
-      torch::nn::utils::clip_grad_norm_(m.module->parameters(), t.options.gradient_clip_norm);
+    if (fused != nullptr) {
+      // Clipping folded into the optimizer's pass: the same factor, applied as the gradients are read.
+      fused->step_scaled(t.options.gradient_clip_norm > 0 ? rnn::clip_gradient_scale(parameters, t.options.gradient_clip_norm) : 1.0f);
+    } else {
+      if (t.options.gradient_clip_norm > 0) torch::nn::utils::clip_grad_norm_(parameters, t.options.gradient_clip_norm);
+      t.optimizer->step();
     }
-    t.optimizer->step();
     *loss_out = value;
   });
 }
