@@ -117,7 +117,8 @@ public sealed class FusedLayerTests
 /// <summary>
 /// The fused layers' speed rests on GCC vectorising their gate passes, which it does silently or not at all: once, a
 /// value selected between two computed ones turned the AVX2 clones scalar (the baseline clones stayed vectorised, and
-/// every result stayed right). The built library's AVX2 clone of each pass must use 256-bit registers.
+/// every result stayed right). The built library's AVX2 clone of each pass must use 256-bit registers; so must the
+/// optimizer's.
 /// </summary>
 public sealed class FusedLayerVectorisationTests
 {
@@ -156,6 +157,13 @@ public sealed class FusedLayerVectorisationTests
             var wide = clone[0].Value.Split('\n').Count(line => line.Contains("%zmm", StringComparison.Ordinal));
             Assert.True(wide >= 20, $"{pass}: its AVX-512 clone has {wide} instructions on 512-bit registers: not vectorised");
         }
+        // The optimizer's pass (fused_adam.cpp, one instance per kind of weight decay) takes square roots 8 at a time;
+        // without -fno-math-errno it would call sqrtf element by element.
+        var adam = functions.Where(function => function.Key.Contains("::adam_update<", StringComparison.Ordinal)
+                                               && function.Key.Contains("[clone .avx2]", StringComparison.Ordinal)).ToList();
+        Assert.True(adam.Count == 3, $"adam_update: {adam.Count} AVX2 clones in {library}");
+        Assert.All(adam, function => Assert.Contains(function.Value.Split('\n'),
+            line => line.Contains("vsqrtps", StringComparison.Ordinal) && line.Contains("%ymm", StringComparison.Ordinal)));
         // The recurrent product's kernel (small_gemm.cpp, compiled for AVX2 and FMA): its 6 × 16 block alone is 12
         // multiply-adds of 256 bits a step of k.
         var fused = functions.Where(function => function.Key.Contains("rnn::gemm::", StringComparison.Ordinal))

@@ -16,9 +16,14 @@ public static class PyTorch
     public static string RunScript(string script, params string[] arguments) =>
         Execute(Path.Combine(AppContext.BaseDirectory, "Parity", script), script, arguments);
 
-    /// <summary>The repository's README.md, found above the test assembly (its PyTorch class is checked against our weights).</summary>
+    /// <summary>
+    /// The repository's README.md, found above the test assembly or, where the assembly runs from a kit unpacked
+    /// elsewhere (scripts/gpu/verify.sh), in the checkout RNN_REPOSITORY names.
+    /// </summary>
     public static string Readme()
     {
+        var checkout = Environment.GetEnvironmentVariable("RNN_REPOSITORY");
+        if (!string.IsNullOrEmpty(checkout) && File.Exists(Path.Combine(checkout, "README.md"))) return Path.Combine(checkout, "README.md");
         for (var directory = new DirectoryInfo(AppContext.BaseDirectory); directory is not null; directory = directory.Parent)
         {
             var path = Path.Combine(directory.FullName, "README.md");

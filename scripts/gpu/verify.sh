@@ -40,6 +40,7 @@ if [[ ! -e "$root/app/librnnshim.so" ]]; then
 fi
 export DOTNET_ROOT="$root/dotnet" PATH="$root/dotnet:$PATH" DOTNET_CLI_TELEMETRY_OPTOUT=1
 export RNN_PYTHON="$(command -v "$python")" RNN_BENCH_DEVICE="${RNN_BENCH_DEVICE:-cuda}"
+export RNN_REPOSITORY="$PWD"  # the tests that read the manual (docs/engine.md's PyTorch class) find it here
 export RNN_BENCH_SUFFIX="${RNN_BENCH_SUFFIX--$RNN_BENCH_DEVICE}"  # bench/results/training-cuda.json, serving-cuda.json
 "$python" -c 'import torch; print("torch", torch.__version__, "cuda", torch.version.cuda, "available", torch.cuda.is_available(),
   torch.cuda.get_device_name(0) if torch.cuda.is_available() else "")' | tee "$out/machine.txt"

@@ -32,9 +32,10 @@ struct Coefficients {
 };
 
 template <Decay D>
-__attribute__((target_clones("avx2", "default"))) void update(float* __restrict weight, const float* __restrict gradient,
-                                                              float* __restrict mean, float* __restrict square,
-                                                              int64_t count, const Coefficients& k) {
+__attribute__((target_clones("avx2", "default"))) void adam_update(float* __restrict weight,
+                                                                   const float* __restrict gradient,
+                                                                   float* __restrict mean, float* __restrict square,
+                                                                   int64_t count, const Coefficients& k) {
   const float scale = k.scale, beta1 = k.beta1, c1 = k.one_minus_beta1, beta2 = k.beta2, c2 = k.one_minus_beta2;
   const float root = k.sqrt_bias_correction2, epsilon = k.epsilon, step = k.step, decay = k.decay;
   for (int64_t i = 0; i < count; ++i) {
@@ -140,10 +141,10 @@ void step_all(std::vector<torch::optim::OptimizerParamGroup>& groups, Map& state
       at::parallel_for(0, p.numel(), 1 << 15, [&](int64_t begin, int64_t end) {
         const int64_t n = end - begin;
         switch (decay) {
-          case Decay::none: update<Decay::none>(weight + begin, gradient + begin, mean + begin, square + begin, n, k); break;
-          case Decay::l2: update<Decay::l2>(weight + begin, gradient + begin, mean + begin, square + begin, n, k); break;
+          case Decay::none: adam_update<Decay::none>(weight + begin, gradient + begin, mean + begin, square + begin, n, k); break;
+          case Decay::l2: adam_update<Decay::l2>(weight + begin, gradient + begin, mean + begin, square + begin, n, k); break;
           case Decay::decoupled:
-            update<Decay::decoupled>(weight + begin, gradient + begin, mean + begin, square + begin, n, k);
+            adam_update<Decay::decoupled>(weight + begin, gradient + begin, mean + begin, square + begin, n, k);
             break;
         }
       });
