@@ -53,8 +53,9 @@ public static class TorchEngine
 
     /// <summary>
     /// Keeps memory that libtorch frees for its next allocation instead of handing it back to the system (glibc):
-    /// blocks up to 32 MiB from the heap and up to <paramref name="keepMiB"/> MiB of free heap kept. Training
-    /// allocates and frees the same large tensors every step; handed back, each costs page faults and zeroing again.
+    /// every block from the heap (none mapped on its own, however large) and up to <paramref name="keepMiB"/> MiB of
+    /// free heap kept. Training allocates and frees the same large tensors every step; handed back, each costs page
+    /// faults and zeroing again.
     /// </summary>
     /// <summary>
     /// Hands the heap's free pages back to the system now, however much <see cref="KeepFreedMemory"/> keeps: what a
@@ -65,6 +66,6 @@ public static class TorchEngine
     public static void KeepFreedMemory(int keepMiB)
     {
         ArgumentOutOfRangeException.ThrowIfNegativeOrZero(keepMiB);
-        TorchEngineException.Check(NativeMethods.rnn_engine_keep_freed_memory(32L << 20, (long)keepMiB << 20));
+        TorchEngineException.Check(NativeMethods.rnn_engine_keep_freed_memory(0, (long)keepMiB << 20));
     }
 }

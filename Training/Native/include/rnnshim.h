@@ -120,7 +120,8 @@ RNN_API rnn_status rnn_engine_set_allow_tf32(int32_t on);
 // through oneDNN that are off by 0.2 (scripts/check-libtorch2.sh found it; PyTorch 2.6 from the same package agrees).
 RNN_API rnn_status rnn_engine_set_onednn(int32_t on);
 // Keeps freed memory for reuse instead of handing it back to the system (glibc's malloc; elsewhere a no-op):
-// blocks up to mmap_threshold bytes come from the heap, and up to trim_threshold bytes of free heap are kept.
+// blocks up to mmap_threshold bytes come from the heap (0: every block, however large; a thread's arena still maps
+// one larger than its 64 MiB heaps), and up to trim_threshold bytes of free heap are kept.
 // libtorch frees and allocates the same large activations and gradients every training step; given back, each
 // allocation costs page faults and zeroing again (a third of a step's time for the models here).
 RNN_API rnn_status rnn_engine_keep_freed_memory(int64_t mmap_threshold, int64_t trim_threshold);

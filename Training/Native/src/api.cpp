@@ -396,7 +396,14 @@ rnn_status rnn_engine_keep_freed_memory(int64_t mmap_threshold, int64_t trim_thr
     // glibc takes an int and at most 32 MiB (HEAP_MAX_SIZE / 2 on 64-bit) as the mmap threshold.
     if (mmap_threshold > (32 << 20)) fail("the mmap threshold may be at most 32 MiB, got ", mmap_threshold);
     if (trim_threshold > INT32_MAX) fail("the trim threshold may be at most 2 GiB, got ", trim_threshold);
-    if (mallopt(M_MMAP_THRESHOLD, static_cast<int>(mmap_threshold)) != 1) fail("malloc refused the mmap threshold");
+    if (mmap_threshold == 0) {
+      // No block is mapped on its own, so none is unmapped when freed: a block above glibc's largest threshold
+      // (a long sequence's gates and states, 60 MB a layer for a GRU of 256 over 300 steps) is reused too.
+      if (mallopt(M_MMAP_MAX, 0) != 1) fail("malloc refused to stop mapping blocks");
+    } else {
+      if (mallopt(M_MMAP_MAX, 65536) != 1) fail("malloc refused to map blocks");  // glibc's default
+      if (mallopt(M_MMAP_THRESHOLD, static_cast<int>(mmap_threshold)) != 1) fail("malloc refused the mmap threshold");
+    }
     if (mallopt(M_TRIM_THRESHOLD, static_cast<int>(trim_threshold)) != 1) fail("malloc refused the trim threshold");
 #endif
   });
