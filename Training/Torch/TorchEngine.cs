@@ -52,17 +52,17 @@ public static class TorchEngine
     public static void SetOneDnn(bool on) => TorchEngineException.Check(NativeMethods.rnn_engine_set_onednn(on ? 1 : 0));
 
     /// <summary>
-    /// Keeps memory that libtorch frees for its next allocation instead of handing it back to the system (glibc):
-    /// every block from the heap (none mapped on its own, however large) and up to <paramref name="keepMiB"/> MiB of
-    /// free heap kept. Training allocates and frees the same large tensors every step; handed back, each costs page
-    /// faults and zeroing again.
-    /// </summary>
-    /// <summary>
     /// Hands the heap's free pages back to the system now, however much <see cref="KeepFreedMemory"/> keeps: what a
     /// finished job freed should not stay resident (glibc's <c>malloc_trim</c>).
     /// </summary>
     public static void ReleaseFreeMemory() => TorchEngineException.Check(NativeMethods.rnn_engine_release_free_memory());
 
+    /// <summary>
+    /// Keeps memory that libtorch frees for its next allocation instead of handing it back to the system (glibc):
+    /// every block from the heap (none mapped on its own, however large) and up to <paramref name="keepMiB"/> MiB of
+    /// free heap kept. Training allocates and frees the same large tensors every step; handed back, each costs page
+    /// faults and zeroing again.
+    /// </summary>
     public static void KeepFreedMemory(int keepMiB)
     {
         ArgumentOutOfRangeException.ThrowIfNegativeOrZero(keepMiB);

@@ -1,6 +1,7 @@
 // Adam and AdamW as one pass per parameter. libtorch's step runs, per parameter, mul_, add_, mul_, addcmul_, sqrt, a
 // division, add_ and addcdiv_: eight passes over tensors the size of the parameter, most allocating or writing one.
-// For a text model's embedding (20,000 words x 128) that is 8.7 ms of a 37 ms training step on two cores, memory-bound.
+// Over the text benchmark's parameters (an embedding of 20,000 words x 128 and a small biLSTM) that took 9.5-12 ms a
+// step on two cores, memory-bound, against 1.3-2.2 ms in one pass (a C++ loop over those shapes, interleaved).
 // Here each element of the parameter, its gradient and its two moments is read once and written once, with the same
 // float operations in the same order as libtorch's (the moments, then sqrt(v) / sqrt(1 - beta2^t) + eps, then the
 // step), so the results agree with libtorch's and PyTorch's to rounding. Compiled with -fno-math-errno

@@ -16,7 +16,7 @@ class ScaledStep {
 // libtorch's Adam and AdamW with the same options, state (AdamParamState / AdamWParamState: step, exp_avg, exp_avg_sq)
 // and archive format, so a checkpoint written by either loads in the other. On the CPU, for float32 contiguous
 // parameters, step() updates each parameter and its two moments in one vectorised pass split over libtorch's threads,
-// instead of libtorch's seven tensor operations each reading and writing the whole parameter; anything else (another
+// instead of libtorch's eight tensor operations each reading and writing the whole parameter; anything else (another
 // device or type, amsgrad) takes libtorch's operations.
 class FusedAdam final : public torch::optim::Adam, public ScaledStep {
  public:
