@@ -324,6 +324,18 @@ void copy_out(const torch::Tensor& tensor, float* destination) {
   torch::from_blob(destination, tensor.sizes(), torch::kFloat32).copy_(tensor);
 }
 
+// Adam or AdamW with the request's settings: the shim's one-pass optimizer (also returned as `fused`) unless
+// RNNSHIM_FUSED_ADAM=0 asks for libtorch's own.
+template <typename Plain, typename Fused, typename Options>
+std::unique_ptr<torch::optim::Optimizer> make_adam(const std::vector<torch::Tensor>& parameters,
+                                                   const rnn_trainer_options& o, ScaledStep*& fused) {
+  auto options = Options(o.learning_rate).betas(std::make_tuple(o.beta1, o.beta2)).eps(o.epsilon).weight_decay(o.weight_decay);
+  if (!fused_adam_enabled()) return std::make_unique<Plain>(parameters, options);
+  auto optimizer = std::make_unique<Fused>(parameters, options);
+  fused = optimizer.get();
+  return optimizer;
+}
+
 }  // namespace
 }  // namespace rnn
 
@@ -339,6 +351,7 @@ struct rnn_trainer {
   std::shared_ptr<rnn::ModelState> model;
   std::unique_ptr<torch::optim::Optimizer> optimizer;
   rnn_trainer_options options;
+  rnn::ScaledStep* fused = nullptr;  // the optimizer, when it is the shim's one-pass Adam or AdamW
 };
 
 struct rnn_buffer {
@@ -565,37 +578,18 @@ rnn_status rnn_trainer_create(rnn_model* model, const rnn_trainer_options* optio
 
     auto parameters = state->module->parameters();
     std::unique_ptr<torch::optim::Optimizer> optimizer;
+    rnn::ScaledStep* fused = nullptr;
     switch (o.optimizer) {
       case RNN_OPTIMIZER_ADAM:
-      {
-        auto adam = torch::optim::AdamOptions(o.learning_rate)
-                        .betas(std::make_tuple(o.beta1, o.beta2))
-                        .eps(o.epsilon)
-                        .weight_decay(o.weight_decay);
-        if (rnn::fused_adam_enabled()) {
-          optimizer = std::make_unique<rnn::FusedAdam>(parameters, adam);
-        } else {
-          optimizer = std::make_unique<torch::optim::Adam>(parameters, adam);
-        }
-      }
+        optimizer = rnn::make_adam<torch::optim::Adam, rnn::FusedAdam, torch::optim::AdamOptions>(parameters, o, fused);
         break;
       case RNN_OPTIMIZER_ADAMW:
-      {
-        auto adamw = torch::optim::AdamWOptions(o.learning_rate)
-                         .betas(std::make_tuple(o.beta1, o.beta2))
-                         .eps(o.epsilon)
-                         .weight_decay(o.weight_decay);
-        if (rnn::fused_adam_enabled()) {
-          optimizer = std::make_unique<rnn::FusedAdamW>(parameters, adamw);
-        } else {
-          optimizer = std::make_unique<torch::optim::AdamW>(parameters, adamw);
-        }
-      }
+        optimizer = rnn::make_adam<torch::optim::AdamW, rnn::FusedAdamW, torch::optim::AdamWOptions>(parameters, o, fused);
         break;
       default:
         fail("optimizer ", o.optimizer, " is not adam (0) or adamw (1)");
     }
-    *out = new rnn_trainer{std::move(state), std::move(optimizer), o};
+    *out = new rnn_trainer{std::move(state), std::move(optimizer), o, fused};
   });
 }
 
@@ -610,7 +604,7 @@ rnn_status rnn_trainer_step(rnn_trainer* trainer, const rnn_batch* batch, const 
     auto tensors = rnn::to_tensors(m, batch, targets, t.options.loss);
     m.module->train();
     auto parameters = m.module->parameters();
-    auto* fused = dynamic_cast<rnn::ScaledStep*>(t.optimizer.get());
+    auto* fused = t.fused;
     if (fused != nullptr) {
       rnn::drop_gradients(parameters);
     } else {

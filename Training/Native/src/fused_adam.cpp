@@ -155,33 +155,24 @@ void step_all(std::vector<torch::optim::OptimizerParamGroup>& groups, Map& state
 
 }  // namespace
 
-torch::Tensor FusedAdam::step(LossClosure closure) {
+template <typename Base, typename Options, typename State, bool Decoupled>
+torch::Tensor FusedAdamOf<Base, Options, State, Decoupled>::step(torch::optim::Optimizer::LossClosure closure) {
   torch::Tensor loss;
   if (closure != nullptr) {
     at::AutoGradMode enable_grad(true);
     loss = closure();
   }
-  step_all<torch::optim::AdamOptions, torch::optim::AdamParamState, false>(param_groups_, state_, 1.0f);
+  step_all<Options, State, Decoupled>(this->param_groups_, this->state_, 1.0f);
   return loss;
 }
 
-void FusedAdam::step_scaled(float gradient_scale) {
-  step_all<torch::optim::AdamOptions, torch::optim::AdamParamState, false>(param_groups_, state_, gradient_scale);
+template <typename Base, typename Options, typename State, bool Decoupled>
+void FusedAdamOf<Base, Options, State, Decoupled>::step_scaled(float gradient_scale) {
+  step_all<Options, State, Decoupled>(this->param_groups_, this->state_, gradient_scale);
 }
 
-torch::Tensor FusedAdamW::step(LossClosure closure) {
-  torch::Tensor loss;
-  if (closure != nullptr) {
-    at::AutoGradMode enable_grad(true);
-    loss = closure();
-  }
-  step_all<torch::optim::AdamWOptions, torch::optim::AdamWParamState, true>(param_groups_, state_, 1.0f);
-  return loss;
-}
-
-void FusedAdamW::step_scaled(float gradient_scale) {
-  step_all<torch::optim::AdamWOptions, torch::optim::AdamWParamState, true>(param_groups_, state_, gradient_scale);
-}
+template class FusedAdamOf<torch::optim::Adam, torch::optim::AdamOptions, torch::optim::AdamParamState, false>;
+template class FusedAdamOf<torch::optim::AdamW, torch::optim::AdamWOptions, torch::optim::AdamWParamState, true>;
 
 float clip_gradient_scale(const std::vector<torch::Tensor>& parameters, double max_norm) {
   torch::NoGradGuard no_grad;

@@ -17,20 +17,20 @@ class ScaledStep {
 // and archive format, so a checkpoint written by either loads in the other. On the CPU, for float32 contiguous
 // parameters, step() updates each parameter and its two moments in one vectorised pass split over libtorch's threads,
 // instead of libtorch's eight tensor operations each reading and writing the whole parameter; anything else (another
-// device or type, amsgrad) takes libtorch's operations.
-class FusedAdam final : public torch::optim::Adam, public ScaledStep {
+// device or type, amsgrad) takes libtorch's operations. Base is torch::optim::Adam or AdamW, its options and state
+// classes beside it; Decoupled says how the weight decay enters (AdamW's way or Adam's).
+template <typename Base, typename Options, typename State, bool Decoupled>
+class FusedAdamOf final : public Base, public ScaledStep {
  public:
-  using torch::optim::Adam::Adam;
-  torch::Tensor step(LossClosure closure = nullptr) override;
+  using Base::Base;
+  torch::Tensor step(torch::optim::Optimizer::LossClosure closure = nullptr) override;
   void step_scaled(float gradient_scale) override;
 };
 
-class FusedAdamW final : public torch::optim::AdamW, public ScaledStep {
- public:
-  using torch::optim::AdamW::AdamW;
-  torch::Tensor step(LossClosure closure = nullptr) override;
-  void step_scaled(float gradient_scale) override;
-};
+using FusedAdam = FusedAdamOf<torch::optim::Adam, torch::optim::AdamOptions, torch::optim::AdamParamState, false>;
+using FusedAdamW = FusedAdamOf<torch::optim::AdamW, torch::optim::AdamWOptions, torch::optim::AdamWParamState, true>;
+extern template class FusedAdamOf<torch::optim::Adam, torch::optim::AdamOptions, torch::optim::AdamParamState, false>;
+extern template class FusedAdamOf<torch::optim::AdamW, torch::optim::AdamWOptions, torch::optim::AdamWParamState, true>;
 
 // The factor torch::nn::utils::clip_grad_norm_ (L2) multiplies every gradient by, computed as it computes it (each
 // gradient's norm, the norm of those, max_norm / (that + 1e-6) clamped to at most 1, in float32), without multiplying:
