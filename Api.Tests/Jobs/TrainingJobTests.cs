@@ -82,6 +82,24 @@ public sealed class TrainingJobTests(RnnServiceFactory factory) : IClassFixture<
     }
 
     [Fact]
+    public async Task ASequenceClassifierTakesTheClassifiersLearningRateAndTheFamilysModel()
+    {
+        var dataset = await client.UploadDatasetAsync(TestData.SignSequencesJsonl(), "signs.jsonl");
+
+        var job = await client.WaitForEndAsync(await client.CreateJobAsync(new
+        {
+            datasetId = dataset, modelName = "signs-defaults", task = new { kind = "classification" },
+            model = new { hiddenSize = 4 }, training = new { epochs = 1 },
+        }));
+
+        // As README's real-data table chose them for sequences of numbers: 0.002, the last state of one direction.
+        Assert.Equal("succeeded", job.State());
+        Assert.Equal(0.002, job["request"]!["training"]!["learningRate"]!.GetValue<double>());
+        Assert.Equal("last", job["request"]!["model"]!["pooling"]!.GetValue<string>());
+        Assert.False(job["request"]!["model"]!["bidirectional"]!.GetValue<bool>());
+    }
+
+    [Fact]
     public async Task ATextClassifierKeepsItsVocabularyAndEmbedding()
     {
         var dataset = await client.UploadDatasetAsync(TestData.SentimentJsonl(), "reviews.jsonl");
