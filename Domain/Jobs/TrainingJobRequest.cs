@@ -164,7 +164,7 @@ public sealed record TrainingOptions
     [DefaultValue(32)]
     public int? BatchSize { get; init; }
 
-    [Description("Adam's learning rate. Default 0.001; 0.002 for text classification.")]
+    [Description("Adam's learning rate. Default 0.001; 0.002 for classification.")]
     public double? LearningRate { get; init; }
 
     [Description("Largest gradient norm; 0 turns clipping off. Default 1.")]

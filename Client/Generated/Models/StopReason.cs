@@ -3,10 +3,9 @@ using System.Runtime.Serialization;
 using System;
 namespace RnnService.Client.Models
 {
+    /// <summary>Why a succeeded job stopped: epochs (all ran), earlyStopping, timeLimit (training.maxDuration; the best epoch so far was registered), or pruned (its tuning job&apos;s early stopping).</summary>
     [global::System.CodeDom.Compiler.GeneratedCode("Kiota", "1.0.0")]
-    #pragma warning disable CS1591
     public enum StopReason
-    #pragma warning restore CS1591
     {
         [EnumMember(Value = "epochs")]
         #pragma warning disable CS1591

@@ -22,7 +22,7 @@ namespace RnnService.Client.Models
         public int? Epochs { get; set; }
         /// <summary>Largest gradient norm; 0 turns clipping off. Default 1.</summary>
         public double? GradientClipNorm { get; set; }
-        /// <summary>Adam&apos;s learning rate. Default 0.001; 0.002 for text classification.</summary>
+        /// <summary>Adam&apos;s learning rate. Default 0.001; 0.002 for classification.</summary>
         public double? LearningRate { get; set; }
         /// <summary>Longest the job may train, as an ISO 8601 duration (PT30M, PT2H, P1D) or hh:mm:ss, summed over its attempts. Reached, the job stops after the batch under way and registers its best epoch so far. Default and most: the server&apos;s Jobs:MaxJobDuration (PT24H unless configured).</summary>
 #if NETSTANDARD2_1_OR_GREATER || NETCOREAPP3_1_OR_GREATER
