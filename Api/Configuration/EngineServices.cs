@@ -27,7 +27,7 @@ public sealed class EngineOptions
     /// same large tensors every step. The worker hands it back when a job ends.
     /// </summary>
     [Range(0, 2047)]
-    public int KeepFreedMemoryMiB { get; set; } = 1024;
+    public int KeepFreedMemoryMiB { get; set; } = TorchEngine.DefaultKeepFreedMemoryMiB;
 
     /// <summary>
     /// TensorFloat-32 on GPUs that have it (Ampere and later): faster training and inference with about three

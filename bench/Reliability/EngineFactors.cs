@@ -74,7 +74,7 @@ public static class EngineFactors
     public static int Child(string[] args)
     {
         var spec = Spec(Enum.Parse<CellKind>(args[1]), int.Parse(args[2], CultureInfo.InvariantCulture), bool.Parse(args[3]));
-        TorchEngine.KeepFreedMemory(1024);
+        TorchEngine.KeepFreedMemory(TorchEngine.DefaultKeepFreedMemoryMiB);
         var random = new Random(1);
         var sequences = Enumerable.Range(0, Batch).Select(_ => Enumerable.Range(0, Steps * Features).Select(_ => random.NextSingle()).ToArray()).ToList();
         var batch = SequenceBatch.FromFeatures(sequences, Features);

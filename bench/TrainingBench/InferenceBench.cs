@@ -16,7 +16,7 @@ internal static class InferenceBench
     {
         TorchEngine.SetIntraOpThreads(threads);
         TorchEngine.SetFlushDenormals(true);
-        TorchEngine.KeepFreedMemory(1024);
+        TorchEngine.KeepFreedMemory(TorchEngine.DefaultKeepFreedMemoryMiB);
         const int features = 8, hidden = 128, layers = 2;
         var spec = new ModelSpec
         {

@@ -33,7 +33,7 @@ var device = Option("--device", "cpu") switch
 // As the service starts the engine (Api/Configuration/EngineServices.cs).
 TorchEngine.SetIntraOpThreads(threads);
 TorchEngine.SetFlushDenormals(true);
-TorchEngine.KeepFreedMemory(1024);
+TorchEngine.KeepFreedMemory(TorchEngine.DefaultKeepFreedMemoryMiB);
 TorchEngine.SetAllowTf32(false);
 
 var workload = JsonDocument.Parse(File.ReadAllText(Path.Combine(folder, "workload.json"))).RootElement;
