@@ -12,6 +12,18 @@ public static class StoredJson
     /// </summary>
     public static readonly JsonSerializerOptions Options = ReadOnly(Configure(new JsonSerializerOptions(JsonSerializerDefaults.Web)));
 
+    /// <summary>
+    /// The same conventions for request bodies, where a member the contract does not have, in any other case than its
+    /// own, is an error: the serializer stops at it, so a valid body is tokenised once, and only a failed one is walked
+    /// again to name its unknown fields (<c>StrictJson</c>). Stored JSON keeps <see cref="Options"/>, which skips
+    /// members it does not know: what an older or newer version wrote still reads.
+    /// </summary>
+    public static readonly JsonSerializerOptions RequestOptions = ReadOnly(new JsonSerializerOptions(Options)
+    {
+        UnmappedMemberHandling = JsonUnmappedMemberHandling.Disallow,
+        PropertyNameCaseInsensitive = false,
+    });
+
     private static JsonSerializerOptions ReadOnly(JsonSerializerOptions options)
     {
         options.MakeReadOnly(populateMissingResolver: true);
