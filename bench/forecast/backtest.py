@@ -40,6 +40,10 @@ VARIANTS = {
     "hidden32": {"model": {"hiddenSize": 32}},
     "window36": {"task": {"inputLength": 36}},
     "window48": {"task": {"inputLength": 48}},
+    "lr0005": {"training": {"learningRate": 0.0005}},
+    "lr002": {"training": {"learningRate": 0.002}},
+    "gru": {"model": {"cell": "gru"}},
+    "layers2": {"model": {"numLayers": 2}},
 }
 chosen = [v for v in os.environ.get("VARIANTS", "default,quantiles,nocalendar").split(",") if v]
 ONLY = [s for s in os.environ.get("ONLY", "").split(",") if s]
