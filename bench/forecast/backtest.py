@@ -44,6 +44,10 @@ VARIANTS = {
     "lr002": {"training": {"learningRate": 0.002}},
     "gru": {"model": {"cell": "gru"}},
     "layers2": {"model": {"numLayers": 2}},
+    "seed2": {"training": {"seed": 2}},
+    "seed3": {"training": {"seed": 3}},
+    "gru-seed2": {"model": {"cell": "gru"}, "training": {"seed": 2}},
+    "gru-seed3": {"model": {"cell": "gru"}, "training": {"seed": 3}},
 }
 chosen = [v for v in os.environ.get("VARIANTS", "default,quantiles,nocalendar").split(",") if v]
 ONLY = [s for s in os.environ.get("ONLY", "").split(",") if s]
