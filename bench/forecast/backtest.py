@@ -44,11 +44,18 @@ VARIANTS = {
     "lr002": {"training": {"learningRate": 0.002}},
     "gru": {"model": {"cell": "gru"}},
     "layers2": {"model": {"numLayers": 2}},
-    "seed2": {"training": {"seed": 2}},
-    "seed3": {"training": {"seed": 3}},
-    "gru-seed2": {"model": {"cell": "gru"}, "training": {"seed": 2}},
-    "gru-seed3": {"model": {"cell": "gru"}, "training": {"seed": 3}},
 }
+
+
+def variant_settings(variant):
+    """A variant's settings; `name@N` is variant `name` trained with seed N (`default@2,gru@2`)."""
+    base, _, seed = variant.partition("@")
+    settings = VARIANTS[base]
+    if not seed:
+        return settings
+    return settings | {"training": settings.get("training", {}) | {"seed": int(seed)}}
+
+
 chosen = [v for v in os.environ.get("VARIANTS", "default,quantiles,nocalendar").split(",") if v]
 ONLY = [s for s in os.environ.get("ONLY", "").split(",") if s]
 warnings.filterwarnings("ignore")
@@ -83,9 +90,9 @@ def ours(name, months, history, variant):
             writer.writerow(["month", "value"])
             writer.writerows(zip(months, history))
     dataset = service.upload(path)
-    settings = VARIANTS[variant]
+    settings = variant_settings(variant)
     task = {"kind": "forecast", "horizon": HORIZON, **settings.get("task", {})}
-    job = service.train(dataset, f"{name}-{len(history)}-{variant}", task, {k: v for k, v in settings.items() if k != "task"})
+    job = service.train(dataset, f"{name}-{len(history)}-{variant.replace('@', '-seed')}", task, {k: v for k, v in settings.items() if k != "task"})
     if job["state"] != "succeeded":
         raise RuntimeError(f"{name}: {job.get('error')}")
     resolved = job["request"]["task"]

@@ -23,8 +23,8 @@ service = Service(base)
 ONLY = [s for s in os.environ.get("ONLY", "").split(",") if s]
 MAX_TRIALS = int(os.environ.get("MAX_TRIALS", "20"))
 MODES = [m for m in os.environ.get("MODES", "asha,none").split(",") if m]
-STRATEGY = os.environ.get("STRATEGY", "random")
-SPACE = json.loads(os.environ["SPACE"]) if os.environ.get("SPACE") else None  # a search space instead of the default
+# The strategy, and a search space instead of the default one when SPACE is set: sent with each search and recorded.
+SEARCH = {"strategy": os.environ.get("STRATEGY", "random")} | ({"space": json.loads(os.environ["SPACE"])} if os.environ.get("SPACE") else {})
 HORIZON, SEASON = 12, 12
 SERIES = ["air-passengers", "co2", "nottingham-temperature", "uk-driver-deaths", "uk-lung-deaths", "us-accidental-deaths"]
 CORPORA = {"digits": "inputs", "dna": "inputs", "austen": "texts", "fortunes": "texts"}
@@ -87,14 +87,14 @@ for name in names:
     for mode in MODES:
         started = time.time()
         tuning = service.tune(dataset, f"{name}-tuned-{mode}", task, {"maxTrials": MAX_TRIALS, "maxParallel": 2, "earlyStopping": mode, "seed": 1,
-                                                                       "strategy": STRATEGY} | ({"space": SPACE} if SPACE else {}))
+                                                                       **SEARCH})
         seconds = round(time.time() - started, 1)
         best = tuning.get("best")
         held = None
         if tuning["state"] == "succeeded":
             trial = service.call("GET", f"/training-jobs/{best['jobId']}")
             held = score(tuning["model"]["name"], trial["request"])
-        entry[mode] = {"state": tuning["state"], "strategy": STRATEGY, **({"space": SPACE} if SPACE else {}), "seconds": seconds, "validation": best["metric"] if best else None,
+        entry[mode] = {"state": tuning["state"], **SEARCH, "seconds": seconds, "validation": best["metric"] if best else None,
                        "heldOut": held, "best": best["parameters"] if best else None,
                        "stopped": sum(t["stoppedEarly"] for t in tuning["trials"]),
                        "epochs": sum(t["epochs"] for t in tuning["trials"]), "error": tuning.get("error")}
