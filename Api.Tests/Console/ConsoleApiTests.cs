@@ -97,6 +97,7 @@ public sealed class ConsoleApiTests(ConsoleModels models) : IClassFixture<Consol
         // Few enough windows that all are kept: the 80% interval's coverage over them is the version's coverage80.
         Assert.Equal(evaluation["count"]!.GetValue<int>(), windows.Count);
         long inside = 0, values = 0;
+        var windowMae = new List<double>();
         foreach (var window in windows)
         {
             var start = window!["start"]!.GetValue<int>();
@@ -114,8 +115,20 @@ public sealed class ConsoleApiTests(ConsoleModels models) : IClassFixture<Consol
                 Assert.True(low[h] <= middle[h] && middle[h] <= high[h], $"window at {start}, step {h}: {low[h]} {middle[h]} {high[h]}");
                 if (actual[h] >= low[h] && actual[h] <= high[h]) inside++;
             }
+            var forecast = window["forecast"]!.AsArray().Select(s => s![0]!.GetValue<double>()).ToArray();
+            windowMae.Add(Enumerable.Range(0, 3).Average(h => Math.Abs(actual[h] - forecast[h])));
         }
         Assert.Equal(metrics["coverage80"]!.GetValue<double>(), inside / (double)values, 9);
+        // The standard errors: the windows' spread over the root of the validation steps (windows + horizon - 1) per
+        // horizon, as the windows overlap; MASE's is MAE's in MASE's scale.
+        var mae = windowMae.Average();
+        Assert.Equal(metrics["mae"]!.GetValue<double>(), mae, 6);
+        var independent = (windows.Count + 2) / 3.0;
+        Assert.True(independent >= 2, $"{windows.Count} windows");
+        var error = Math.Sqrt(windowMae.Sum(v => (v - mae) * (v - mae)) / (windowMae.Count - 1)) / Math.Sqrt(independent);
+        Assert.Equal(error, metrics["maeStandardError"]!.GetValue<double>(), 6);
+        Assert.Equal(error * metrics["mase"]!.GetValue<double>() / mae, metrics["maseStandardError"]!.GetValue<double>(), 6);
+        Assert.True(metrics["smapeStandardError"]!.GetValue<double>() > 0);
     }
 
     [Fact]

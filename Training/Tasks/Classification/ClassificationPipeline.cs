@@ -52,7 +52,7 @@ public sealed class ClassificationPipeline : TaskPipeline
     }
 
     public override IReadOnlyDictionary<string, double> Metrics(float[] outputs) =>
-        SequenceMetrics.Classes(outputs, OutputSize, validationClasses, majorityClass);
+        SequenceMetrics.Classes(outputs, OutputSize, validationClasses, majorityClass, standardErrors: true);
 
     public override ModelEvaluation Evaluate(float[] outputs) =>
         ModelEvaluation.Classes(outputs, OutputSize, validationClasses, preprocessing.Labels!);

@@ -19,11 +19,18 @@ public sealed class ForecastPipeline : TaskPipeline
     private readonly double[] naiveScale;
     private IReadOnlyDictionary<int, WindowPlace> evaluated = new Dictionary<int, WindowPlace>();
 
-    private ForecastPipeline(ForecastPreprocessing preprocessing, List<ValidationWindow> windows, double[] naiveScale)
+    /// <summary>
+    /// How many windows' worth of steps the validation part holds (its steps over all series ÷ the horizon): the
+    /// windows overlap, one step later each, so this, not their count, is how many independent looks they give.
+    /// </summary>
+    private readonly double independentWindows;
+
+    private ForecastPipeline(ForecastPreprocessing preprocessing, List<ValidationWindow> windows, double[] naiveScale, double independentWindows)
     {
         this.preprocessing = preprocessing;
         this.windows = windows;
         this.naiveScale = naiveScale;
+        this.independentWindows = independentWindows;
     }
 
     public override object Preprocessing => preprocessing;
@@ -67,11 +74,13 @@ public sealed class ForecastPipeline : TaskPipeline
         var future = new double[horizon * known.Length];
         // Where each validation window is (series, first input step): the evaluation's sample of them is drawn below.
         var places = new List<(int Series, int Start)>();
+        long validationSteps = 0;
         for (var s = 0; s < data.Series.Count; s++)
         {
             var series = data.Series[s];
             var n = series.Length;
             var trainEnd = n - ForecastSplit.HeldOutSteps(n, horizon, fraction);
+            if (n - trainEnd >= horizon) validationSteps += n - trainEnd;
             for (var t = season; t < trainEnd; t++, naiveCount++)
             {
                 for (var k = 0; k < targets.Length; k++)
@@ -127,7 +136,7 @@ public sealed class ForecastPipeline : TaskPipeline
             var time = data.Series[s].Times?[start].UtcDateTime.ToString("O", System.Globalization.CultureInfo.InvariantCulture);
             return new WindowPlace(data.Series[s].Name, start, time, history);
         });
-        return new ForecastPipeline(preprocessing, windows, naiveScale)
+        return new ForecastPipeline(preprocessing, windows, naiveScale, Math.Max(1, validationSteps / (double)horizon))
         {
             evaluated = sampled,
             Train = train, Validation = validation, FeatureCount = preprocessing.NetworkWidth,
@@ -263,33 +272,65 @@ public sealed class ForecastPipeline : TaskPipeline
         }
     }
 
-    /// <summary>MAE, RMSE, sMAPE (percent) and MASE of forecasts against the validation windows, in the data's own scale.</summary>
+    /// <summary>
+    /// MAE, RMSE, sMAPE (percent) and MASE of forecasts against the validation windows, in the data's own scale. Of the
+    /// model's own (no prefix), also the standard errors of MAE, sMAPE and MASE (<c>maseStandardError</c>, ...): the
+    /// spread of the metric between windows over the root of <see cref="independentWindows"/>, so that a search can
+    /// tell a better validation score from the noise of a few dozen validation steps; absent when the validation part is
+    /// shorter than two horizons, as its windows' spread is then no estimate of the metric's.
+    /// </summary>
     private void AddErrors(Dictionary<string, double> metrics, string prefix, List<double[]> forecasts)
     {
         var targets = preprocessing.Targets.Count;
         double absolute = 0, squared = 0, symmetric = 0;
         var perTarget = new double[targets];
         long count = 0;
+        var scaled = Enumerable.Range(0, targets).Where(k => naiveScale[k] > 0).ToArray();
+        // Each window's own MAE, sMAPE and MASE: the whole part's are their means (every window has as many values).
+        var perWindow = new double[3][];
+        for (var m = 0; m < perWindow.Length; m++) perWindow[m] = new double[windows.Count];
+        var windowTarget = new double[targets];
         for (var w = 0; w < windows.Count; w++)
         {
-            for (var i = 0; i < windows[w].Actual.Length; i++)
+            Array.Clear(windowTarget);
+            double windowAbsolute = 0, windowSymmetric = 0;
+            var values = windows[w].Actual.Length;
+            for (var i = 0; i < values; i++)
             {
                 double actual = windows[w].Actual[i], forecast = forecasts[w][i], error = Math.Abs(actual - forecast);
                 absolute += error;
                 squared += error * error;
                 var denominator = Math.Abs(actual) + Math.Abs(forecast);
-                symmetric += denominator > 0 ? 2 * error / denominator : 0;
+                var share = denominator > 0 ? 2 * error / denominator : 0;
+                symmetric += share;
                 perTarget[i % targets] += error;
+                windowTarget[i % targets] += error;
+                windowAbsolute += error;
+                windowSymmetric += share;
                 count++;
             }
+            perWindow[0][w] = windowAbsolute / values;
+            perWindow[1][w] = 100 * windowSymmetric / values;
+            perWindow[2][w] = scaled.Length > 0 ? scaled.Average(k => windowTarget[k] / (values / targets) / naiveScale[k]) : 0;
         }
         Put(metrics, prefix, "mae", absolute / count);
         Put(metrics, prefix, "rmse", Math.Sqrt(squared / count));
         Put(metrics, prefix, "smape", 100 * symmetric / count);
         // MASE: each target's MAE over the in-sample MAE of the seasonal naive forecast on the training part, averaged.
-        var scaled = Enumerable.Range(0, targets).Where(k => naiveScale[k] > 0)
-            .Select(k => perTarget[k] / (count / targets) / naiveScale[k]).ToArray();
-        if (scaled.Length > 0) Put(metrics, prefix, "mase", scaled.Average());
+        if (scaled.Length > 0) Put(metrics, prefix, "mase", scaled.Select(k => perTarget[k] / (count / targets) / naiveScale[k]).Average());
+        if (prefix.Length > 0 || independentWindows < 2) return;
+        string[] names = ["mae", "smape", "mase"];
+        for (var m = 0; m < names.Length; m++)
+        {
+            if (m == 2 && scaled.Length == 0) continue;
+            Put(metrics, "", names[m] + "StandardError", StandardDeviation(perWindow[m]) / Math.Sqrt(independentWindows));
+        }
+    }
+
+    private static double StandardDeviation(double[] values)
+    {
+        var mean = values.Average();
+        return Math.Sqrt(values.Sum(v => (v - mean) * (v - mean)) / (values.Length - 1));
     }
 
     public override ModelEvaluation Evaluate(float[] outputs)

@@ -16,27 +16,38 @@ public static class SequenceMetrics
 
     /// <summary>
     /// accuracy, macroF1 and logLoss of <paramref name="logits"/> (a row of <paramref name="classes"/> per item) against
-    /// <paramref name="truth"/>, and majorityAccuracy: always answering <paramref name="majorityClass"/>.
+    /// <paramref name="truth"/>, and majorityAccuracy: always answering <paramref name="majorityClass"/>. With
+    /// <paramref name="standardErrors"/> (items drawn independently, as a classifier's sequences are) and two items or
+    /// more, also the standard errors of accuracy (binomial, √(p(1 − p)/n)) and logLoss (the items' spread over √n),
+    /// so that a search can tell a better validation score from the noise of the validation set.
     /// </summary>
-    public static Dictionary<string, double> Classes(ReadOnlySpan<float> logits, int classes, IReadOnlyList<long> truth, long majorityClass)
+    public static Dictionary<string, double> Classes(ReadOnlySpan<float> logits, int classes, IReadOnlyList<long> truth, long majorityClass, bool standardErrors = false)
     {
         var n = truth.Count;
         var predicted = new long[n];
-        double logLoss = 0;
+        var losses = new double[n];
         for (var i = 0; i < n; i++)
         {
             var probabilities = Softmax(logits.Slice(i * classes, classes));
             predicted[i] = Array.IndexOf(probabilities, probabilities.Max());
-            logLoss -= Math.Log(Math.Max(probabilities[truth[i]], 1e-15));
+            losses[i] = -Math.Log(Math.Max(probabilities[truth[i]], 1e-15));
         }
-        return new Dictionary<string, double>
+        var accuracy = Enumerable.Range(0, n).Count(i => predicted[i] == truth[i]) / (double)n;
+        var logLoss = losses.Sum() / n;
+        var metrics = new Dictionary<string, double>
         {
-            ["accuracy"] = Enumerable.Range(0, n).Count(i => predicted[i] == truth[i]) / (double)n,
+            ["accuracy"] = accuracy,
             ["macroF1"] = MacroF1(truth, predicted),
-            ["logLoss"] = logLoss / n,
+            ["logLoss"] = logLoss,
             // The baseline a model must beat: always answering the training part's most common class.
             ["majorityAccuracy"] = truth.Count(t => t == majorityClass) / (double)n,
         };
+        if (standardErrors && n >= 2)
+        {
+            metrics["accuracyStandardError"] = Math.Sqrt(accuracy * (1 - accuracy) / n);
+            metrics["logLossStandardError"] = Math.Sqrt(losses.Sum(l => (l - logLoss) * (l - logLoss)) / (n - 1) / n);
+        }
+        return metrics;
     }
 
     /// <summary>mae and rmse of values against the truth, in the truth's scale, and meanMae: always answering the training mean.</summary>
