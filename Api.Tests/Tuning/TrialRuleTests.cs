@@ -1,6 +1,7 @@
 using System.Text.Json;
 using RnnService.Domain.Jobs;
 using RnnService.Training.Pipeline;
+using RnnService.Training.Storage;
 using RnnService.Training.Tuning;
 
 namespace RnnService.Api.Tests.Tuning;
@@ -48,6 +49,62 @@ public sealed class TrialRuleTests
         IReadOnlyList<EpochEntry>[] others = [Accuracy(0.9), Accuracy(0.8), Accuracy(0.7)];
         Assert.True(TrialRules.ShouldStop(TrialStopping.Asha, "accuracy", 1, Accuracy(0.5), others));
         Assert.False(TrialRules.ShouldStop(TrialStopping.Asha, "accuracy", 1, Accuracy(0.95), others));
+    }
+
+    private static TrainingJobRecord Trial(int number, string metric, double value, double? standardError) => new()
+    {
+        Id = $"job_{number}", DatasetId = "ds", ModelName = "tune", Request = "{}", State = JobState.Succeeded, ModelVersion = number + 1,
+        TrialNumber = number,
+        Metrics = JsonSerializer.Serialize(new Dictionary<string, double> { [metric] = value }
+            .Concat(standardError is { } error ? [new(TrialRules.StandardErrorName(metric), error)] : Array.Empty<KeyValuePair<string, double>>())
+            .ToDictionary()),
+    };
+
+    private static SearchOptions Search(string metric, SearchSelection selection = SearchSelection.OneStandardError, bool defaults = true) =>
+        new() { Metric = metric, Selection = selection, IncludeDefaults = defaults };
+
+    [Fact]
+    public void TheDefaultsStayUnlessTheBestBeatsThemByMoreThanItsStandardError()
+    {
+        // MASE, lower is better: trial 3 is 0.05 better than the defaults, within its standard error of 0.08.
+        TrainingJobRecord[] close = [Trial(0, "mase", 0.50, 0.07), Trial(1, "mase", 0.60, 0.09), Trial(3, "mase", 0.45, 0.08)];
+        var pick = TuningCoordinator.Best(close, TaskKind.Forecast, Search("mase"))!;
+        Assert.Equal(0, pick.Trial.TrialNumber);
+        Assert.Equal(0.50, pick.Value);
+        Assert.Equal(0.07, pick.StandardError);
+        Assert.Equal(3, pick.KeptOver!.Trial.TrialNumber);
+        Assert.Equal(0.45, pick.KeptOver.Value);
+        Assert.Equal(0.08, pick.KeptOver.StandardError);
+        // Better by more than its standard error: the best.
+        TrainingJobRecord[] clear = [Trial(0, "mase", 0.50, 0.07), Trial(3, "mase", 0.30, 0.08)];
+        Assert.Equal(3, TuningCoordinator.Best(clear, TaskKind.Forecast, Search("mase"))!.Trial.TrialNumber);
+        Assert.Null(TuningCoordinator.Best(clear, TaskKind.Forecast, Search("mase"))!.KeptOver);
+        // Without a standard error (a validation part under two horizons) the difference cannot be judged: the defaults.
+        TrainingJobRecord[] unmeasured = [Trial(0, "mase", 0.50, null), Trial(3, "mase", 0.10, null)];
+        Assert.Equal(0, TuningCoordinator.Best(unmeasured, TaskKind.Forecast, Search("mase"))!.Trial.TrialNumber);
+        // Selection best, no defaults trial, or a metric without standard errors: the best by the metric.
+        Assert.Equal(3, TuningCoordinator.Best(close, TaskKind.Forecast, Search("mase", SearchSelection.Best))!.Trial.TrialNumber);
+        Assert.Equal(3, TuningCoordinator.Best(close, TaskKind.Forecast, Search("mase", defaults: false))!.Trial.TrialNumber);
+        TrainingJobRecord[] rmse = [Trial(0, "rmse", 0.50, null), Trial(3, "rmse", 0.45, null)];
+        Assert.Equal(3, TuningCoordinator.Best(rmse, TaskKind.Forecast, Search("rmse"))!.Trial.TrialNumber);
+        // A stored search from before the rule (no selection) picks the best, as it did when it ran.
+        Assert.Equal(3, TuningCoordinator.Best(close, TaskKind.Forecast, new SearchOptions { Metric = "mase", IncludeDefaults = true })!.Trial.TrialNumber);
+        // Defaults that failed leave the best.
+        Assert.Equal(3, TuningCoordinator.Best(close.Skip(1), TaskKind.Forecast, Search("mase"))!.Trial.TrialNumber);
+    }
+
+    [Fact]
+    public void ForAccuracyTheRuleLooksUpwards()
+    {
+        TrainingJobRecord[] trials = [Trial(0, "accuracy", 0.90, 0.02), Trial(2, "accuracy", 0.93, 0.02)];
+        Assert.Equal(2, TuningCoordinator.Best(trials, TaskKind.Classification, Search("accuracy"))!.Trial.TrialNumber);
+        trials[1] = Trial(2, "accuracy", 0.93, 0.04);
+        var pick = TuningCoordinator.Best(trials, TaskKind.Classification, Search("accuracy"))!;
+        Assert.Equal(0, pick.Trial.TrialNumber);
+        Assert.Equal(2, pick.KeptOver!.Trial.TrialNumber);
+        // Regression reports no standard errors: the best.
+        TrainingJobRecord[] regression = [Trial(0, "mae", 0.50, null), Trial(2, "mae", 0.45, null)];
+        Assert.Equal(2, TuningCoordinator.Best(regression, TaskKind.Regression, Search("mae"))!.Trial.TrialNumber);
     }
 
     private static readonly Dictionary<string, ParameterRange> Space = new()

@@ -36,7 +36,7 @@ public sealed class TuningJobTests(RnnServiceFactory factory) : IClassFixture<Rn
     public async Task TrialsAreTrainingJobsAndTheBestIsRegisteredWithTheSearchAsItsSource()
     {
         var dataset = await client.UploadDatasetAsync(TestData.SeasonalCsv(), "tune.csv");
-        var id = await CreateAsync(Search(dataset, "tuned", new { space = Space, maxTrials = 4, maxParallel = 2, earlyStopping = "none", seed = 5 }));
+        var id = await CreateAsync(Search(dataset, "tuned", new { space = Space, maxTrials = 4, maxParallel = 2, earlyStopping = "none", seed = 5, selection = "best" }));
 
         var tuning = await WaitAsync(id);
 
@@ -59,9 +59,10 @@ public sealed class TuningJobTests(RnnServiceFactory factory) : IClassFixture<Rn
         }
         foreach (var trial in trials)
             Assert.Equal((await client.GetJobAsync(trial["jobId"]!.GetValue<string>()))["metrics"]!["mase"]!.GetValue<double>(), trial["metric"]!.GetValue<double>());
-        // The best is the lowest MASE, and it is what modelName's version 1 holds, with the search as its source.
+        // With selection best, the pick is the lowest MASE, and it is what modelName's version 1 holds, with the search as its source.
         var best = trials.MinBy(t => t["metric"]!.GetValue<double>())!;
         Assert.Equal(best["jobId"]!.GetValue<string>(), tuning["best"]!["jobId"]!.GetValue<string>());
+        Assert.Null(tuning["best"]!["keptOver"]);
         Assert.Equal("mase", tuning["request"]!["search"]!["metric"]!.GetValue<string>());
         Assert.Equal(1, tuning["model"]!["version"]!.GetValue<int>());
         var version = (await client.GetFromJsonAsync<JsonObject>("/models/tuned/versions/1"))!;
@@ -75,13 +76,53 @@ public sealed class TuningJobTests(RnnServiceFactory factory) : IClassFixture<Rn
         Assert.Equal(HttpStatusCode.OK, predicted.StatusCode);
 
         // The same seed draws the same trials; another seed others.
-        var again = await WaitAsync(await CreateAsync(Search(dataset, "tuned-again", new { space = Space, maxTrials = 4, maxParallel = 2, earlyStopping = "none", seed = 5 })));
+        var again = await WaitAsync(await CreateAsync(Search(dataset, "tuned-again", new { space = Space, maxTrials = 4, maxParallel = 2, earlyStopping = "none", seed = 5, selection = "best" })));
         var other = await WaitAsync(await CreateAsync(Search(dataset, "tuned-other", new { space = Space, maxTrials = 4, maxParallel = 2, earlyStopping = "none", seed = 6 })), t => t["trials"]!.AsArray().Count == 4);
         static string Parameters(JsonObject t) => string.Join(";", t["trials"]!.AsArray().Select(trial => trial!["parameters"]!.ToJsonString()));
         Assert.Equal(Parameters(tuning), Parameters(again));
         Assert.Equal(tuning["best"]!["number"]!.GetValue<int>(), again["best"]!["number"]!.GetValue<int>());
         Assert.NotEqual(Parameters(tuning), Parameters(other));
         await WaitAsync(other["id"]!.GetValue<string>());
+    }
+
+    [Fact]
+    public async Task ByDefaultTheDefaultsStayUnlessTheBestBeatsThemByMoreThanItsStandardError()
+    {
+        var dataset = await client.UploadDatasetAsync(TestData.SeasonalCsv(), "one-se.csv");
+        var id = await CreateAsync(Search(dataset, "one-se", new { space = Space, maxTrials = 4, maxParallel = 2, earlyStopping = "none", seed = 5 }));
+
+        var tuning = await WaitAsync(id);
+
+        Assert.Equal("succeeded", tuning.State());
+        Assert.Equal("oneStandardError", tuning["request"]!["search"]!["selection"]!.GetValue<string>());
+        // Each trial's MASE and its standard error, as its job reports them (the validation part holds two horizons and more).
+        var trials = new List<(int Number, string JobId, double Mase, double Error)>();
+        foreach (var trial in tuning["trials"]!.AsArray())
+        {
+            var metrics = (await client.GetJobAsync(trial!["jobId"]!.GetValue<string>()))["metrics"]!;
+            trials.Add((trial["number"]!.GetValue<int>(), trial["jobId"]!.GetValue<string>(), metrics["mase"]!.GetValue<double>(),
+                metrics["maseStandardError"]!.GetValue<double>()));
+        }
+        Assert.All(trials, t => Assert.True(t.Error > 0, $"trial {t.Number}: {t.Error}"));
+        var lowest = trials.OrderBy(t => t.Mase).ThenBy(t => t.Number).First();
+        var defaults = trials.Single(t => t.Number == 0);
+        var kept = lowest.Number != 0 && defaults.Mase - lowest.Mase <= lowest.Error;
+        var picked = kept ? defaults : lowest;
+        var best = tuning["best"]!;
+        Assert.Equal(picked.JobId, best["jobId"]!.GetValue<string>());
+        Assert.Equal(picked.Error, best["standardError"]!.GetValue<double>());
+        if (kept)
+        {
+            Assert.Equal(lowest.JobId, best["keptOver"]!["jobId"]!.GetValue<string>());
+            Assert.Equal(lowest.Error, best["keptOver"]!["standardError"]!.GetValue<double>());
+        }
+        else Assert.Null(best["keptOver"]);
+        // What the search registered is the pick's model.
+        var version = (await client.GetFromJsonAsync<JsonObject>("/models/one-se/versions/1"))!;
+        Assert.Equal(picked.Mase, version["metrics"]!["mase"]!.GetValue<double>());
+        var trialVersion = (await client.GetJobAsync(picked.JobId))["model"]!["version"]!.GetValue<int>();
+        Assert.Equal(await client.GetByteArrayAsync($"/models/{id}/versions/{trialVersion}/weights"),
+            await client.GetByteArrayAsync("/models/one-se/versions/1/weights"));
     }
 
     [Fact]
@@ -154,6 +195,10 @@ public sealed class TuningJobTests(RnnServiceFactory factory) : IClassFixture<Rn
         Assert.Contains("between 1 and maxTrials", problem.Errors("search.maxParallel"));
         Assert.Contains("mase", problem.Errors("search.metric"));
         Assert.DoesNotContain((await client.ListAsync("/tuning-jobs")), t => t!["request"]!["modelName"]!.GetValue<string>() == "bad");
+
+        var selection = await client.PostAsJsonAsync("/tuning-jobs", Search(dataset, "bad", new { selection = "mostLikely" }));
+        Assert.Equal(HttpStatusCode.BadRequest, selection.StatusCode);
+        Assert.Contains("oneStandardError", (await selection.ProblemAsync()).Errors("search.selection"));
 
         var reserved = await client.PostAsJsonAsync("/tuning-jobs", Search(dataset, "tune_mine", new { maxTrials = 1 }));
         Assert.Contains("tune_", (await reserved.ProblemAsync()).Errors("modelName"));

@@ -20,8 +20,18 @@ public sealed record TrialSummary(
     StopReason? StoppedBy,
     string? Error);
 
-/// <summary>The best trial so far.</summary>
-public sealed record BestTrial(string JobId, int Number, IReadOnlyDictionary<string, JsonElement> Parameters, double Metric);
+/// <summary>The search's pick so far (search.selection): the best trial, or the defaults kept over it.</summary>
+public sealed record BestTrial(
+    string JobId,
+    int Number,
+    IReadOnlyDictionary<string, JsonElement> Parameters,
+    double Metric,
+    [property: Description("The standard error of its metric over the validation set, when the metric has one.")] double? StandardError,
+    [property: Description("Under oneStandardError, when the defaults (trial 0) are kept: the trial that validated best, by no " +
+                           "more than its standard error (or without one).")] TrialMetric? KeptOver);
+
+/// <summary>A trial's value of the search's metric and its standard error.</summary>
+public sealed record TrialMetric(string JobId, int Number, double Metric, double? StandardError);
 
 /// <summary>A tuning job: its request with the search resolved, its trials, the best so far, and the model it registered.</summary>
 public sealed record TuningJobResponse(
@@ -32,7 +42,7 @@ public sealed record TuningJobResponse(
     TuningJobRequest Request,
     IReadOnlyList<TrialSummary> Trials,
     BestTrial? Best,
-    [property: Description("The best trial's model, registered as a version of modelName, once succeeded.")] ModelReference? Model,
+    [property: Description("The picked trial's model (best), registered as a version of modelName, once succeeded.")] ModelReference? Model,
     string? Error,
     bool CancelRequested)
 {
@@ -46,10 +56,11 @@ public sealed record TuningJobResponse(
             t.State, t.State == JobState.Succeeded ? TuningCoordinator.Value(t, metric) : null,
             StoredJson.Read<List<EpochEntry>>(t.History).Count, t.StoppedBy == StopReason.Pruned, t.StoppedBy, t.Error)).ToList();
         BestTrial? best = null;
-        if (TuningCoordinator.Best(trials, metric) is { } found)
+        if (TuningCoordinator.Best(trials, request.Task!.Kind!.Value, request.Search) is { } found)
         {
             var trial = summaries.Single(t => t.JobId == found.Trial.Id);
-            best = new BestTrial(trial.JobId, trial.Number, trial.Parameters, found.Value);
+            best = new BestTrial(trial.JobId, trial.Number, trial.Parameters, found.Value, found.StandardError,
+                found.KeptOver is { } over ? new TrialMetric(over.Trial.Id, over.Trial.TrialNumber ?? 0, over.Value, over.StandardError) : null);
         }
         return new TuningJobResponse(
             record.Id, record.State, record.CreatedAt, record.FinishedAt, request, summaries, best,

@@ -33,8 +33,10 @@ public static class TuningJobsApi
                 "Each trial is an ordinary training job (listed in /training-jobs with `tuningJobId`), shared by every worker; its " +
                 "model trains as a version of the model named by the tuning job's id. The shared request must train as it stands, " +
                 "and with each value the space can give each field (every choice, both bounds), within the job budgets: otherwise " +
-                "a 400 naming the field. Once every trial has ended, the best by `metric` is registered as the next version of " +
-                "`modelName`, with the tuning job as its source.");
+                "a 400 naming the field. Once every trial has ended, the pick (`best`) is registered as the next version of " +
+                "`modelName`, with the tuning job as its source: by default (`search.selection` oneStandardError) the defaults, " +
+                "trial 0, unless the best by `metric` beats them by more than one standard error of its value; with `best`, " +
+                "the best by `metric`.");
         group.MapGet("/", ListTuningJobsAsync).WithName("ListTuningJobs").WithSummary("List tuning jobs, newest first, a page at a time");
         group.MapGet("/{id}", GetTuningJobAsync).WithName("GetTuningJob").WithSummary("A tuning job with its trials and the best so far");
         group.MapPost("/{id}/cancel", CancelTuningJobAsync)

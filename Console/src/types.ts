@@ -90,7 +90,14 @@ export interface TuningJob {
   finishedAt?: string;
   request: { datasetId: string; modelName: string; task: Record<string, unknown>; search?: { metric?: string; maxTrials?: number } };
   trials: Trial[];
-  best?: { jobId: string; number: number; parameters: Record<string, unknown>; metric: number };
+  best?: {
+    jobId: string;
+    number: number;
+    parameters: Record<string, unknown>;
+    metric: number;
+    standardError?: number | null;
+    keptOver?: { jobId: string; number: number; metric: number; standardError?: number | null } | null;
+  };
   model?: { name: string; version: number };
   error?: string;
 }

@@ -58,6 +58,21 @@ public sealed record SearchOptions
 
     [Description("Seeds the choice of trials: the same seed, space and results give the same trials. Default 1.")]
     public long? Seed { get; init; }
+
+    [Description("Which trial the search returns once trials end: best (the best value of the metric), or oneStandardError " +
+                 "(the defaults, trial 0, unless the best beats them by more than one standard error of its value: a trial " +
+                 "that validated better by less than the validation set's noise is not preferred to the defaults). " +
+                 "oneStandardError needs includeDefaults and a metric with a standard error (forecasts: mase, smape, mae; " +
+                 "classification: accuracy, logLoss); otherwise best is used. A metric without its standard error (a " +
+                 "forecast validated on less than two horizons) keeps the defaults. Default oneStandardError.")]
+    public SearchSelection? Selection { get; init; }
+}
+
+/// <summary>Which trial a search returns: see <see cref="SearchOptions.Selection"/>.</summary>
+public enum SearchSelection
+{
+    OneStandardError,
+    Best,
 }
 
 /// <summary>

@@ -31,6 +31,20 @@ public static class TrialRules
         _ => ["validationLoss", "accuracy", "macroF1", "mae", "rmse"],
     };
 
+    /// <summary>
+    /// Whether a kind's jobs report the metric's standard error (as <see cref="StandardErrorName"/>) when their validation
+    /// set allows one: forecasts over their windows, classifiers over their sequences.
+    /// </summary>
+    public static bool HasStandardError(TaskKind kind, string metric) => kind switch
+    {
+        TaskKind.Forecast => metric is "mase" or "smape" or "mae",
+        TaskKind.Classification => metric is "accuracy" or "logLoss",
+        _ => false,
+    };
+
+    /// <summary>The job metric that holds a metric's standard error.</summary>
+    public static string StandardErrorName(string metric) => metric + "StandardError";
+
     public static bool LowerIsBetter(string metric) => metric is not ("accuracy" or "macroF1");
 
     /// <summary>A value as a score where lower is better.</summary>

@@ -93,7 +93,7 @@ public sealed class TuningCoordinator(
             if (!created.State.IsFinal()) unfinished++;
             next++;
         }
-        if (next >= search.MaxTrials && trials.All(t => t.State.IsFinal())) await FinishAsync(context, tuning, search.Metric!, trials, cancellationToken);
+        if (next >= search.MaxTrials && trials.All(t => t.State.IsFinal())) await FinishAsync(context, tuning, request, trials, cancellationToken);
     }
 
     private static Task<List<TrainingJobRecord>> Trials(RnnDbContext context, string id, CancellationToken cancellationToken) =>
@@ -109,13 +109,37 @@ public sealed class TuningCoordinator(
             .Select(t => new ScoredTrial(StoredJson.Read<Dictionary<string, JsonElement>>(t.Trial.TrialParameters!), TrialRules.Score(metric, t.Value!.Value)))
             .ToList();
 
-    /// <summary>The best succeeded trial by the metric (ties to the earlier) and its value; null while none has one.</summary>
-    public static (TrainingJobRecord Trial, double Value)? Best(IEnumerable<TrainingJobRecord> trials, string metric) =>
-        trials.Where(t => t.State == JobState.Succeeded && t.ModelVersion is not null)
+    /// <summary>
+    /// The search's pick among its succeeded trials, null while none has a value of the metric: the best by the metric
+    /// (ties to the earlier), or under <see cref="SearchSelection.OneStandardError"/> the defaults (trial 0) while the best
+    /// beats them by no more than its own standard error (or has none: a forecast validated on less than two horizons).
+    /// This is the one-standard-error rule (Hastie, Tibshirani and Friedman, The Elements of Statistical Learning, 7.10),
+    /// with the defaults as the model preferred when the evidence does not separate them, as a trained forecast's epochs
+    /// are judged against the seasonal forecast.
+    /// </summary>
+    public static SearchPick? Best(IEnumerable<TrainingJobRecord> trials, TaskKind kind, SearchOptions search)
+    {
+        var metric = search.Metric!;
+        var ranked = trials.Where(t => t.State == JobState.Succeeded && t.ModelVersion is not null)
             .Select(t => (Trial: t, Value: Value(t, metric)))
             .Where(t => t.Value is not null)
             .OrderBy(t => TrialRules.Score(metric, t.Value!.Value)).ThenBy(t => t.Trial.TrialNumber)
-            .Select(t => ((TrainingJobRecord, double)?)(t.Trial, t.Value!.Value)).FirstOrDefault();
+            .ToList();
+        if (ranked.Count == 0) return null;
+        var (best, value) = (ranked[0].Trial, ranked[0].Value!.Value);
+        var error = StandardError(best, metric);
+        if (search.Selection == SearchSelection.OneStandardError && search.IncludeDefaults == true && best.TrialNumber != 0
+            && TrialRules.HasStandardError(kind, metric) && ranked.Find(t => t.Trial.TrialNumber == 0) is { Trial: { } defaults } kept
+            && (error is null || TrialRules.Score(metric, kept.Value!.Value) - TrialRules.Score(metric, value) <= error))
+            return new SearchPick(defaults, kept.Value!.Value, StandardError(defaults, metric), new(best, value, error));
+        return new SearchPick(best, value, error, null);
+    }
+
+    /// <summary>A succeeded trial's standard error of the metric, as its job reported it; null when it has none.</summary>
+    public static double? StandardError(TrainingJobRecord trial, string metric) =>
+        metric != "validationLoss" && trial.Metrics is { } json
+        && StoredJson.Read<Dictionary<string, double>>(json).TryGetValue(TrialRules.StandardErrorName(metric), out var value) && double.IsFinite(value)
+            ? value : null;
 
     /// <summary>A succeeded trial's value of the metric: its kept epoch's, or for validationLoss the lowest it recorded.</summary>
     public static double? Value(TrainingJobRecord trial, string metric)
@@ -193,13 +217,14 @@ public sealed class TuningCoordinator(
     }
 
     /// <summary>
-    /// Every trial has ended: the best succeeded trial (ties to the earlier) is registered as the next version of the
+    /// Every trial has ended: the search's pick (<see cref="Best"/>) is registered as the next version of the
     /// search's model name in the transaction that marks the search succeeded; with none, the search fails.
     /// </summary>
     private async Task FinishAsync(
-        RnnDbContext context, TuningJobRecord tuning, string metric, List<TrainingJobRecord> trials, CancellationToken cancellationToken)
+        RnnDbContext context, TuningJobRecord tuning, TuningJobRequest request, List<TrainingJobRecord> trials, CancellationToken cancellationToken)
     {
-        var best = Best(trials, metric)?.Trial;
+        var metric = request.Search!.Metric!;
+        var best = Best(trials, request.Task!.Kind!.Value, request.Search)?.Trial;
         if (best is null)
         {
             var first = trials.FirstOrDefault(t => t.Error is not null)?.Error;
@@ -237,3 +262,12 @@ public sealed class TuningCoordinator(
         logger.LogInformation("Tuning job {Tuning} ended {State}{Error}", id, state, error is null ? "" : ": " + error);
     }
 }
+
+/// <summary>A trial and its value of the search's metric, with that value's standard error when its job reported one.</summary>
+public sealed record TrialValue(TrainingJobRecord Trial, double Value, double? StandardError);
+
+/// <summary>
+/// The trial a search returns, its value and standard error, and when the one-standard-error rule kept the defaults,
+/// the trial that validated best (<see cref="KeptOver"/>).
+/// </summary>
+public sealed record SearchPick(TrainingJobRecord Trial, double Value, double? StandardError, TrialValue? KeptOver);

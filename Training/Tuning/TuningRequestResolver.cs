@@ -79,7 +79,7 @@ public static class TuningRequestResolver
             {
                 Space = space, Strategy = search.Strategy ?? SearchStrategy.Random, MaxTrials = maxTrials, MaxParallel = maxParallel,
                 Metric = metric, EarlyStopping = search.EarlyStopping ?? TrialStopping.Asha, Seed = search.Seed ?? 1,
-                IncludeDefaults = search.IncludeDefaults ?? true,
+                IncludeDefaults = search.IncludeDefaults ?? true, Selection = search.Selection ?? SearchSelection.OneStandardError,
             },
         }, errors);
     }

@@ -8,7 +8,7 @@ using System;
 namespace RnnService.Client.Models
 {
     /// <summary>
-    /// The best trial so far.
+    /// The search&apos;s pick so far (search.selection): the best trial, or the defaults kept over it.
     /// </summary>
     [global::System.CodeDom.Compiler.GeneratedCode("Kiota", "1.0.0")]
     public partial class BestTrial : IParsable
@@ -20,6 +20,14 @@ namespace RnnService.Client.Models
 #nullable restore
 #else
         public string JobId { get; set; }
+#endif
+        /// <summary>The keptOver property</summary>
+#if NETSTANDARD2_1_OR_GREATER || NETCOREAPP3_1_OR_GREATER
+#nullable enable
+        public global::RnnService.Client.Models.TrialMetric? KeptOver { get; set; }
+#nullable restore
+#else
+        public global::RnnService.Client.Models.TrialMetric KeptOver { get; set; }
 #endif
         /// <summary>The metric property</summary>
         public double? Metric { get; set; }
@@ -33,6 +41,8 @@ namespace RnnService.Client.Models
 #else
         public global::RnnService.Client.Models.BestTrial_parameters Parameters { get; set; }
 #endif
+        /// <summary>The standard error of its metric over the validation set, when the metric has one.</summary>
+        public double? StandardError { get; set; }
         /// <summary>
         /// Creates a new instance of the appropriate class based on discriminator value
         /// </summary>
@@ -52,9 +62,11 @@ namespace RnnService.Client.Models
             return new Dictionary<string, Action<IParseNode>>
             {
                 { "jobId", n => { JobId = n.GetStringValue(); } },
+                { "keptOver", n => { KeptOver = n.GetObjectValue<global::RnnService.Client.Models.TrialMetric>(global::RnnService.Client.Models.TrialMetric.CreateFromDiscriminatorValue); } },
                 { "metric", n => { Metric = n.GetDoubleValue(); } },
                 { "number", n => { Number = n.GetIntValue(); } },
                 { "parameters", n => { Parameters = n.GetObjectValue<global::RnnService.Client.Models.BestTrial_parameters>(global::RnnService.Client.Models.BestTrial_parameters.CreateFromDiscriminatorValue); } },
+                { "standardError", n => { StandardError = n.GetDoubleValue(); } },
             };
         }
         /// <summary>
@@ -65,9 +77,11 @@ namespace RnnService.Client.Models
         {
             if(ReferenceEquals(writer, null)) throw new ArgumentNullException(nameof(writer));
             writer.WriteStringValue("jobId", JobId);
+            writer.WriteObjectValue<global::RnnService.Client.Models.TrialMetric>("keptOver", KeptOver);
             writer.WriteDoubleValue("metric", Metric);
             writer.WriteIntValue("number", Number);
             writer.WriteObjectValue<global::RnnService.Client.Models.BestTrial_parameters>("parameters", Parameters);
+            writer.WriteDoubleValue("standardError", StandardError);
         }
     }
 }

@@ -30,6 +30,8 @@ namespace RnnService.Client.Models
 #endif
         /// <summary>Seeds the choice of trials: the same seed, space and results give the same trials. Default 1.</summary>
         public long? Seed { get; set; }
+        /// <summary>The selection property</summary>
+        public global::RnnService.Client.Models.SearchSelection? Selection { get; set; }
         /// <summary>Fields to vary, by path (model.hiddenSize, training.learningRate, task.inputLength, ...), each a range: {&quot;choice&quot;: [...]}, {&quot;int&quot;: [low, high]}, {&quot;uniform&quot;: [low, high]} or {&quot;logUniform&quot;: [low, high]}. Default: the task kind&apos;s space (hidden size, layers, dropout, learning rate, batch size; and the window for forecasts).</summary>
 #if NETSTANDARD2_1_OR_GREATER || NETCOREAPP3_1_OR_GREATER
 #nullable enable
@@ -64,6 +66,7 @@ namespace RnnService.Client.Models
                 { "maxTrials", n => { MaxTrials = n.GetIntValue(); } },
                 { "metric", n => { Metric = n.GetStringValue(); } },
                 { "seed", n => { Seed = n.GetLongValue(); } },
+                { "selection", n => { Selection = n.GetEnumValue<global::RnnService.Client.Models.SearchSelection>(); } },
                 { "space", n => { Space = n.GetObjectValue<global::RnnService.Client.Models.SearchOptions_space>(global::RnnService.Client.Models.SearchOptions_space.CreateFromDiscriminatorValue); } },
                 { "strategy", n => { Strategy = n.GetEnumValue<global::RnnService.Client.Models.SearchStrategy>(); } },
             };
@@ -81,6 +84,7 @@ namespace RnnService.Client.Models
             writer.WriteIntValue("maxTrials", MaxTrials);
             writer.WriteStringValue("metric", Metric);
             writer.WriteLongValue("seed", Seed);
+            writer.WriteEnumValue<global::RnnService.Client.Models.SearchSelection>("selection", Selection);
             writer.WriteObjectValue<global::RnnService.Client.Models.SearchOptions_space>("space", Space);
             writer.WriteEnumValue<global::RnnService.Client.Models.SearchStrategy>("strategy", Strategy);
         }

@@ -73,6 +73,12 @@ export const tuningPage: Page = async (page, [id], signal) => {
         {},
         `metric ${search.request.search?.metric ?? "validationLoss"} · ${search.trials.length} of ${search.request.search?.maxTrials ?? "?"} trials`,
         search.best ? ` · best so far: trial ${search.best.number} with ${number(search.best.metric)}` : "",
+        search.best?.keptOver
+          ? ` (the defaults, kept over trial ${search.best.keptOver.number} with ${number(search.best.keptOver.metric)}: ` +
+            (search.best.keptOver.standardError != null
+              ? `within its standard error, ${number(search.best.keptOver.standardError)})`
+              : "which has no standard error to be judged by)")
+          : "",
         " ",
         finalStates.includes(search.state) ? null : cancel,
       ),
