@@ -91,17 +91,28 @@ for name in names:
         seconds = round(time.time() - started, 1)
         best = tuning.get("best")
         held = None
+        over = best.get("keptOver") if best else None
         if tuning["state"] == "succeeded":
             trial = service.call("GET", f"/training-jobs/{best['jobId']}")
             held = score(tuning["model"]["name"], trial["request"])
+            if over:
+                # The one-standard-error rule kept the defaults: the trial that validated best (what selection best returns)
+                # is scored too, from its own model (a version of the model named by the search's id).
+                beaten = service.call("GET", f"/training-jobs/{over['jobId']}")
+                over = {"number": over["number"], "validation": over["metric"], "standardError": over.get("standardError"),
+                        "heldOut": score(f"{tuning['id']}:{beaten['model']['version']}", beaten["request"])}
         entry[mode] = {"state": tuning["state"], **SEARCH, "seconds": seconds, "validation": best["metric"] if best else None,
-                       "heldOut": held, "best": best["parameters"] if best else None,
+                       "standardError": best.get("standardError") if best else None, "pick": best["number"] if best else None,
+                       "keptOver": over, "heldOut": held, "best": best["parameters"] if best else None,
                        "stopped": sum(t["stoppedEarly"] for t in tuning["trials"]),
                        "epochs": sum(t["epochs"] for t in tuning["trials"]), "error": tuning.get("error")}
     results.append(entry)
     print(f"{name:24} default {entry['default']['heldOut']:.3f} ({entry['default']['seconds']} s)  " + "  ".join(
         f"{m}: held-out {entry[m]['heldOut'] if entry[m]['heldOut'] is None else round(entry[m]['heldOut'], 3)}, validation "
-        f"{entry[m]['validation'] if entry[m]['validation'] is None else round(entry[m]['validation'], 3)}, {entry[m]['seconds']} s, "
+        f"{entry[m]['validation'] if entry[m]['validation'] is None else round(entry[m]['validation'], 3)}, trial {entry[m]['pick']}"
+        + (f" (kept over trial {entry[m]['keptOver']['number']}: held-out {entry[m]['keptOver']['heldOut']:.3f}, validation "
+           f"{entry[m]['keptOver']['validation']:.3f} ± {entry[m]['keptOver']['standardError'] or float('nan'):.3f})" if entry[m]['keptOver'] else "")
+        + f", {entry[m]['seconds']} s, "
         f"{entry[m]['epochs']} epochs, {entry[m]['stopped']} stopped" for m in MODES), flush=True)
     with open(results_path, "w") as f:
         json.dump(results, f, indent=2)
