@@ -44,6 +44,50 @@ public sealed class FairnessTests
     }
 
     [Fact]
+    public async Task ASearchHoldsItsMaxParallelPlacesInItsClientsShareUntilItIsCancelled()
+    {
+        // API only: no coordinator queues trials, so the places a search holds are all that stands for them.
+        using var service = RnnServiceFactory.With(Keys.Settings(new Dictionary<string, string>
+        {
+            ["Roles"] = "api", ["Jobs:MaxQueuedPerClient"] = "3", ["Jobs:RetryAfterSeconds"] = "30",
+        }));
+        var trainer = service.CreateClient().WithKey(Keys.Train);
+        var admin = service.CreateClient().WithKey(Keys.Admin);
+        var dataset = await trainer.UploadDatasetAsync(TestData.SeasonalCsv(48), "load.csv");
+        var job = new { datasetId = dataset, modelName = "m", task = new { kind = "forecast" } };
+        object Search(int parallel) => new { datasetId = dataset, modelName = "s", task = new { kind = "forecast" }, search = new { maxTrials = 4, maxParallel = parallel } };
+
+        var first = await trainer.PostAsJsonAsync("/tuning-jobs", Search(2));
+        var second = await trainer.PostAsJsonAsync("/tuning-jobs", Search(2));
+        var fits = await trainer.PostJobAsync(job);
+        var full = await trainer.PostJobAsync(job);
+        var others = await admin.PostAsJsonAsync("/tuning-jobs", Search(2));
+        var wide = await trainer.PostAsJsonAsync("/tuning-jobs", Search(4));
+
+        Assert.Equal(HttpStatusCode.Accepted, first.StatusCode);
+        // Two places held and two more asked for: past the three one client may have waiting.
+        Assert.Equal(HttpStatusCode.TooManyRequests, second.StatusCode);
+        Assert.Equal(
+            "The API key 'trainer' has 2 jobs waiting (2 of them places its tuning jobs hold); a search holding 2 places " +
+            "(search.maxParallel) would pass the 3 one client may (Jobs:MaxQueuedPerClient); nothing was stored. Retry when fewer " +
+            "are waiting, or cancel one.", (await second.ProblemAsync())["detail"]!.GetValue<string>());
+        Assert.Equal(HttpStatusCode.Accepted, fits.StatusCode);
+        Assert.Equal(HttpStatusCode.TooManyRequests, full.StatusCode);
+        Assert.Equal(HttpStatusCode.Accepted, others.StatusCode);
+        // A search that could never fit the client's share is a 400, not a 429 to retry.
+        Assert.Equal(HttpStatusCode.BadRequest, wide.StatusCode);
+        Assert.Contains("Jobs:MaxQueuedPerClient, 3", (await wide.ProblemAsync()).Errors("search.maxParallel"));
+        Assert.Equal(2, (await trainer.ListAsync("/tuning-jobs")).Count); // the first and the other client's: refused ones stored nothing
+
+        // Cancelled, a search gives its places back.
+        var id = (await first.Content.ReadFromJsonAsync<JsonObject>())!["id"]!.GetValue<string>();
+        Assert.Equal(HttpStatusCode.Accepted, (await trainer.PostAsync($"/tuning-jobs/{id}/cancel", null)).StatusCode);
+        Assert.Equal(HttpStatusCode.Accepted, (await trainer.PostJobAsync(job)).StatusCode);
+        Assert.Equal(HttpStatusCode.Accepted, (await trainer.PostJobAsync(job)).StatusCode);
+        Assert.Equal(HttpStatusCode.TooManyRequests, (await trainer.PostJobAsync(job)).StatusCode);
+    }
+
+    [Fact]
     public async Task ClientsTakeTurnsSoOneClientsBacklogDoesNotHoldBackAnothersJob()
     {
         using var service = RnnServiceFactory.With(new Dictionary<string, string> { ["Roles"] = "api" });

@@ -44,25 +44,48 @@ public static class JobSubmission
             .OrderByDescending(d => d.CreatedAt).FirstOrDefaultAsync(cancellationToken);
 
     /// <summary>
-    /// Throws <see cref="ServiceBusyException"/> (503, or 429 for the client's share) when the queue holds
-    /// <c>Jobs:MaxQueued</c> jobs or the client <c>Jobs:MaxQueuedPerClient</c>. Checked after validation, so that a
-    /// request that cannot train says so even when the queue is full. Submissions at the same moment may each see room
-    /// for one: the bound can be passed by the number of them, never grown without bound.
+    /// Throws <see cref="ServiceBusyException"/> (503, or 429 for the client's share) when <paramref name="adding"/> more
+    /// waiting jobs would pass <c>Jobs:MaxQueued</c>, or the client's <c>Jobs:MaxQueuedPerClient</c>. A search counts as the
+    /// <c>maxParallel</c> places it holds until it ends or is cancelled (its trials queued or running never pass that, and its coordinator
+    /// queues them without asking), and its trials not again; a new search adds its <c>maxParallel</c>. Checked after
+    /// validation, so that a request that cannot train says so even when the queue is full. Submissions at the same
+    /// moment may each see room: the bound can be passed by the number of them, never grown without bound.
     /// </summary>
-    public static async Task CheckQueueAsync(RnnDbContext context, HttpContext http, JobsOptions limits, CancellationToken cancellationToken)
+    public static async Task CheckQueueAsync(
+        RnnDbContext context, HttpContext http, JobsOptions limits, CancellationToken cancellationToken, int adding = 1)
     {
-        if (await context.TrainingJobs.CountAsync(j => j.State == JobState.Queued, cancellationToken) >= limits.MaxQueued)
-            throw new ServiceBusyException(
-                $"The job queue is full ({limits.MaxQueued} jobs waiting); nothing was stored, retry later.", limits.RetryAfterSeconds);
         var client = ClientIdentity.Of(http);
-        if (limits.MaxQueuedPerClient > 0
-            && await context.TrainingJobs.CountAsync(j => j.ClientId == client && j.State == JobState.Queued, cancellationToken) >= limits.MaxQueuedPerClient)
+        var searches = (await context.TuningJobs.AsNoTracking()
+                .Where(t => (t.State == JobState.Queued || t.State == JobState.Running) && !t.CancelRequested)
+                .Select(t => new { t.ClientId, t.Request }).ToListAsync(cancellationToken))
+            .Select(t => (t.ClientId, Places: StoredJson.Read<TuningJobRequest>(t.Request).Search?.MaxParallel ?? 0)).ToList();
+        var held = searches.Sum(s => s.Places);
+        var waiting = await context.TrainingJobs.CountAsync(j => j.State == JobState.Queued && j.TuningJobId == null, cancellationToken) + held;
+        if (waiting + adding > limits.MaxQueued)
+            throw new ServiceBusyException(
+                adding == 1 && held == 0
+                    ? $"The job queue is full ({limits.MaxQueued} jobs waiting); nothing was stored, retry later."
+                    : $"The job queue has {waiting} jobs waiting or held by tuning jobs; {Adding(adding)} would pass Jobs:MaxQueued " +
+                      $"({limits.MaxQueued}); nothing was stored, retry later.",
+                limits.RetryAfterSeconds);
+        if (limits.MaxQueuedPerClient <= 0) return;
+        var clientHeld = searches.Where(s => s.ClientId == client).Sum(s => s.Places);
+        var clientWaiting = clientHeld
+            + await context.TrainingJobs.CountAsync(j => j.ClientId == client && j.State == JobState.Queued && j.TuningJobId == null, cancellationToken);
+        if (clientWaiting + adding > limits.MaxQueuedPerClient)
         {
             var who = ClientIdentity.Describe(http);
+            who = char.ToUpperInvariant(who[0]) + who[1..];
             throw new ServiceBusyException(
-                $"{char.ToUpperInvariant(who[0])}{who[1..]} has {limits.MaxQueuedPerClient} jobs waiting, as many as one client may " +
-                $"(Jobs:MaxQueuedPerClient); nothing was stored. Retry when one has started, or cancel one.",
+                adding == 1 && clientWaiting == limits.MaxQueuedPerClient && clientHeld == 0
+                    ? $"{who} has {limits.MaxQueuedPerClient} jobs waiting, as many as one client may (Jobs:MaxQueuedPerClient); nothing " +
+                      "was stored. Retry when one has started, or cancel one."
+                    : $"{who} has {clientWaiting} jobs waiting{(clientHeld > 0 ? $" ({clientHeld} of them places its tuning jobs hold)" : "")}; " +
+                      $"{Adding(adding)} would pass the {limits.MaxQueuedPerClient} one client may (Jobs:MaxQueuedPerClient); nothing was " +
+                      "stored. Retry when fewer are waiting, or cancel one.",
                 limits.RetryAfterSeconds, StatusCodes.Status429TooManyRequests, "client_share");
         }
     }
+
+    private static string Adding(int adding) => adding == 1 ? "one more" : $"a search holding {adding} places (search.maxParallel)";
 }

@@ -36,7 +36,9 @@ public static class TuningJobsApi
                 "a 400 naming the field. Once every trial has ended, the pick (`best`) is registered as the next version of " +
                 "`modelName`, with the tuning job as its source: by default (`search.selection` oneStandardError) the defaults, " +
                 "trial 0, unless the best by `metric` beats them by more than one standard error of its value; with `best`, " +
-                "the best by `metric`.");
+                "the best by `metric`. Until it ends or is cancelled a search holds `search.maxParallel` places in the job queue, " +
+                "its client's share (`Jobs:MaxQueuedPerClient`, 429) and the whole (`Jobs:MaxQueued`, 503) included; more " +
+                "places than the share has are a 400 naming `search.maxParallel`.");
         group.MapGet("/", ListTuningJobsAsync).WithName("ListTuningJobs").WithSummary("List tuning jobs, newest first, a page at a time");
         group.MapGet("/{id}", GetTuningJobAsync).WithName("GetTuningJob").WithSummary("A tuning job with its trials and the best so far");
         group.MapPost("/{id}/cancel", CancelTuningJobAsync)
@@ -71,8 +73,15 @@ public static class TuningJobsApi
             options.Value.Limits, dataset.SizeBytes);
         if (resolved is null) return Problems.Validation(problems);
 
-        // Its trials join the same queue as jobs: a full queue, or a client with its share of it waiting, takes no more.
-        await JobSubmission.CheckQueueAsync(context, http, options.Value, cancellationToken);
+        // Its trials join the same queue as jobs, and the search holds maxParallel places there until it ends: a queue, or a
+        // client's share of it, without room for them takes no search. A search that could never fit is a 400.
+        var places = resolved.Search!.MaxParallel!.Value;
+        var limits = options.Value;
+        var room = limits.MaxQueuedPerClient > 0 ? Math.Min(limits.MaxQueued, limits.MaxQueuedPerClient) : limits.MaxQueued;
+        if (places > room)
+            return Problems.Validation("search.maxParallel",
+                $"{places} trials at once would hold more places in the job queue than {(room == limits.MaxQueued ? "it has (Jobs:MaxQueued" : "one client may (Jobs:MaxQueuedPerClient")}, {room}); at most {room}.");
+        await JobSubmission.CheckQueueAsync(context, http, limits, cancellationToken, adding: places);
         var client = ClientIdentity.Of(http);
 
         var now = StoredTime.Now(time);
