@@ -199,6 +199,10 @@ public sealed class TuningJobTests(RnnServiceFactory factory) : IClassFixture<Rn
         var selection = await client.PostAsJsonAsync("/tuning-jobs", Search(dataset, "bad", new { selection = "mostLikely" }));
         Assert.Equal(HttpStatusCode.BadRequest, selection.StatusCode);
         Assert.Contains("oneStandardError", (await selection.ProblemAsync()).Errors("search.selection"));
+        var typo = await client.PostAsJsonAsync("/tuning-jobs", Search(dataset, "bad", new { selection = "oneStandardErorr", earlyStopping = "ASHA" }));
+        var typoProblem = await typo.ProblemAsync();
+        Assert.Equal("is 'oneStandardErorr', not one of oneStandardError, best. Did you mean oneStandardError?", typoProblem.Errors("search.selection"));
+        Assert.Null(typoProblem["errors"]!["search.earlyStopping"]); // enum values are read in any case
 
         var reserved = await client.PostAsJsonAsync("/tuning-jobs", Search(dataset, "tune_mine", new { maxTrials = 1 }));
         Assert.Contains("tune_", (await reserved.ProblemAsync()).Errors("modelName"));

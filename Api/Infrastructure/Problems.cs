@@ -61,22 +61,8 @@ public static class Problems
             : "";
         var message = broken
             ? $"is not valid JSON (line {exception.LineNumber + 1}, byte {exception.BytePositionInLine + 1}).{hint}"
-            : EnumNamed(exception.Message) is { } choices
-                ? $"has a value of the wrong type or format: one of {string.Join(", ", choices)}."
-                : "has a value of the wrong type or format.";
+            : "has a value of the wrong type or format.";
         return (field, message);
-    }
-
-    /// <summary>
-    /// The values of the service's enum that a conversion error names (<c>could not be converted to
-    /// System.Nullable`1[RnnService.Domain.Jobs.TrialStopping]</c>), as JSON spells them; null for any other type.
-    /// </summary>
-    private static IEnumerable<string>? EnumNamed(string message)
-    {
-        var name = System.Text.RegularExpressions.Regex.Match(message, @"could not be converted to [^\s]*?(RnnService\.[\w.+]+)");
-        if (!name.Success) return null;
-        var type = typeof(ValidationError).Assembly.GetType(name.Groups[1].Value) ?? typeof(Problems).Assembly.GetType(name.Groups[1].Value);
-        return type is { IsEnum: true } ? Enum.GetNames(type).Select(JsonNamingPolicy.CamelCase.ConvertName) : null;
     }
 
     public static ProblemHttpResult NotFound(string detail) =>

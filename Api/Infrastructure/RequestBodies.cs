@@ -84,7 +84,7 @@ public static class RequestBodies
         }
         catch (JsonException exception)
         {
-            var unknown = StrictJson.UnknownFields(bytes.Span, contract);
+            var unknown = StrictJson.UnknownFieldsAndValues(bytes.Span, contract);
             return (null, unknown.Count > 0 ? Problems.Validation(unknown) : Problems.InvalidJson(exception), null);
         }
     }

@@ -1,19 +1,24 @@
 using System.Text.Json;
 using System.Text.Json.Serialization.Metadata;
 using RnnService.Domain.Validation;
+using RnnService.Training.Storage;
 
 namespace RnnService.Api.Infrastructure;
 
 /// <summary>
-/// Unknown fields in a request: every member of a JSON body that the contract it is read as does not have, found by
-/// walking the body beside the contract's serializer metadata (names as they are written, matched exactly). A typo is
-/// an error naming it, with the closest known field when there is one, instead of a silently dropped setting.
+/// Unknown fields in a request: every member of a JSON body that the contract it is read as does not have, and every
+/// enum value its enums do not have, found by walking the body beside the contract's serializer metadata (names as they
+/// are written, matched exactly; enum values in any case, as they are read). A typo is an error naming it, with the
+/// closest known field or value when there is one, instead of a silently dropped setting or a bare "wrong format".
 /// Values read by a converter of their own (inputs, future values) and dictionaries' keys are not checked.
 /// </summary>
 public static class StrictJson
 {
-    /// <summary>The unknown fields of <paramref name="json"/> read as <paramref name="type"/>; none for JSON that does not parse (the reader says why).</summary>
-    public static List<ValidationError> UnknownFields(ReadOnlySpan<byte> json, JsonTypeInfo type)
+    /// <summary>
+    /// The unknown fields and enum values of <paramref name="json"/> read as <paramref name="type"/>; none for JSON that
+    /// does not parse (the reader says why).
+    /// </summary>
+    public static List<ValidationError> UnknownFieldsAndValues(ReadOnlySpan<byte> json, JsonTypeInfo type)
     {
         var errors = new List<ValidationError>();
         var options = type.Options;
@@ -80,6 +85,17 @@ public static class StrictJson
                 }
                 return;
             default:
+                if (type.Type.IsEnum && reader.TokenType == JsonTokenType.String)
+                {
+                    var names = StoredJson.EnumNames(type.Type);
+                    var given = reader.GetString()!;
+                    if (!names.Contains(given, StringComparer.OrdinalIgnoreCase))
+                    {
+                        var closest = Closest(given, names);
+                        errors.Add(new ValidationError(path,
+                            $"is '{given}', not one of {string.Join(", ", names)}.{(closest is null ? "" : $" Did you mean {closest}?")}"));
+                    }
+                }
                 reader.Skip();
                 return;
         }

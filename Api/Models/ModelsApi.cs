@@ -220,7 +220,8 @@ public static class ModelsApi
             specText = await reader.ReadToEndAsync(cancellationToken);
         }
         if (specText.Length == 0) return Problems.Validation("spec", "is required: JSON with task, model and preprocessing.");
-        ModelImportSpec import;
+        ModelImportSpec? import = null;
+        JsonException? unread = null;
         try
         {
             import = JsonSerializer.Deserialize<ModelImportSpec>(specText, StoredJson.Options)
@@ -228,11 +229,16 @@ public static class ModelsApi
         }
         catch (JsonException exception)
         {
-            var (field, message) = Problems.DescribeJsonError(exception);
+            unread = exception;
+        }
+        // Unknown fields and enum values first, named with what was meant, as for request bodies; then what else stopped the read.
+        var unknownInSpec = StrictJson.UnknownFieldsAndValues(Encoding.UTF8.GetBytes(specText), StoredJson.Options.GetTypeInfo(typeof(ModelImportSpec)));
+        if (unknownInSpec.Count > 0) return Problems.Validation(unknownInSpec.Select(error => new ValidationError("spec." + error.Field, error.Message)));
+        if (import is null)
+        {
+            var (field, message) = Problems.DescribeJsonError(unread!);
             return Problems.Validation(field == "body" ? "spec" : "spec." + field, message);
         }
-        var unknownInSpec = StrictJson.UnknownFields(Encoding.UTF8.GetBytes(specText), StoredJson.Options.GetTypeInfo(typeof(ModelImportSpec)));
-        if (unknownInSpec.Count > 0) return Problems.Validation(unknownInSpec.Select(error => new ValidationError("spec." + error.Field, error.Message)));
 
         var file = form.Files.GetFile("weights");
         if (file is null) return Problems.Validation("weights", "is required: the state_dict file, as a form field named 'weights'.");

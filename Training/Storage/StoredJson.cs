@@ -30,9 +30,15 @@ public static class StoredJson
         return options;
     }
 
+    /// <summary>How enum values are written: <c>oneStandardError</c> for <c>OneStandardError</c> (read in any case).</summary>
+    private static JsonNamingPolicy EnumNaming => JsonNamingPolicy.CamelCase; // a property: the options above are built first
+
+    /// <summary>An enum's values as JSON spells them.</summary>
+    public static IReadOnlyList<string> EnumNames(Type type) => Enum.GetNames(type).Select(EnumNaming.ConvertName).ToList();
+
     public static JsonSerializerOptions Configure(JsonSerializerOptions options)
     {
-        options.Converters.Add(new JsonStringEnumConverter(JsonNamingPolicy.CamelCase));
+        options.Converters.Add(new JsonStringEnumConverter(EnumNaming));
         options.DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull;
         return options;
     }
