@@ -1,7 +1,9 @@
 using System.Net;
 using System.Net.Http.Json;
 using System.Text.Json.Nodes;
+using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.DependencyInjection;
+using RnnService.Api.TrainingJobs;
 using RnnService.Api.Tests.Infrastructure;
 using RnnService.Api.Tests.Security;
 using RnnService.Domain.Jobs;
@@ -85,6 +87,48 @@ public sealed class FairnessTests
         Assert.Equal(HttpStatusCode.Accepted, (await trainer.PostJobAsync(job)).StatusCode);
         Assert.Equal(HttpStatusCode.Accepted, (await trainer.PostJobAsync(job)).StatusCode);
         Assert.Equal(HttpStatusCode.TooManyRequests, (await trainer.PostJobAsync(job)).StatusCode);
+    }
+
+    [Fact]
+    public async Task AsItsTrialsEndASearchHoldsOnlyThePlacesItsRemainingTrialsCanUse()
+    {
+        using var service = RnnServiceFactory.With(Keys.Settings(new Dictionary<string, string>
+        {
+            ["Roles"] = "api", ["Jobs:MaxQueuedPerClient"] = "3", ["Jobs:RetryAfterSeconds"] = "30",
+        }));
+        var trainer = service.CreateClient().WithKey(Keys.Train);
+        var dataset = await trainer.UploadDatasetAsync(TestData.SeasonalCsv(48), "load.csv");
+        var job = new { datasetId = dataset, modelName = "m", task = new { kind = "forecast" } };
+        var search = await trainer.PostAsJsonAsync("/tuning-jobs",
+            new { datasetId = dataset, modelName = "s", task = new { kind = "forecast" }, search = new { maxTrials = 4, maxParallel = 2 } });
+        var id = (await search.Content.ReadFromJsonAsync<JsonObject>())!["id"]!.GetValue<string>();
+        Assert.Equal(HttpStatusCode.Accepted, search.StatusCode);
+        Assert.Equal(HttpStatusCode.Accepted, (await trainer.PostJobAsync(job)).StatusCode);
+        Assert.Equal(HttpStatusCode.TooManyRequests, (await trainer.PostJobAsync(job)).StatusCode); // 2 places and 1 job
+
+        // Three of its four trials ended (written to the store, as its coordinator would have queued and a worker ended
+        // them) and one still queued: one trial left, one place held, whatever maxParallel says.
+        var contexts = service.Services.GetRequiredService<IDbContextFactory<RnnDbContext>>();
+        await using (var context = await contexts.CreateDbContextAsync())
+        {
+            var now = DateTime.UtcNow;
+            context.TrainingJobs.AddRange(new[] { JobState.Succeeded, JobState.Failed, JobState.Cancelled, JobState.Queued }.Select((state, n) =>
+                new TrainingJobRecord
+                {
+                    Id = $"job_trial{n}", DatasetId = dataset, ModelName = id, Request = "{}", ClientId = "trainer", TuningJobId = id,
+                    TrialNumber = n, State = state, CreatedAt = now, UpdatedAt = now, FinishedAt = state.IsFinal() ? now : null,
+                }));
+            await context.SaveChangesAsync();
+        }
+        var fits = await trainer.PostJobAsync(job);
+        var full = await trainer.PostJobAsync(job);
+
+        Assert.Equal(HttpStatusCode.Accepted, fits.StatusCode);
+        Assert.Equal(HttpStatusCode.TooManyRequests, full.StatusCode);
+        Assert.StartsWith("The API key 'trainer' has 3 jobs waiting (1 of them places its tuning jobs hold)",
+            (await full.ProblemAsync())["detail"]!.GetValue<string>());
+        Assert.Equal(0, JobSubmission.Places(new SearchOptions { MaxTrials = 4, MaxParallel = 2 }, 4));
+        Assert.Equal(2, JobSubmission.Places(new SearchOptions { MaxTrials = 4, MaxParallel = 2 }, 1));
     }
 
     [Fact]

@@ -46,8 +46,8 @@ public static class JobSubmission
     /// <summary>
     /// Throws <see cref="ServiceBusyException"/> (503, or 429 for the client's share) when <paramref name="adding"/> more
     /// waiting jobs would pass <c>Jobs:MaxQueued</c>, or the client's <c>Jobs:MaxQueuedPerClient</c>. A search counts as the
-    /// <c>maxParallel</c> places it holds until it ends or is cancelled (its trials queued or running never pass that, and its coordinator
-    /// queues them without asking), and its trials not again; a new search adds its <c>maxParallel</c>. Checked after
+    /// places it holds until it ends or is cancelled (<see cref="Places"/>: its trials queued or running never pass them, and
+    /// its coordinator queues them without asking), and its trials not again; a new search adds its <c>maxParallel</c>. Checked after
     /// validation, so that a request that cannot train says so even when the queue is full. Submissions at the same
     /// moment may each see room: the bound can be passed by the number of them, never grown without bound.
     /// </summary>
@@ -55,10 +55,19 @@ public static class JobSubmission
         RnnDbContext context, HttpContext http, JobsOptions limits, CancellationToken cancellationToken, int adding = 1)
     {
         var client = ClientIdentity.Of(http);
-        var searches = (await context.TuningJobs.AsNoTracking()
-                .Where(t => (t.State == JobState.Queued || t.State == JobState.Running) && !t.CancelRequested)
-                .Select(t => new { t.ClientId, t.Request }).ToListAsync(cancellationToken))
-            .Select(t => (t.ClientId, Places: StoredJson.Read<TuningJobRequest>(t.Request).Search?.MaxParallel ?? 0)).ToList();
+        var open = await context.TuningJobs.AsNoTracking()
+            .Where(t => (t.State == JobState.Queued || t.State == JobState.Running) && !t.CancelRequested)
+            .Select(t => new { t.Id, t.ClientId, t.Request }).ToListAsync(cancellationToken);
+        var ids = open.Select(t => t.Id).ToList();
+        var ended = ids.Count == 0
+            ? []
+            : await context.TrainingJobs.AsNoTracking()
+                .Where(j => j.TuningJobId != null && ids.Contains(j.TuningJobId)
+                    && (j.State == JobState.Succeeded || j.State == JobState.Failed || j.State == JobState.Cancelled))
+                .GroupBy(j => j.TuningJobId!).Select(g => new { Id = g.Key, Count = g.Count() })
+                .ToDictionaryAsync(g => g.Id, g => g.Count, cancellationToken);
+        var searches = open.Select(t => (t.ClientId, Places: Places(StoredJson.Read<TuningJobRequest>(t.Request).Search, ended.GetValueOrDefault(t.Id))))
+            .ToList();
         var held = searches.Sum(s => s.Places);
         var waiting = await context.TrainingJobs.CountAsync(j => j.State == JobState.Queued && j.TuningJobId == null, cancellationToken) + held;
         if (waiting + adding > limits.MaxQueued)
@@ -86,6 +95,13 @@ public static class JobSubmission
                 limits.RetryAfterSeconds, StatusCodes.Status429TooManyRequests, "client_share");
         }
     }
+
+    /// <summary>
+    /// The places a search holds: <c>maxParallel</c>, or fewer once fewer of its trials are left to end (queued, running,
+    /// or not created yet), so that its last trials do not keep the client's share while they could never use it.
+    /// </summary>
+    public static int Places(SearchOptions? search, int endedTrials) =>
+        search is { MaxParallel: { } parallel, MaxTrials: { } trials } ? Math.Clamp(trials - endedTrials, 0, parallel) : 0;
 
     private static string Adding(int adding) => adding == 1 ? "one more" : $"a search holding {adding} places (search.maxParallel)";
 }

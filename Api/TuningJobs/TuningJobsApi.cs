@@ -36,7 +36,8 @@ public static class TuningJobsApi
                 "a 400 naming the field. Once every trial has ended, the pick (`best`) is registered as the next version of " +
                 "`modelName`, with the tuning job as its source: by default (`search.selection` oneStandardError) the defaults, " +
                 "trial 0, unless the best by `metric` beats them by more than one standard error of its value; with `best`, " +
-                "the best by `metric`. Until it ends or is cancelled a search holds `search.maxParallel` places in the job queue, " +
+                "the best by `metric`. Until it ends or is cancelled a search holds `search.maxParallel` places in the job queue (fewer " +
+                "once fewer of its trials are left to end), " +
                 "its client's share (`Jobs:MaxQueuedPerClient`, 429) and the whole (`Jobs:MaxQueued`, 503) included; more " +
                 "places than the share has are a 400 naming `search.maxParallel`.");
         group.MapGet("/", ListTuningJobsAsync).WithName("ListTuningJobs").WithSummary("List tuning jobs, newest first, a page at a time");
@@ -73,7 +74,7 @@ public static class TuningJobsApi
             options.Value.Limits, dataset.SizeBytes);
         if (resolved is null) return Problems.Validation(problems);
 
-        // Its trials join the same queue as jobs, and the search holds maxParallel places there until it ends: a queue, or a
+        // Its trials join the same queue as jobs, and the search holds up to maxParallel places there until it ends: a queue, or a
         // client's share of it, without room for them takes no search. A search that could never fit is a 400.
         var places = resolved.Search!.MaxParallel!.Value;
         var limits = options.Value;
