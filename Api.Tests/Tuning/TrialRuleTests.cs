@@ -20,25 +20,49 @@ public sealed class TrialRuleTests
     {
         IReadOnlyList<EpochEntry>[] others = [History(0.5, 0.4, 0.3), History(0.6, 0.5, 0.45), History(0.7, 0.6, 0.55)];
         // Rung 1: 0.9 is the worst of four; 0.45 is the best.
-        Assert.True(TrialRules.ShouldStop(TrialStopping.Asha, "mase", 1, History(0.9), others));
-        Assert.False(TrialRules.ShouldStop(TrialStopping.Asha, "mase", 1, History(0.45), others));
+        Assert.True(TrialRules.ShouldStop(TrialStopping.Asha, "mase", 1, History(0.9), others, gracePeriod: 1));
+        Assert.False(TrialRules.ShouldStop(TrialStopping.Asha, "mase", 1, History(0.45), others, gracePeriod: 1));
         // Epoch 2 is no rung: nothing stops there, however bad.
-        Assert.False(TrialRules.ShouldStop(TrialStopping.Asha, "mase", 2, History(0.9, 0.9), others));
+        Assert.False(TrialRules.ShouldStop(TrialStopping.Asha, "mase", 2, History(0.9, 0.9), others, gracePeriod: 1));
         // Rung 3, judged on the best so far (0.35 at epoch 2) against the others' best by epoch 3 (0.3, 0.45, 0.55).
-        Assert.False(TrialRules.ShouldStop(TrialStopping.Asha, "mase", 3, History(0.8, 0.35, 0.7), others));
-        Assert.True(TrialRules.ShouldStop(TrialStopping.Asha, "mase", 3, History(0.8, 0.6, 0.5), others));
+        Assert.False(TrialRules.ShouldStop(TrialStopping.Asha, "mase", 3, History(0.8, 0.35, 0.7), others, gracePeriod: 1));
+        Assert.True(TrialRules.ShouldStop(TrialStopping.Asha, "mase", 3, History(0.8, 0.6, 0.5), others, gracePeriod: 1));
         // With one other trial at the rung there is nothing to compare with yet.
-        Assert.False(TrialRules.ShouldStop(TrialStopping.Asha, "mase", 1, History(0.9), others.Take(1)));
+        Assert.False(TrialRules.ShouldStop(TrialStopping.Asha, "mase", 1, History(0.9), others.Take(1), gracePeriod: 1));
+    }
+
+    [Fact]
+    public void TheGracePeriodIsAshasFirstRung()
+    {
+        IReadOnlyList<EpochEntry>[] others =
+            [History(0.5, 0.4, 0.3, 0.3, 0.3, 0.3, 0.3, 0.3, 0.3), History(0.6, 0.5, 0.45, 0.4, 0.4, 0.4, 0.4, 0.4, 0.4),
+             History(0.7, 0.6, 0.55, 0.5, 0.5, 0.5, 0.5, 0.5, 0.5)];
+        var slowStart = History(0.9, 0.9, 0.8, 0.7, 0.6, 0.5, 0.48, 0.46, 0.45);
+        // With the default of 3, epoch 1 is no rung: the worst trial there goes on; rungs are 3 and 9.
+        Assert.False(TrialRules.ShouldStop(TrialStopping.Asha, "mase", 1, slowStart, others, TrialRules.DefaultGracePeriod));
+        Assert.True(TrialRules.ShouldStop(TrialStopping.Asha, "mase", 3, slowStart, others, TrialRules.DefaultGracePeriod));
+        Assert.False(TrialRules.ShouldStop(TrialStopping.Asha, "mase", 9, History(0.9, 0.9, 0.8, 0.7, 0.6, 0.5, 0.4, 0.3, 0.2), others, 3));
+        Assert.True(TrialRules.ShouldStop(TrialStopping.Asha, "mase", 9, slowStart, others, 3));
+        // A grace period of 4: rungs 4, 12, 36; the median rule waits as long.
+        Assert.False(TrialRules.ShouldStop(TrialStopping.Asha, "mase", 3, slowStart, others, 4));
+        Assert.True(TrialRules.ShouldStop(TrialStopping.Asha, "mase", 4, slowStart, others, 4));
+        Assert.False(TrialRules.ShouldStop(TrialStopping.Asha, "mase", 9, slowStart, others, 4));
+        Assert.False(TrialRules.ShouldStop(TrialStopping.Median, "mase", 3, slowStart, others, 4));
+        Assert.True(TrialRules.ShouldStop(TrialStopping.Median, "mase", 4, slowStart, others, 4));
+        // Searches stored before the field: asha from epoch 1, the median rule from 3, as then.
+        Assert.Equal(1, TrialRules.GracePeriodOf(new SearchOptions { EarlyStopping = TrialStopping.Asha }));
+        Assert.Equal(3, TrialRules.GracePeriodOf(new SearchOptions { EarlyStopping = TrialStopping.Median }));
+        Assert.Equal(5, TrialRules.GracePeriodOf(new SearchOptions { EarlyStopping = TrialStopping.Asha, GracePeriod = 5 }));
     }
 
     [Fact]
     public void TheMedianRuleWaitsThenStopsWhatIsWorseThanTheOthersMedian()
     {
         IReadOnlyList<EpochEntry>[] others = [History(0.5, 0.4, 0.3, 0.3), History(0.6, 0.5, 0.45, 0.4), History(0.7, 0.6, 0.55, 0.5)];
-        Assert.False(TrialRules.ShouldStop(TrialStopping.Median, "mase", 2, History(0.9, 0.9), others));
-        Assert.True(TrialRules.ShouldStop(TrialStopping.Median, "mase", 3, History(0.9, 0.9, 0.5), others));
-        Assert.False(TrialRules.ShouldStop(TrialStopping.Median, "mase", 3, History(0.9, 0.9, 0.44), others));
-        Assert.False(TrialRules.ShouldStop(TrialStopping.None, "mase", 3, History(9, 9, 9), others));
+        Assert.False(TrialRules.ShouldStop(TrialStopping.Median, "mase", 2, History(0.9, 0.9), others, gracePeriod: 3));
+        Assert.True(TrialRules.ShouldStop(TrialStopping.Median, "mase", 3, History(0.9, 0.9, 0.5), others, gracePeriod: 3));
+        Assert.False(TrialRules.ShouldStop(TrialStopping.Median, "mase", 3, History(0.9, 0.9, 0.44), others, gracePeriod: 3));
+        Assert.False(TrialRules.ShouldStop(TrialStopping.None, "mase", 3, History(9, 9, 9), others, gracePeriod: 3));
     }
 
     [Fact]
@@ -47,8 +71,8 @@ public sealed class TrialRuleTests
         static List<EpochEntry> Accuracy(params double[] values) =>
             values.Select((v, i) => new EpochEntry(i + 1, 0, 1, i, 1, new Dictionary<string, double> { ["accuracy"] = v })).ToList();
         IReadOnlyList<EpochEntry>[] others = [Accuracy(0.9), Accuracy(0.8), Accuracy(0.7)];
-        Assert.True(TrialRules.ShouldStop(TrialStopping.Asha, "accuracy", 1, Accuracy(0.5), others));
-        Assert.False(TrialRules.ShouldStop(TrialStopping.Asha, "accuracy", 1, Accuracy(0.95), others));
+        Assert.True(TrialRules.ShouldStop(TrialStopping.Asha, "accuracy", 1, Accuracy(0.5), others, gracePeriod: 1));
+        Assert.False(TrialRules.ShouldStop(TrialStopping.Asha, "accuracy", 1, Accuracy(0.95), others, gracePeriod: 1));
     }
 
     private static TrainingJobRecord Trial(int number, string metric, double value, double? standardError) => new()

@@ -142,7 +142,9 @@ public sealed class TuningJobTests(RnnServiceFactory factory) : IClassFixture<Rn
         var trials = tuning["trials"]!.AsArray().Select(t => t!.AsObject()).ToList();
         var stopped = trials.Where(t => t["stoppedEarly"]!.GetValue<bool>()).ToList();
         Assert.True(stopped.Count > 0, tuning.ToJsonString());
-        Assert.All(stopped, t => Assert.Contains(t["epochs"]!.GetValue<int>(), new[] { 1, 3 }));
+        // The default grace period, 3: the rungs are epochs 3 and 9 (the last), so no trial stops after its first epoch.
+        Assert.Equal(3, tuning["request"]!["search"]!["gracePeriod"]!.GetValue<int>());
+        Assert.All(stopped, t => Assert.Equal(3, t["epochs"]!.GetValue<int>()));
         Assert.All(stopped, t => Assert.Equal("pruned", t["stoppedBy"]!.GetValue<string>()));
         var best = trials.Single(t => t["jobId"]!.GetValue<string>() == tuning["best"]!["jobId"]!.GetValue<string>());
         Assert.Equal(9, best["epochs"]!.GetValue<int>());
@@ -183,6 +185,7 @@ public sealed class TuningJobTests(RnnServiceFactory factory) : IClassFixture<Rn
             },
             maxParallel = 0,
             metric = "accuracy",
+            gracePeriod = 0,
         }));
 
         Assert.Equal(HttpStatusCode.BadRequest, response.StatusCode);
@@ -194,6 +197,7 @@ public sealed class TuningJobTests(RnnServiceFactory factory) : IClassFixture<Rn
         Assert.Contains("training.batchSize must be between 1", problem.Errors("search.space.training.batchSize"));
         Assert.Contains("between 1 and maxTrials", problem.Errors("search.maxParallel"));
         Assert.Contains("mase", problem.Errors("search.metric"));
+        Assert.Equal("must be between 1 and 1000 epochs, got 0.", problem.Errors("search.gracePeriod"));
         Assert.DoesNotContain((await client.ListAsync("/tuning-jobs")), t => t!["request"]!["modelName"]!.GetValue<string>() == "bad");
 
         var selection = await client.PostAsJsonAsync("/tuning-jobs", Search(dataset, "bad", new { selection = "mostLikely" }));

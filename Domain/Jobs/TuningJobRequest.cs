@@ -48,9 +48,13 @@ public sealed record SearchOptions
                  "macroF1, rmse, ...). Default: mase for forecasts, accuracy for classification, validationLoss otherwise.")]
     public string? Metric { get; init; }
 
-    [Description("asha (asynchronous successive halving: at epochs 1, 3, 9, 27, ... a trial outside the best third of those " +
+    [Description("asha (asynchronous successive halving: at epochs 3, 9, 27, ... (gracePeriod, ×3, ...) a trial outside the best third of those " +
                  "that reached that epoch stops), median (a trial worse at an epoch than the median of the others there stops), or none. Default asha.")]
     public TrialStopping? EarlyStopping { get; init; }
+
+    [Description("Epochs every trial runs before early stopping may stop it: asha's rungs are gracePeriod, 3×, 9×, ... " +
+                 "that; the median rule starts there. 1 to 1000. Default 3.")]
+    public int? GracePeriod { get; init; }
 
     [Description("Trial 0 is the shared request as it stands, every varied field at the service's default, so that the " +
                  "search's best is never one that validated worse than the defaults. Default true.")]

@@ -303,7 +303,7 @@ public sealed class TrainingWorker(
             var histories = siblings.TrainingJobs.AsNoTracking()
                 .Where(j => j.TuningJobId == tuningId && j.Id != job.Id).Select(j => j.History).ToList()
                 .Select(history => (IReadOnlyList<EpochEntry>)StoredJson.Read<List<EpochEntry>>(history));
-            var stop = TrialRules.ShouldStop(rule, search.Metric!, progress.Epoch, progress.History, histories);
+            var stop = TrialRules.ShouldStop(rule, search.Metric!, progress.Epoch, progress.History, histories, TrialRules.GracePeriodOf(search));
             if (stop) logger.LogInformation("Job {Job}: trial {Trial} of {Tuning} stopped by {Rule} after epoch {Epoch}", job.Id, job.TrialNumber, tuningId, rule, progress.Epoch);
             return stop;
         };

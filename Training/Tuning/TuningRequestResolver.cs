@@ -30,6 +30,8 @@ public static class TuningRequestResolver
         if (maxParallel < 1 || maxParallel > Math.Max(1, maxTrials))
             errors.Add(new("search.maxParallel", $"must be between 1 and maxTrials ({maxTrials}), got {maxParallel}."));
         if (search.Seed is < 0) errors.Add(new("search.seed", $"must be 0 or more, got {search.Seed}."));
+        if (search.GracePeriod is < 1 or > TrialRules.MaxGracePeriod)
+            errors.Add(new("search.gracePeriod", $"must be between 1 and {TrialRules.MaxGracePeriod} epochs, got {search.GracePeriod}."));
         if (sharedResolution.Request is not { } resolved) return (null, errors);
 
         var task = resolved.Task!;
@@ -78,7 +80,8 @@ public static class TuningRequestResolver
             Search = new SearchOptions
             {
                 Space = space, Strategy = search.Strategy ?? SearchStrategy.Random, MaxTrials = maxTrials, MaxParallel = maxParallel,
-                Metric = metric, EarlyStopping = search.EarlyStopping ?? TrialStopping.Asha, Seed = search.Seed ?? 1,
+                Metric = metric, EarlyStopping = search.EarlyStopping ?? TrialStopping.Asha, GracePeriod = search.GracePeriod ?? TrialRules.DefaultGracePeriod,
+                Seed = search.Seed ?? 1,
                 IncludeDefaults = search.IncludeDefaults ?? true, Selection = search.Selection ?? SearchSelection.OneStandardError,
             },
         }, errors);

@@ -71,6 +71,14 @@ def corpus_score(name):
     return dataset, {"kind": "classification"}, score, "accuracy", "higher"
 
 
+def trial_history(trial, metric):
+    """A trial's parameters, how it ended and its value of the metric at each epoch (validationLoss from the loss)."""
+    job = service.call("GET", f"/training-jobs/{trial['jobId']}")
+    values = [e["validationLoss"] if metric == "validationLoss" else (e.get("metrics") or {}).get(metric) for e in job.get("history") or []]
+    return {"number": trial["number"], "parameters": trial.get("parameters"), "state": trial["state"], "stoppedBy": job.get("stoppedBy"),
+            "values": values}
+
+
 results = []
 names = [n for n in SERIES + list(CORPORA) if (not ONLY or n in ONLY)]
 for name in names:
@@ -105,7 +113,9 @@ for name in names:
                        "standardError": best.get("standardError") if best else None, "pick": best["number"] if best else None,
                        "keptOver": over, "heldOut": held, "best": best["parameters"] if best else None,
                        "stopped": sum(t["stoppedEarly"] for t in tuning["trials"]),
-                       "epochs": sum(t["epochs"] for t in tuning["trials"]), "error": tuning.get("error")}
+                       "epochs": sum(t["epochs"] for t in tuning["trials"]), "error": tuning.get("error"),
+                       # Each trial's per-epoch validation metric, from which other early-stopping rules can be replayed.
+                       "trials": [trial_history(t, metric) for t in tuning["trials"]]}
     results.append(entry)
     print(f"{name:24} default {entry['default']['heldOut']:.3f} ({entry['default']['seconds']} s)  " + "  ".join(
         f"{m}: held-out {entry[m]['heldOut'] if entry[m]['heldOut'] is None else round(entry[m]['heldOut'], 3)}, validation "

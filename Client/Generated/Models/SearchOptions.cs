@@ -14,6 +14,8 @@ namespace RnnService.Client.Models
     {
         /// <summary>The earlyStopping property</summary>
         public global::RnnService.Client.Models.TrialStopping? EarlyStopping { get; set; }
+        /// <summary>Epochs every trial runs before early stopping may stop it: asha&apos;s rungs are gracePeriod, 3×, 9×, ... that; the median rule starts there. 1 to 1000. Default 3.</summary>
+        public int? GracePeriod { get; set; }
         /// <summary>Trial 0 is the shared request as it stands, every varied field at the service&apos;s default, so that the search&apos;s best is never one that validated worse than the defaults. Default true.</summary>
         public bool? IncludeDefaults { get; set; }
         /// <summary>Trials queued or running at once (1 to maxTrials): the workers share them. Default 2.</summary>
@@ -61,6 +63,7 @@ namespace RnnService.Client.Models
             return new Dictionary<string, Action<IParseNode>>
             {
                 { "earlyStopping", n => { EarlyStopping = n.GetEnumValue<global::RnnService.Client.Models.TrialStopping>(); } },
+                { "gracePeriod", n => { GracePeriod = n.GetIntValue(); } },
                 { "includeDefaults", n => { IncludeDefaults = n.GetBoolValue(); } },
                 { "maxParallel", n => { MaxParallel = n.GetIntValue(); } },
                 { "maxTrials", n => { MaxTrials = n.GetIntValue(); } },
@@ -79,6 +82,7 @@ namespace RnnService.Client.Models
         {
             if(ReferenceEquals(writer, null)) throw new ArgumentNullException(nameof(writer));
             writer.WriteEnumValue<global::RnnService.Client.Models.TrialStopping>("earlyStopping", EarlyStopping);
+            writer.WriteIntValue("gracePeriod", GracePeriod);
             writer.WriteBoolValue("includeDefaults", IncludeDefaults);
             writer.WriteIntValue("maxParallel", MaxParallel);
             writer.WriteIntValue("maxTrials", MaxTrials);

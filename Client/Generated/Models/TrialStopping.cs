@@ -3,7 +3,7 @@ using System.Runtime.Serialization;
 using System;
 namespace RnnService.Client.Models
 {
-    /// <summary>asha (asynchronous successive halving: at epochs 1, 3, 9, 27, ... a trial outside the best third of those that reached that epoch stops), median (a trial worse at an epoch than the median of the others there stops), or none. Default asha.</summary>
+    /// <summary>asha (asynchronous successive halving: at epochs 3, 9, 27, ... (gracePeriod, ×3, ...) a trial outside the best third of those that reached that epoch stops), median (a trial worse at an epoch than the median of the others there stops), or none. Default asha.</summary>
     [global::System.CodeDom.Compiler.GeneratedCode("Kiota", "1.0.0")]
     public enum TrialStopping
     {
